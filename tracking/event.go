@@ -1,0 +1,172 @@
+package tracking
+
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+)
+
+// Canonical event types. Any other name matching [a-z0-9_]{1,64} is a custom
+// event and is accepted as it is.
+const (
+	PageViewed          = "page_viewed"
+	SessionStarted      = "session_started"
+	ProductViewed       = "product_viewed"
+	ProductListViewed   = "product_list_viewed"
+	ProductSearched     = "product_searched"
+	ProductListFiltered = "product_list_filtered"
+	AddToCart           = "add_to_cart"
+	RemoveFromCart      = "remove_from_cart"
+	CartViewed          = "cart_viewed"
+	CheckoutStarted     = "checkout_started"
+	PurchaseCompleted   = "purchase_completed"
+	OrderRefunded       = "order_refunded"
+	Identify            = "identify"
+)
+
+// aliases maps accepted input names to canonical types.
+var aliases = map[string]string{
+	"view":          ProductViewed,
+	"page_view":     PageViewed,
+	"purchase":      PurchaseCompleted,
+	"search":        ProductSearched,
+	"filter":        ProductListFiltered,
+	"session_start": SessionStarted,
+}
+
+// CanonicalType returns the canonical name for an input type name: aliases
+// such as "view" or "purchase" become "product_viewed" and
+// "purchase_completed"; every other name is returned unchanged.
+func CanonicalType(name string) string {
+	if c, ok := aliases[name]; ok {
+		return c
+	}
+	return name
+}
+
+// Limits on event fields, in bytes.
+const (
+	MaxIDLen         = 128
+	MaxShopIDLen     = 64
+	MaxTypeLen       = 64
+	MaxPropertiesLen = 8 << 10
+	maxNameLen       = 512  // product_id, product_name, category, order_id
+	maxURLLen        = 8192 // url, referrer
+	maxUserAgentLen  = 1024
+)
+
+// MaxFutureSkew is how far past its receipt an event's timestamp may lie.
+const MaxFutureSkew = 24 * time.Hour
+
+// Event is one thing that happened in a shop. Its JSON form is the one of the
+// API contract (snake_case fields; money as decimal strings on output).
+//
+// Price and Revenue are in Currency; their own Currency is set by Normalize
+// whenever an amount was given, and empty otherwise.
+type Event struct {
+	ID          string
+	ShopID      string
+	Type        string
+	UserID      string
+	AnonymousID string
+	SessionID   string
+	ProductID   string
+	ProductName string
+	Category    string
+	Price       Money // unit price
+	Quantity    int64
+	Revenue     Money // order total
+	Currency    string
+	OrderID     string
+	URL         string
+	Referrer    string
+	UserAgent   string
+	// Properties is a JSON object (compact), or nil.
+	Properties json.RawMessage
+	// Timestamp is when the event happened, in UTC, to the microsecond.
+	Timestamp time.Time
+	// ReceivedAt is when the server took the event, in UTC; never from a client.
+	ReceivedAt time.Time
+}
+
+// MarshalJSON encodes e in the contract's JSON form; empty fields are left out.
+func (e Event) MarshalJSON() ([]byte, error) { return e.AppendJSON(nil), nil }
+
+// AppendJSON appends the JSON form of e to b, without the reflection of
+// encoding/json; export and the live feed encode every event through it.
+func (e *Event) AppendJSON(b []byte) []byte {
+	b = append(b, '{')
+	key := func(name string) {
+		if len(b) > 1 && b[len(b)-1] != '{' {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		b = append(b, name...)
+		b = append(b, '"', ':')
+	}
+	str := func(name, v string) {
+		if v != "" {
+			key(name)
+			b = appendJSONString(b, v)
+		}
+	}
+	money := func(name string, m Money) {
+		if !m.IsZero() {
+			key(name)
+			b = append(b, '"')
+			b = m.AppendText(b)
+			b = append(b, '"')
+		}
+	}
+	instant := func(name string, t time.Time) {
+		if !t.IsZero() {
+			key(name)
+			b = append(b, '"')
+			b = t.UTC().AppendFormat(b, time.RFC3339Nano)
+			b = append(b, '"')
+		}
+	}
+	str("id", e.ID)
+	str("shop_id", e.ShopID)
+	str("type", e.Type)
+	str("user_id", e.UserID)
+	str("anonymous_id", e.AnonymousID)
+	str("session_id", e.SessionID)
+	str("product_id", e.ProductID)
+	str("product_name", e.ProductName)
+	str("category", e.Category)
+	money("price", e.Price)
+	if e.Quantity != 0 {
+		key("quantity")
+		b = strconv.AppendInt(b, e.Quantity, 10)
+	}
+	money("revenue", e.Revenue)
+	str("currency", e.Currency)
+	str("order_id", e.OrderID)
+	str("url", e.URL)
+	str("referrer", e.Referrer)
+	str("user_agent", e.UserAgent)
+	if len(e.Properties) > 0 {
+		key("properties")
+		b = append(b, e.Properties...)
+	}
+	instant("timestamp", e.Timestamp)
+	instant("received_at", e.ReceivedAt)
+	return append(b, '}')
+}
+
+// UnmarshalJSON decodes one event object in any accepted input form
+// (snake_case or camelCase names, aliases, numbers or strings for money). It
+// does not normalise or validate: see Normalize.
+func (e *Event) UnmarshalJSON(data []byte) error {
+	var w wireEvent
+	if err := json.Unmarshal(data, &w); err != nil {
+		return fieldError(err)
+	}
+	ev, err := w.event()
+	if err != nil {
+		return err
+	}
+	*e = ev
+	return nil
+}

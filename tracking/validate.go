@@ -1,0 +1,231 @@
+package tracking
+
+import (
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
+	"time"
+	"unicode/utf8"
+)
+
+// ValidationError says which field of an event is wrong and why.
+type ValidationError struct {
+	Field  string // contract (snake_case) name; empty when no one field is at fault
+	Reason string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// NormalizeOptions carries what the receiving side knows about an event.
+type NormalizeOptions struct {
+	// Now is the receipt time; the zero value means time.Now().
+	Now time.Time
+	// ShopID, when set, is the shop the sender is bound to (by its write
+	// key). An event without a shop gets it; an event naming another shop is
+	// rejected.
+	ShopID string
+	// SentAt is the client's send time from a batch envelope, used for
+	// clock-skew correction when the event has no sent_at of its own.
+	SentAt time.Time
+}
+
+// Normalize turns a decoded event into its canonical stored form and
+// validates it: canonical type names, defaults (id, timestamp, currency),
+// received_at, clock-skew correction by sentAt (Segment's rule: timestamp +=
+// received_at − sent_at), UTC at microsecond precision, compact properties.
+// sentAt may be zero.
+func Normalize(e *Event, sentAt time.Time, opts NormalizeOptions) error {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	e.ReceivedAt = now.UTC().Truncate(time.Microsecond)
+	if opts.ShopID != "" {
+		if e.ShopID != "" && e.ShopID != opts.ShopID {
+			return &ValidationError{Field: "shop_id", Reason: "does not match the shop of the key"}
+		}
+		e.ShopID = opts.ShopID
+	}
+	e.Type = CanonicalType(e.Type)
+	if e.ID == "" {
+		e.ID = NewID(now)
+	}
+	if sentAt.IsZero() {
+		sentAt = opts.SentAt
+	}
+	if e.Timestamp.IsZero() {
+		e.Timestamp = e.ReceivedAt
+	} else if !sentAt.IsZero() {
+		e.Timestamp = e.Timestamp.Add(e.ReceivedAt.Sub(sentAt))
+	}
+	e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
+	if e.Properties != nil {
+		p, err := compactObject(e.Properties)
+		if err != nil {
+			return &ValidationError{Field: "properties", Reason: err.Error()}
+		}
+		e.Properties = p
+	}
+	if !e.Price.IsZero() || !e.Revenue.IsZero() {
+		if e.Currency == "" {
+			e.Currency = DefaultCurrency
+		}
+		if !e.Price.IsZero() {
+			e.Price.Currency = e.Currency
+		}
+		if !e.Revenue.IsZero() {
+			e.Revenue.Currency = e.Currency
+		}
+	}
+	return Validate(e)
+}
+
+// Validate checks a normalised event against the contract's rules and
+// returns a *ValidationError naming the first field at fault.
+func Validate(e *Event) error {
+	if err := checkString("id", e.ID, MaxIDLen, true); err != nil {
+		return err
+	}
+	if err := checkString("shop_id", e.ShopID, MaxShopIDLen, true); err != nil {
+		return err
+	}
+	if !validShopID(e.ShopID) {
+		return &ValidationError{Field: "shop_id", Reason: "may hold only letters, digits and . _ : -"}
+	}
+	if e.Type == "" {
+		return &ValidationError{Field: "type", Reason: "is required"}
+	}
+	if !ValidType(e.Type) {
+		return &ValidationError{Field: "type", Reason: "must match [a-z0-9_]{1,64}"}
+	}
+	for _, f := range [...]struct {
+		name, v string
+		max     int
+	}{
+		{"user_id", e.UserID, MaxIDLen},
+		{"anonymous_id", e.AnonymousID, MaxIDLen},
+		{"session_id", e.SessionID, MaxIDLen},
+		{"product_id", e.ProductID, maxNameLen},
+		{"product_name", e.ProductName, maxNameLen},
+		{"category", e.Category, maxNameLen},
+		{"order_id", e.OrderID, maxNameLen},
+		{"url", e.URL, maxURLLen},
+		{"referrer", e.Referrer, maxURLLen},
+		{"user_agent", e.UserAgent, maxUserAgentLen},
+	} {
+		if err := checkString(f.name, f.v, f.max, false); err != nil {
+			return err
+		}
+	}
+	if e.UserID == "" && e.AnonymousID == "" && e.SessionID == "" {
+		return &ValidationError{Field: "anonymous_id", Reason: "one of user_id, anonymous_id or session_id is required"}
+	}
+	switch e.Type {
+	case ProductViewed, AddToCart, RemoveFromCart:
+		if e.ProductID == "" {
+			return &ValidationError{Field: "product_id", Reason: "is required for " + e.Type}
+		}
+	case PurchaseCompleted:
+		if e.Revenue.IsZero() {
+			return &ValidationError{Field: "revenue", Reason: "is required for " + e.Type}
+		}
+	}
+	if e.Currency != "" && !ValidCurrency(e.Currency) {
+		return &ValidationError{Field: "currency", Reason: "not an ISO 4217 code"}
+	}
+	if e.Revenue.Minor < 0 {
+		return &ValidationError{Field: "revenue", Reason: "must not be negative"}
+	}
+	if e.Quantity < 0 {
+		return &ValidationError{Field: "quantity", Reason: "must not be negative"}
+	}
+	if len(e.Properties) > MaxPropertiesLen {
+		return &ValidationError{Field: "properties", Reason: fmt.Sprintf("larger than %d bytes", MaxPropertiesLen)}
+	}
+	if e.Timestamp.IsZero() {
+		return &ValidationError{Field: "timestamp", Reason: "is required"}
+	}
+	if !e.ReceivedAt.IsZero() && e.Timestamp.After(e.ReceivedAt.Add(MaxFutureSkew)) {
+		return &ValidationError{Field: "timestamp", Reason: "more than 24h in the future"}
+	}
+	if e.Timestamp.Year() < 1970 || e.Timestamp.Year() > 9999 {
+		return &ValidationError{Field: "timestamp", Reason: "out of range"}
+	}
+	return nil
+}
+
+func checkString(field, v string, max int, required bool) error {
+	if v == "" {
+		if required {
+			return &ValidationError{Field: field, Reason: "is required"}
+		}
+		return nil
+	}
+	if len(v) > max {
+		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d bytes", max)}
+	}
+	if !utf8.ValidString(v) {
+		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
+	}
+	return nil
+}
+
+// ValidType reports whether name is an acceptable event type: [a-z0-9_]{1,64}.
+func ValidType(name string) bool {
+	if len(name) == 0 || len(name) > MaxTypeLen {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func validShopID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// NewID returns a new event id: a UUIDv7 (time-ordered, so ids generated
+// together sit together in a B-tree index) in its canonical text form.
+func NewID(now time.Time) string {
+	var u [16]byte
+	ms := uint64(now.UnixMilli())
+	for i := 0; i < 6; i++ {
+		u[i] = byte(ms >> (40 - 8*i))
+	}
+	r1, r2 := rand.Uint64(), rand.Uint64()
+	for i := 6; i < 16; i++ {
+		if i < 14 {
+			u[i] = byte(r1 >> (8 * (i - 6)))
+		} else {
+			u[i] = byte(r2 >> (8 * (i - 14)))
+		}
+	}
+	u[6] = 0x70 | u[6]&0x0F // version 7
+	u[8] = 0x80 | u[8]&0x3F // RFC 9562 variant
+	var out [36]byte
+	hex.Encode(out[0:8], u[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], u[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], u[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], u[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:36], u[10:16])
+	return string(out[:])
+}
