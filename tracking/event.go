@@ -170,3 +170,25 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 	*e = ev
 	return nil
 }
+
+// DecodeStored decodes an event that shoplytics itself encoded with
+// AppendJSON (a stream entry, an export line), keeping received_at, which
+// client input never sets.
+func DecodeStored(data []byte) (Event, error) {
+	var w wireEvent
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Event{}, fieldError(err)
+	}
+	e, err := w.event()
+	if err != nil {
+		return Event{}, err
+	}
+	if w.ReceivedAt != "" {
+		if e.ReceivedAt, err = time.Parse(time.RFC3339Nano, w.ReceivedAt); err != nil {
+			return Event{}, &ValidationError{Field: "received_at", Reason: "not an RFC 3339 time"}
+		}
+		e.ReceivedAt = e.ReceivedAt.UTC()
+	}
+	e.Timestamp = e.Timestamp.UTC()
+	return e, nil
+}

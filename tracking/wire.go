@@ -48,6 +48,9 @@ type wireEvent struct {
 	Timestamp      string          `json:"timestamp"`
 	SentAt         string          `json:"sent_at"`
 	SentAtCamel    string          `json:"sentAt"`
+	// ReceivedAt is read only from stored events (DecodeStored); a client
+	// never sets it.
+	ReceivedAt string `json:"received_at"`
 }
 
 // wireEnvelope is a top-level object: either one event or a {"batch":[...]}
