@@ -1,0 +1,430 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// Errors of Enqueue and TryEnqueue.
+var (
+	// ErrQueueFull means the queue has no room for the events now; the
+	// caller should answer "try later" (HTTP 503 with Retry-After).
+	ErrQueueFull = errors.New("ingest: queue full")
+	// ErrClosed means Shutdown has begun: no new events are taken.
+	ErrClosed = errors.New("ingest: shut down")
+	// ErrTooLarge means more events were offered at once than the queue can
+	// ever hold.
+	ErrTooLarge = errors.New("ingest: more events than the queue holds")
+)
+
+// Ingester buffers events in a bounded queue and writes them to a store in
+// batches: a batch is written when it is full or its oldest event is
+// MaxBatchAge old, by up to Flushers concurrent writers, retried with backoff
+// while the store fails. Nothing is dropped because a store is slow or down:
+// the queue fills, and then new input is refused with ErrQueueFull.
+//
+// No goroutine starts in New: Start or Run does it. Shutdown drains.
+type Ingester struct {
+	store store.Store
+	opts  Options
+
+	mu       sync.Mutex
+	queue    []tracking.Event // queue[head:] waits for a batch
+	head     int
+	oldest   time.Time         // enqueue time of queue[head]
+	space    chan struct{}     // closed when room frees up; replaced after
+	progress chan struct{}     // closed when a batch finishes; replaced after
+	wake     chan struct{}     // nudges the batcher (cap 1)
+	enqSeq   uint64            // events ever queued
+	takenSeq uint64            // events ever put into a batch
+	inFlight map[uint64]uint64 // batch start seq → end seq, being written
+	flushTo  uint64            // Flush asked that seqs below this go out now
+	draining bool              // Shutdown began: take no more, write everything
+	started  bool
+	stats    Stats
+
+	batches chan batch
+	workCtx context.Context // store calls; cancelled only to abort
+	abort   context.CancelFunc
+	stopped chan struct{} // closed when every goroutine has exited
+}
+
+type batch struct {
+	events []tracking.Event
+	lo, hi uint64
+}
+
+// New returns an Ingester writing to s. It starts nothing.
+func New(s store.Store, opts Options) (*Ingester, error) {
+	if s == nil {
+		return nil, errors.New("ingest: nil store")
+	}
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Ingester{
+		store:    s,
+		opts:     opts,
+		queue:    make([]tracking.Event, 0, min(opts.QueueSize, 4*opts.BatchSize)),
+		space:    make(chan struct{}),
+		progress: make(chan struct{}),
+		wake:     make(chan struct{}, 1),
+		inFlight: map[uint64]uint64{},
+		batches:  make(chan batch),
+		workCtx:  ctx,
+		abort:    cancel,
+		stopped:  make(chan struct{}),
+	}, nil
+}
+
+// Start starts the batcher and the flush goroutines. It returns at once;
+// calling it again does nothing.
+func (in *Ingester) Start() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.started {
+		return
+	}
+	in.started = true
+	var wg sync.WaitGroup
+	wg.Add(in.opts.Flushers)
+	for range in.opts.Flushers {
+		go func() {
+			defer wg.Done()
+			for b := range in.batches {
+				in.write(b)
+			}
+		}()
+	}
+	go func() {
+		in.batch()
+		close(in.batches)
+		wg.Wait()
+		close(in.stopped)
+	}()
+}
+
+// Run starts the ingester and blocks until ctx is cancelled; then it drains
+// like Shutdown without a deadline (call Shutdown with a deadline to bound
+// that). It always returns nil after the drain, or the error of a Shutdown
+// whose deadline passed.
+func (in *Ingester) Run(ctx context.Context) error {
+	in.Start()
+	select {
+	case <-ctx.Done():
+		return in.Shutdown(context.Background())
+	case <-in.stopped:
+		return nil
+	}
+}
+
+// Enqueue queues events for storage, blocking while the queue is full until
+// there is room or ctx ends. The events are taken all or none.
+func (in *Ingester) Enqueue(ctx context.Context, events ...tracking.Event) error {
+	for {
+		in.mu.Lock()
+		err := in.offerLocked(events)
+		space := in.space
+		in.mu.Unlock()
+		if !errors.Is(err, ErrQueueFull) {
+			return err
+		}
+		select {
+		case <-space:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// TryEnqueue queues events for storage, all or none, or fails at once with
+// ErrQueueFull when they do not fit now.
+func (in *Ingester) TryEnqueue(events ...tracking.Event) error {
+	in.mu.Lock()
+	err := in.offerLocked(events)
+	if errors.Is(err, ErrQueueFull) {
+		in.stats.Refused += uint64(len(events))
+	}
+	in.mu.Unlock()
+	return err
+}
+
+func (in *Ingester) offerLocked(events []tracking.Event) error {
+	if in.draining {
+		return ErrClosed
+	}
+	if len(events) > in.opts.QueueSize {
+		return ErrTooLarge
+	}
+	queued := len(in.queue) - in.head
+	if queued+len(events) > in.opts.QueueSize {
+		return ErrQueueFull
+	}
+	if len(events) == 0 {
+		return nil
+	}
+	if queued == 0 {
+		in.oldest = in.opts.Now()
+		if in.head > 0 {
+			in.queue, in.head = in.queue[:0], 0
+		}
+	}
+	in.queue = append(in.queue, events...)
+	in.enqSeq += uint64(len(events))
+	in.stats.Enqueued += uint64(len(events))
+	if queued == 0 || queued+len(events) >= in.opts.BatchSize {
+		in.nudge()
+	}
+	return nil
+}
+
+func (in *Ingester) nudge() {
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
+
+// batch forms batches from the queue and hands them to the flushers until
+// Shutdown has drained the queue.
+func (in *Ingester) batch() {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		in.mu.Lock()
+		b, wait, done := in.takeLocked()
+		in.mu.Unlock()
+		if done {
+			return
+		}
+		if b.events != nil {
+			select {
+			case in.batches <- b:
+			case <-in.workCtx.Done():
+				in.give(b, in.workCtx.Err())
+			}
+			continue
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-in.wake:
+		case <-timer.C:
+		case <-in.workCtx.Done():
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// takeLocked returns the next batch to write, or how long to wait for one
+// (0: until nudged), or done when draining has emptied the queue.
+func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
+	queued := len(in.queue) - in.head
+	if queued == 0 {
+		return batch{}, 0, in.draining
+	}
+	age := in.opts.Now().Sub(in.oldest)
+	if queued < in.opts.BatchSize && !in.draining && in.flushTo <= in.takenSeq && age < in.opts.MaxBatchAge {
+		return batch{}, in.opts.MaxBatchAge - age, false
+	}
+	n := min(queued, in.opts.BatchSize)
+	b.events = make([]tracking.Event, n)
+	copy(b.events, in.queue[in.head:in.head+n])
+	clear(in.queue[in.head : in.head+n]) // let the strings go
+	in.head += n
+	if in.head == len(in.queue) {
+		in.queue, in.head = in.queue[:0], 0
+	} else if in.head > cap(in.queue)/2 {
+		rest := copy(in.queue, in.queue[in.head:])
+		in.queue, in.head = in.queue[:rest], 0
+	}
+	// The next event's enqueue time is not kept per event; its batch is due
+	// no later than this one was.
+	b.lo, b.hi = in.takenSeq, in.takenSeq+uint64(n)
+	in.takenSeq = b.hi
+	in.inFlight[b.lo] = b.hi
+	in.stats.InFlight += uint64(n)
+	close(in.space)
+	in.space = make(chan struct{})
+	return b, 0, false
+}
+
+// write stores one batch, retrying while the store fails retryably.
+func (in *Ingester) write(b batch) {
+	inserted, duplicates := in.appendWithRetry(b.events)
+	in.mu.Lock()
+	in.stats.InFlight -= uint64(len(b.events))
+	in.stats.Batches++
+	in.stats.Stored += uint64(inserted)
+	in.stats.Duplicates += uint64(duplicates)
+	delete(in.inFlight, b.lo)
+	close(in.progress)
+	in.progress = make(chan struct{})
+	in.mu.Unlock()
+}
+
+// appendWithRetry appends events and returns how many the store inserted
+// and how many it already had. Events it gives up are reported by give.
+// Invalid input is split in halves to isolate the bad events, so one
+// poisoned event does not sink its batch-mates.
+func (in *Ingester) appendWithRetry(events []tracking.Event) (inserted, duplicates int) {
+	backoff := in.opts.Retry.InitialBackoff
+	for attempt := 1; ; attempt++ {
+		res, err := in.store.Append(in.workCtx, events)
+		if err == nil {
+			if h := in.opts.Hooks.OnStored; h != nil {
+				h(events, res)
+			}
+			return res.Inserted, res.Duplicates
+		}
+		if in.workCtx.Err() != nil {
+			in.give(batch{events: events}, fmt.Errorf("ingest: shutdown deadline passed: %w", err))
+			return 0, 0
+		}
+		if !store.Retryable(err) {
+			if len(events) > 1 {
+				half := len(events) / 2
+				i1, d1 := in.appendWithRetry(events[:half])
+				i2, d2 := in.appendWithRetry(events[half:])
+				return i1 + i2, d1 + d2
+			}
+			in.give(batch{events: events}, err)
+			return 0, 0
+		}
+		in.mu.Lock()
+		in.stats.Retries++
+		in.mu.Unlock()
+		in.opts.Logger.Warn("ingest: append failed; retrying", "events", len(events), "attempt", attempt, "backoff", backoff, "err", err)
+		if h := in.opts.Hooks.OnRetry; h != nil {
+			h(attempt, err)
+		}
+		wait := backoff
+		if j := in.opts.Retry.Jitter; j > 0 {
+			wait = time.Duration(float64(backoff) * (1 - j + 2*j*rand.Float64()))
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-in.workCtx.Done():
+			t.Stop()
+		}
+		backoff = min(2*backoff, in.opts.Retry.MaxBackoff)
+	}
+}
+
+// give records events given up for good.
+func (in *Ingester) give(b batch, err error) {
+	in.mu.Lock()
+	in.stats.Failed += uint64(len(b.events))
+	in.mu.Unlock()
+	in.opts.Logger.Error("ingest: events not stored", "events", len(b.events), "err", err)
+	if h := in.opts.Hooks.OnFailed; h != nil {
+		h(b.events, err)
+	}
+}
+
+// doneBelowLocked returns the seq below which every event is finished.
+func (in *Ingester) doneBelowLocked() uint64 {
+	low := in.takenSeq
+	for lo := range in.inFlight {
+		low = min(low, lo)
+	}
+	return low
+}
+
+// Flush writes every event queued before the call, without waiting for
+// batches to fill, and returns when they are stored or given up, or when ctx
+// ends. The ingester must be started.
+func (in *Ingester) Flush(ctx context.Context) error {
+	in.mu.Lock()
+	target := in.enqSeq
+	if target > in.flushTo {
+		in.flushTo = target
+	}
+	in.nudge()
+	for {
+		if in.takenSeq >= target && in.doneBelowLocked() >= target {
+			in.mu.Unlock()
+			return nil
+		}
+		progress := in.progress
+		in.mu.Unlock()
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		in.mu.Lock()
+	}
+}
+
+// Shutdown stops taking events (Enqueue returns ErrClosed) and writes
+// everything queued or being retried, like http.Server.Shutdown. If ctx ends
+// first, the writes in progress are abandoned, the events not stored are
+// reported to Hooks.OnFailed and counted in Stats.Failed, and ctx's error is
+// returned. It starts the ingester if it was not running, so a queue filled
+// before Start is still drained.
+func (in *Ingester) Shutdown(ctx context.Context) error {
+	in.Start()
+	in.mu.Lock()
+	in.draining = true
+	close(in.space) // wake blocked Enqueue calls: they now get ErrClosed
+	in.space = make(chan struct{})
+	in.mu.Unlock()
+	in.nudge()
+	select {
+	case <-in.stopped:
+		return nil
+	case <-ctx.Done():
+	}
+	in.abort()
+	<-in.stopped
+	// What the batcher never handed out is lost too.
+	in.mu.Lock()
+	rest := append([]tracking.Event(nil), in.queue[in.head:]...)
+	in.queue, in.head = nil, 0
+	in.mu.Unlock()
+	if len(rest) > 0 {
+		in.give(batch{events: rest}, ctx.Err())
+	}
+	in.mu.Lock()
+	failed := in.stats.Failed
+	in.mu.Unlock()
+	return fmt.Errorf("ingest: shutdown: %w (%d events not stored in all)", ctx.Err(), failed)
+}
+
+// Stats is a snapshot of the ingester's counters.
+type Stats struct {
+	Enqueued   uint64 // events ever accepted by Enqueue/TryEnqueue
+	Queued     uint64 // events waiting for a batch now
+	InFlight   uint64 // events in batches being written now
+	Stored     uint64 // events the store inserted
+	Duplicates uint64 // events the store already had
+	Failed     uint64 // events given up (invalid data, shutdown deadline)
+	Refused    uint64 // events TryEnqueue turned away with ErrQueueFull
+	Retries    uint64 // failed Append calls that were retried
+	Batches    uint64 // batches finished
+}
+
+// Stats returns the current counters.
+func (in *Ingester) Stats() Stats {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	s := in.stats
+	s.Queued = uint64(len(in.queue) - in.head)
+	return s
+}
