@@ -1,0 +1,131 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/store"
+)
+
+// Config configures the handler. Store and Ingester are required; every
+// other zero value is a documented default.
+type Config struct {
+	// Store is read by the read API and pinged by /health.
+	Store store.Store
+	// Ingester takes accepted events. The caller starts it and shuts it
+	// down (after the HTTP server), so no accepted event is lost.
+	Ingester *ingest.Ingester
+
+	// Shops and their keys.
+	Shops []Shop
+	// AdminKey is a read key for every shop (reads must then name the shop).
+	AdminKey string
+	// Authorize, when set, replaces key checking for apps with their own
+	// authentication. It returns who the request acts as, or an error
+	// wrapping ErrUnauthorized (401) or ErrForbidden (403).
+	Authorize func(r *http.Request, access Access) (Principal, error)
+
+	// MaxBodyBytes caps an ingestion body, after gzip decompression
+	// (default 1 MiB); larger bodies get 413.
+	MaxBodyBytes int64
+	// AllowedOrigins are the origins browsers may send events from; the
+	// default (empty) allows every origin, as a public tracker needs.
+	AllowedOrigins []string
+	// MaxRange caps the time range of a read (default 400 days).
+	MaxRange time.Duration
+	// RetryAfter is what an overloaded answer asks clients to wait
+	// (default 1s).
+	RetryAfter time.Duration
+	// Logger receives errors the client cannot see (default slog.Default()).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Shop is a tenant and its keys.
+type Shop struct {
+	ID string `json:"id"`
+	// WriteKey is public: it ships in web pages and may only send events.
+	WriteKey string `json:"write_key"`
+	// ReadKey is secret and reads this shop's data only.
+	ReadKey string `json:"read_key"`
+	// ShopifySecret checks Shopify webhook signatures.
+	ShopifySecret string `json:"shopify_secret,omitempty"`
+	// ShopifyDomain, such as example.myshopify.com, names the shop in
+	// webhooks that carry no ?shop= parameter.
+	ShopifyDomain string `json:"shopify_domain,omitempty"`
+}
+
+// Access is what a request wants to do.
+type Access int
+
+const (
+	// AccessWrite sends events.
+	AccessWrite Access = iota + 1
+	// AccessRead reads analytics and raw events.
+	AccessRead
+)
+
+// Principal is who a request acts as: one shop, or every shop (Admin).
+type Principal struct {
+	ShopID string
+	Admin  bool
+}
+
+// Errors an Authorize function returns (wrapped or not).
+var (
+	ErrUnauthorized = errors.New("httpapi: missing or unknown key")
+	ErrForbidden    = errors.New("httpapi: not allowed for this shop")
+)
+
+func (c *Config) setDefaults() error {
+	if c.Store == nil {
+		return errors.New("httpapi: Config.Store is required")
+	}
+	if c.Ingester == nil {
+		return errors.New("httpapi: Config.Ingester is required")
+	}
+	if c.MaxBodyBytes < 0 || c.MaxRange < 0 || c.RetryAfter < 0 {
+		return errors.New("httpapi: MaxBodyBytes, MaxRange and RetryAfter must not be negative")
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxRange == 0 {
+		c.MaxRange = 400 * 24 * time.Hour
+	}
+	if c.RetryAfter == 0 {
+		c.RetryAfter = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	seen := map[string]string{}
+	for i, s := range c.Shops {
+		if s.ID == "" {
+			return fmt.Errorf("httpapi: Shops[%d]: id is required", i)
+		}
+		for _, k := range []string{s.WriteKey, s.ReadKey} {
+			if k == "" {
+				continue
+			}
+			if other, dup := seen[k]; dup {
+				return fmt.Errorf("httpapi: shops %q and %q share a key", other, s.ID)
+			}
+			seen[k] = s.ID
+		}
+	}
+	if c.AdminKey != "" {
+		if other, dup := seen[c.AdminKey]; dup {
+			return fmt.Errorf("httpapi: the admin key is also a key of shop %q", other)
+		}
+	}
+	return nil
+}

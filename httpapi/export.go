@@ -1,0 +1,124 @@
+package httpapi
+
+import (
+	"bufio"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+func isUnavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }
+
+// csvHeader is the export's CSV header: the event's JSON field names.
+var csvHeader = []string{
+	"id", "shop_id", "type", "user_id", "anonymous_id", "session_id",
+	"product_id", "product_name", "category", "price", "quantity", "revenue",
+	"currency", "order_id", "url", "referrer", "user_agent", "properties",
+	"timestamp", "received_at",
+}
+
+// export streams the shop's raw events for the range in time order, as
+// NDJSON or CSV, straight from the store: memory stays flat however many
+// events there are, and a client that goes away cancels the query.
+func (h *handler) export(w http.ResponseWriter, r *http.Request, rp readParams) {
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "ndjson"
+	}
+	if format != "ndjson" && format != "csv" {
+		writeError(w, http.StatusBadRequest, "format must be ndjson or csv", "format")
+		return
+	}
+	events := h.cfg.Store.Events(r.Context(), store.Filter{ShopID: rp.ShopID, From: rp.From, To: rp.To})
+	next, stop := iter.Pull2(events)
+	defer stop()
+	// Ask for the first event before answering, so a store that is down
+	// gets a proper error status rather than an empty file.
+	first, err, ok := next()
+	if err != nil {
+		h.storeError(w, r, err)
+		return
+	}
+	name := fmt.Sprintf("shoplytics-%s-%s-%s.%s", rp.ShopID,
+		rp.From.Format("20060102T150405Z"), rp.To.Format("20060102T150405Z"), format)
+	hd := w.Header()
+	if format == "csv" {
+		hd.Set("Content-Type", "text/csv; charset=utf-8")
+	} else {
+		hd.Set("Content-Type", "application/x-ndjson")
+	}
+	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	hd.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var write func(e *tracking.Event) error
+	finish := bw.Flush
+	if format == "csv" {
+		cw := csv.NewWriter(bw)
+		if err := cw.Write(csvHeader); err != nil {
+			return
+		}
+		rec := make([]string, len(csvHeader))
+		write = func(e *tracking.Event) error {
+			csvRecord(rec, e)
+			return cw.Write(rec)
+		}
+		finish = func() error {
+			cw.Flush()
+			return bw.Flush()
+		}
+	} else {
+		var line []byte
+		write = func(e *tracking.Event) error {
+			line = append(e.AppendJSON(line[:0]), '\n')
+			_, err := bw.Write(line)
+			return err
+		}
+	}
+	for ok {
+		if err := write(&first); err != nil {
+			return // the client went away
+		}
+		first, err, ok = next()
+		if err != nil {
+			// Headers are gone: abort the connection so the client sees a
+			// truncated transfer, not a complete-looking file.
+			h.cfg.Logger.Error("httpapi: export failed mid-stream", "shop", rp.ShopID, "err", err)
+			panic(http.ErrAbortHandler)
+		}
+	}
+	_ = finish()
+}
+
+func csvRecord(rec []string, e *tracking.Event) {
+	money := func(m tracking.Money) string {
+		if m.IsZero() {
+			return ""
+		}
+		return m.String()
+	}
+	instant := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339Nano)
+	}
+	qty := ""
+	if e.Quantity != 0 {
+		qty = strconv.FormatInt(e.Quantity, 10)
+	}
+	copy(rec, []string{
+		e.ID, e.ShopID, e.Type, e.UserID, e.AnonymousID, e.SessionID,
+		e.ProductID, e.ProductName, e.Category, money(e.Price), qty, money(e.Revenue),
+		e.Currency, e.OrderID, e.URL, e.Referrer, e.UserAgent, string(e.Properties),
+		instant(e.Timestamp), instant(e.ReceivedAt),
+	})
+}

@@ -1,0 +1,9 @@
+// Package all links every store backend into a program, so store.Open
+// understands every URL scheme ("memory", "sqlite", "postgres", "redis"):
+//
+//	import _ "github.com/shoplytics/shoplytics/store/all"
+package all
+
+import (
+	_ "github.com/shoplytics/shoplytics/store/memstore" // memory://
+)
