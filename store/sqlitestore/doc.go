@@ -1,0 +1,73 @@
+// Package sqlitestore keeps events in a SQLite database file: the default
+// store of a single-server shoplytics, with nothing to run beside it.
+//
+// Open it by URL after importing the package for its side effect:
+//
+//	import _ "github.com/shoplytics/shoplytics/store/sqlitestore"
+//
+//	s, err := store.Open(ctx, "sqlite://shoplytics.db")      // relative to the working directory
+//	s, err := store.Open(ctx, "sqlite:///var/lib/shop.db")   // absolute
+//	s, err := store.Open(ctx, "sqlite://:memory:")           // private, in memory
+//
+// or with New, which also accepts a *sql.DB the caller opened and keeps
+// owning (Close never closes it; open it with DSN to get the same settings).
+// The query parameter busy_timeout (a Go duration) sets
+// Options.BusyTimeout.
+//
+// # Durability
+//
+// The database runs in write-ahead-log mode with synchronous=NORMAL. A batch
+// whose Append returned without error is committed: it survives a crash of
+// the process. A crash of the operating system or a power cut may lose the
+// last transactions committed before it (never part of one: the database
+// stays consistent), because a commit does not wait for fsync; the log is
+// synced at checkpoints. That trade buys an order of magnitude in write
+// rate, and the at-least-once delivery upstream (client retries, a Redis
+// relay) can resend what was lost.
+//
+// # Idempotency
+//
+// An event is stored at most once per (shop_id, id), forever: a unique index
+// enforces it, across batches, restarts and processes sharing the file. Each
+// batch is one transaction with multi-row INSERT … ON CONFLICT DO NOTHING
+// RETURNING statements; what RETURNING leaves out was a duplicate, so the
+// per-event Duplicate flags are exact even when two processes send the same
+// ids at once. Writers of one Store wait for each other in the process
+// (SQLite has one writer per database) instead of spinning on the file lock;
+// writers in other processes wait up to the busy timeout, and then Append
+// fails with store.ErrUnavailable, which the ingester retries.
+//
+// # Ordering and reading
+//
+// Events streams rows from one query, ORDER BY ts, id, served by the
+// (shop_id, ts, id) and (shop_id, type, ts, id) indexes without a sort; memory
+// does not grow with the result. Breaking out of the loop closes the query;
+// cancelling ctx interrupts it and yields ctx's error. Readers do not block
+// the writer, nor the writer readers; a read sees the batches committed when
+// it started. Timestamps are stored as microseconds since the epoch (UTC),
+// exactly what tracking.Normalize keeps; money as integer minor units with
+// the event's currency, never as a float.
+//
+// The store also counts events by type in SQL (store.TypeCounter) and
+// checks the file is usable (store.Pinger). DB gives the database to code
+// that pushes other aggregations down.
+//
+// # Schema
+//
+// The schema is a numbered series of embedded SQL migrations, recorded in
+// schema_migrations and applied by New in one transaction that takes the
+// write lock first, so several processes opening a new file at once apply
+// each step once. A database migrated by a newer build is refused rather than
+// misread.
+//
+// # What it does not do
+//
+// It does not scale writes beyond one machine and one writer at a time, nor
+// replicate or back up the file (copy it with the SQLite backup API or
+// litestream while it runs, never with cp). It does not expire or compact
+// old events. Amounts must be in the event's own currency (as Normalize
+// makes them): a price or revenue in another currency is refused with
+// store.ErrInvalid rather than stored inexactly. The in-memory database uses
+// a rollback journal: there, a long read holds up writers (up to the busy
+// timeout) and a write holds up readers.
+package sqlitestore

@@ -1,0 +1,181 @@
+package sqlitestore
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/shoplytics/shoplytics/store"
+)
+
+func init() {
+	store.Register("sqlite", openURL)
+}
+
+// Store keeps events in one SQLite database. It is safe for concurrent use;
+// see the package documentation for what it guarantees.
+type Store struct {
+	db    *sqlx.DB
+	owned bool      // db was opened by New: Close closes it
+	pin   *sql.Conn // keeps an in-memory database alive; nil for files
+
+	// writer is a one-slot semaphore: SQLite has one writer per database,
+	// and waiting here (honouring ctx) is cheaper than busy-waiting on the
+	// file lock.
+	writer chan struct{}
+	// maxRows is the most rows one INSERT carries, within SQLite's limit on
+	// bound variables; a power of two.
+	maxRows int
+	// inserts caches the prepared multi-row INSERT by row count (powers of
+	// two up to maxRows). Guarded by writer.
+	inserts map[int]*sql.Stmt
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Compile-time checks of the optional capabilities.
+var (
+	_ store.Store       = (*Store)(nil)
+	_ store.Pinger      = (*Store)(nil)
+	_ store.TypeCounter = (*Store)(nil)
+)
+
+// New opens the store described by opts and brings its schema up to date.
+func New(ctx context.Context, opts Options) (*Store, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("sqlitestore: %w", err)
+	}
+	s := &Store{writer: make(chan struct{}, 1), inserts: map[int]*sql.Stmt{}}
+	if opts.DB != nil {
+		s.db = sqlx.NewDb(opts.DB, "sqlite3")
+	} else {
+		dsn := DSN(opts.Path, opts.BusyTimeout)
+		if opts.Path == MemoryPath {
+			// memdb shares one database between the pool's connections
+			// (":memory:" would give each its own); the leading '/' makes
+			// the name shared and the random part keeps it private.
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			dsn = DSN("/shoplytics-"+hex.EncodeToString(b[:]), opts.BusyTimeout) + "&vfs=memdb"
+		}
+		db, err := sqlx.Open("sqlite3", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("sqlitestore: open %s: %w", opts.Path, err)
+		}
+		s.db, s.owned = db, true
+		if opts.Path == MemoryPath {
+			if s.pin, err = db.Conn(ctx); err != nil {
+				_ = db.Close()
+				return nil, fmt.Errorf("sqlitestore: open %s: %w", opts.Path, mapError(ctx, err))
+			}
+		}
+	}
+	if err := s.init(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// init checks the database is reachable, learns the variable limit and
+// applies migrations.
+func (s *Store) init(ctx context.Context) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("sqlitestore: open: %w", mapError(ctx, err))
+	}
+	limit := 999 // SQLite's historical default, if the driver is not mattn's
+	err = conn.Raw(func(dc any) error {
+		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
+			limit = c.GetLimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+		}
+		return nil
+	})
+	_ = conn.Close()
+	if err != nil {
+		return fmt.Errorf("sqlitestore: open: %w", mapError(ctx, err))
+	}
+	s.maxRows = 1
+	for s.maxRows*2*len(columns) <= limit {
+		s.maxRows *= 2
+	}
+	return migrate(ctx, s.db)
+}
+
+// openURL opens "sqlite://relative/path.db", "sqlite:///absolute/path.db" or
+// "sqlite://:memory:"; the query may set busy_timeout (a Go duration).
+func openURL(ctx context.Context, u *url.URL) (store.Store, error) {
+	path := u.Host + u.Path
+	if u.Opaque != "" { // "sqlite:relative.db"
+		path = u.Opaque
+	}
+	if path == "" {
+		return nil, fmt.Errorf("sqlitestore: url %q names no file", u.Redacted())
+	}
+	opts := Options{Path: path}
+	for k, v := range u.Query() {
+		switch k {
+		case "busy_timeout":
+			d, err := time.ParseDuration(v[len(v)-1])
+			if err != nil {
+				return nil, fmt.Errorf("sqlitestore: url: busy_timeout: %w", err)
+			}
+			opts.BusyTimeout = d
+		default:
+			return nil, fmt.Errorf("sqlitestore: url: unknown parameter %q", k)
+		}
+	}
+	return New(ctx, opts)
+}
+
+// DB returns the database the store writes to, for queries the store does
+// not offer (analytics pushdown). The store owns it unless it came from
+// Options.DB.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// Ping implements store.Pinger.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlitestore: ping: %w", store.ErrClosed)
+	}
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlitestore: ping: %w", mapError(ctx, err))
+	}
+	return nil
+}
+
+// Close implements store.Store. It waits for a running Append to finish,
+// releases the prepared statements and closes the database if New opened
+// it. Close is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.writer <- struct{}{} // no Append runs from here on
+		for _, st := range s.inserts {
+			_ = st.Close()
+		}
+		s.inserts = nil
+		if s.pin != nil {
+			_ = s.pin.Close()
+		}
+		if s.owned {
+			s.closeErr = s.db.Close()
+		}
+		<-s.writer // an Append waiting for the slot now sees closed
+	})
+	if s.closeErr != nil {
+		return fmt.Errorf("sqlitestore: close: %w", s.closeErr)
+	}
+	return nil
+}
