@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/store/sqlitestore"
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
@@ -194,13 +196,17 @@ func TestExportCSVQuotingReadsBack(t *testing.T) {
 	require.JSONEq(t, `{"coupon":"X, \"Y\"\nZ","note":"ünïcödé"}`, k4[col["properties"]])
 }
 
-// TestExportStreamsInFlatMemory exports 200,000 events and checks the heap
-// does not grow with them: the export holds one event at a time.
+// TestExportStreamsInFlatMemory exports 200,000 events from SQLite and
+// checks the heap does not grow with them: the export holds one event at a
+// time, from the database cursor to the socket.
 func TestExportStreamsInFlatMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large export")
 	}
-	e := newEnv(t, envOptions{})
+	st, err := sqlitestore.New(context.Background(), sqlitestore.Options{Path: filepath.Join(t.TempDir(), "export.db")})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	e := newEnv(t, envOptions{store: st})
 	const n = 200_000
 	base := time.Now().Add(-24 * time.Hour).UTC()
 	batch := make([]tracking.Event, 0, 10_000)

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// server is a running example server process.
+type server struct {
+	cmd  *exec.Cmd
+	url  string
+	done chan error
+	log  *strings.Builder
+}
+
+var listenRe = regexp.MustCompile(`addr=(http://\S+)`)
+
+func startServer(t *testing.T, bin string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	s := &server{cmd: cmd, done: make(chan error, 1), log: &strings.Builder{}}
+	urls := make(chan string, 1)
+	var mu sync.Mutex
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			mu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			mu.Unlock()
+			if m := listenRe.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+		s.done <- cmd.Wait()
+	}()
+	select {
+	case s.url = <-urls:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatalf("server did not start: %s", s.log.String())
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return s
+}
+
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-s.done:
+		require.NoError(t, err, s.log.String())
+	case <-time.After(60 * time.Second):
+		t.Fatal("server did not stop")
+	}
+}
+
+// TestSIGTERMAfterABurstKeepsEveryAcceptedEvent posts a burst of events,
+// sends SIGTERM while the last of them may still be queued, restarts the
+// server on the same SQLite file, and finds every event that got a 202 in
+// the export, exactly once.
+func TestSIGTERMAfterABurstKeepsEveryAcceptedEvent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "server")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	db := "sqlite://" + filepath.Join(dir, "events.db")
+	s := startServer(t, bin, "-store", db)
+
+	const clients, requests, perRequest = 8, 25, 20
+	var mu sync.Mutex
+	accepted := map[string]bool{}
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range requests {
+				var b strings.Builder
+				b.WriteByte('[')
+				var ids []string
+				for i := range perRequest {
+					id := fmt.Sprintf("burst-%d-%d-%d", c, r, i)
+					ids = append(ids, id)
+					if i > 0 {
+						b.WriteByte(',')
+					}
+					fmt.Fprintf(&b, `{"id":%q,"type":"page_viewed","anonymous_id":"a%d"}`, id, c)
+				}
+				b.WriteByte(']')
+				req, _ := http.NewRequest("POST", s.url+"/events", strings.NewReader(b.String()))
+				req.SetBasicAuth("wk_demo", "")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // the server is going away
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted {
+					mu.Lock()
+					for _, id := range ids {
+						accepted[id] = true
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	// Stop while the burst is in flight.
+	time.Sleep(50 * time.Millisecond)
+	s.stop(t)
+	wg.Wait()
+	require.NotEmpty(t, accepted)
+
+	s = startServer(t, bin, "-store", db)
+	req, _ := http.NewRequest("GET", s.url+"/api/export?format=ndjson", nil)
+	req.Header.Set("Authorization", "Bearer ak_demo")
+	req.URL.RawQuery += "&shop=demo"
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	stored := map[string]int{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var ev struct{ ID string }
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
+		stored[ev.ID]++
+	}
+	require.NoError(t, sc.Err())
+	for id := range accepted {
+		require.Equal(t, 1, stored[id], "event %s got a 202 and must be stored once", id)
+	}
+	t.Logf("%d events accepted before SIGTERM, all stored once (%d stored in all)", len(accepted), len(stored))
+	s.stop(t)
+	_ = os.Remove(filepath.Join(dir, "events.db"))
+}
