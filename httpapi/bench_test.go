@@ -1,0 +1,77 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"iter"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/shoplytics/shoplytics/httpapi"
+	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// nullStore accepts everything and keeps nothing, so a benchmark measures
+// the handler and the ingester, not a database.
+type nullStore struct{}
+
+func (nullStore) Append(_ context.Context, events []tracking.Event) (store.AppendResult, error) {
+	return store.AppendResult{Inserted: len(events), Duplicate: make([]bool, len(events))}, nil
+}
+func (nullStore) Events(context.Context, store.Filter) iter.Seq2[tracking.Event, error] {
+	return func(func(tracking.Event, error) bool) {}
+}
+func (nullStore) Close() error { return nil }
+
+// benchEvent is a realistic add_to_cart of about 575 bytes.
+func benchEvent(i int) string {
+	return fmt.Sprintf(`{"id":"evt-%09d","type":"add_to_cart","anonymous_id":"3f9c1d2e-7b4a-4c8e-9a51-0d6e2f7b8c90","session_id":"sess-20261123-8842","product_id":"SKU-100234","product_name":"Merino Wool Crew Sweater","category":"apparel/knitwear","price":"89.90","quantity":1,"currency":"EUR","url":"https://shop.example/products/merino-wool-crew-sweater?variant=navy-m","referrer":"https://shop.example/collections/knitwear","user_agent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15","properties":{"variant":"navy-m","list":"knitwear","position":4},"timestamp":"2026-11-23T10:15:30.123Z"}`, i)
+}
+
+func BenchmarkPostEvents(b *testing.B) {
+	for _, perRequest := range []int{1, 100} {
+		b.Run(fmt.Sprintf("events=%d", perRequest), func(b *testing.B) {
+			in, err := ingest.New(nullStore{}, ingest.Options{QueueSize: 1 << 20, BatchSize: 1000, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			in.Start()
+			defer in.Shutdown(context.Background())
+			h, err := httpapi.New(httpapi.Config{Store: nullStore{}, Ingester: in, Shops: shops, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var sb strings.Builder
+			sb.WriteByte('[')
+			for i := range perRequest {
+				if i > 0 {
+					sb.WriteByte(',')
+				}
+				sb.WriteString(benchEvent(i))
+			}
+			sb.WriteByte(']')
+			body := []byte(sb.String())
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				w := httptest.NewRecorder()
+				for pb.Next() {
+					req := httptest.NewRequest("POST", "/events?key=wk_a", bytes.NewReader(body))
+					w.Body.Reset()
+					h.ServeHTTP(w, req)
+					if w.Code != http.StatusAccepted {
+						b.Fatalf("status %d: %s", w.Code, w.Body.String())
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
