@@ -100,13 +100,18 @@ func (h *handler) authorizeRead(r *http.Request) (Principal, error) {
 	return Principal{ShopID: e.shop}, nil
 }
 
-// authError writes the answer for an authorisation failure.
-func (h *handler) authError(w http.ResponseWriter, err error) {
+// authError writes the answer for an authorisation failure; the challenge
+// names how the key is sent for that kind of access.
+func (h *handler) authError(w http.ResponseWriter, access Access, err error) {
 	switch {
 	case errors.Is(err, ErrForbidden):
 		writeError(w, http.StatusForbidden, "this key may not access that shop", "shop")
 	default:
-		w.Header().Set("WWW-Authenticate", `Basic realm="shoplytics"`)
+		challenge := `Basic realm="shoplytics"`
+		if access == AccessRead {
+			challenge = `Bearer realm="shoplytics"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
 		writeError(w, http.StatusUnauthorized, "missing or unknown key", "")
 	}
 }

@@ -76,7 +76,7 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Authorize != nil || writeKeyOf(r) != "" {
 		var err error
 		if p, err = h.authorizeWrite(r, ""); err != nil {
-			h.authError(w, err)
+			h.authError(w, AccessWrite, err)
 			return
 		}
 		authed = true
@@ -104,7 +104,7 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	if !authed {
 		if p, err = h.authorizeWrite(r, body.WriteKey); err != nil {
-			h.authError(w, err)
+			h.authError(w, AccessWrite, err)
 			return
 		}
 	}

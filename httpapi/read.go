@@ -26,7 +26,7 @@ func (h *handler) read(next func(http.ResponseWriter, *http.Request, readParams)
 	return func(w http.ResponseWriter, r *http.Request) {
 		p, err := h.authorizeRead(r)
 		if err != nil {
-			h.authError(w, err)
+			h.authError(w, AccessRead, err)
 			return
 		}
 		params, err := h.parseReadParams(r, p)
@@ -36,7 +36,7 @@ func (h *handler) read(next func(http.ResponseWriter, *http.Request, readParams)
 				writeError(w, http.StatusBadRequest, pe.Error(), pe.field)
 				return
 			}
-			h.authError(w, err)
+			h.authError(w, AccessRead, err)
 			return
 		}
 		next(w, r, params)
