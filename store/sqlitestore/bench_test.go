@@ -21,11 +21,13 @@ import (
 // schema, one 1,000-event batch per iteration with fresh ids, and report
 // events/s. Compare them side by side in one run:
 //
-//	go test -run '^$' -bench 'Append|RawBatchedInsert|NaiveInsert' -count 5 ./store/sqlitestore
+//	go test -run '^$' -bench 'Append|RawBatchedInsert|NaiveInsert' -benchtime 30x -count 5 ./store/sqlitestore
 //
 // BenchmarkRawBatchedInsert is the ceiling (what SQLite does with no
 // idempotency bookkeeping); BenchmarkNaiveInsert is what a first attempt
-// would do.
+// would do; BenchmarkAppendReturning and BenchmarkAppendPreselect are the
+// duplicate-detecting designs Append was chosen against. A fixed -benchtime
+// gives every benchmark the same table sizes.
 
 const benchBatchLen = 1000
 
