@@ -2,7 +2,6 @@ package sqlitestore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -19,24 +18,14 @@ var columns = [...]string{
 	"properties", "ts", "received_at",
 }
 
-// insertSQL returns the multi-row INSERT for rows events. Conflicting rows
-// are skipped, and RETURNING names those that were stored, which is how
-// Append tells new events from duplicates in the same statement.
-func insertSQL(rows int) string {
-	var b strings.Builder
-	b.WriteString("INSERT INTO events (")
-	b.WriteString(strings.Join(columns[:], ", "))
-	b.WriteString(") VALUES ")
-	row := "(" + strings.Repeat("?, ", len(columns)-1) + "?)"
-	for i := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	b.WriteString(" ON CONFLICT (shop_id, id) DO NOTHING RETURNING shop_id, id")
-	return b.String()
-}
+// insertSQL stores one event unless its key is taken; the number of rows it
+// changed (0 or 1) says which. Append runs it once per event inside one
+// transaction: measured against a multi-row INSERT … RETURNING and against
+// a SELECT of the existing keys before a multi-row INSERT, it costs less CPU
+// per event than either, and as little as a plain multi-row INSERT with no
+// duplicate detection at all (see the benchmarks).
+var insertSQL = "INSERT INTO events (" + strings.Join(columns[:], ", ") + ") VALUES (" +
+	strings.Repeat("?, ", len(columns)-1) + "?) ON CONFLICT (shop_id, id) DO NOTHING"
 
 // Append implements store.Store. The batch is one transaction: either all
 // its new events are stored or none is.
@@ -86,24 +75,6 @@ func checkMoney(e *tracking.Event) error {
 // insert writes events[unique] in one transaction and marks in dup those the
 // table already held. It runs with the writer slot held.
 func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []int, dup []bool) (err error) {
-	// Full chunks, then the remainder as a sum of powers of two, so every
-	// statement comes from a small cache of prepared ones. They are
-	// prepared before the transaction takes the write lock.
-	var sizes []int
-	for rest := len(unique); rest > 0; {
-		n := s.maxRows
-		for n > rest {
-			n /= 2
-		}
-		sizes = append(sizes, n)
-		rest -= n
-	}
-	stmts := make([]*sql.Stmt, len(sizes))
-	for i, n := range sizes {
-		if stmts[i], err = s.prepared(ctx, n); err != nil {
-			return err
-		}
-	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -113,59 +84,31 @@ func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []in
 			_ = tx.Rollback()
 		}
 	}()
-	args := make([]any, 0, sizes[0]*len(columns))
-	stored := make(map[store.Key]struct{}, sizes[0])
-	rest := unique
-	for c, n := range sizes {
-		chunk := rest[:n]
-		rest = rest[n:]
-		args = args[:0]
-		for _, i := range chunk {
-			args = appendArgs(args, &events[i])
-		}
-		if err := runChunk(ctx, tx.StmtContext(ctx, stmts[c]), args, stored); err != nil {
+	stmt := tx.StmtContext(ctx, s.insertStmt)
+	defer stmt.Close()
+	// The driver watches a cancellable context with a goroutine per
+	// statement; checking ctx between rows is as prompt for statements this
+	// short, and cheaper. Cancelling ctx also rolls the transaction back.
+	run := context.WithoutCancel(ctx)
+	args := make([]any, 0, len(columns))
+	for _, i := range unique {
+		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if len(stored) < len(chunk) {
-			for _, i := range chunk {
-				if _, ok := stored[store.KeyOf(&events[i])]; !ok {
-					dup[i] = true
-				}
-			}
+		res, err := stmt.ExecContext(run, appendArgs(args[:0], &events[i])...)
+		if err != nil {
+			return err
 		}
-		clear(stored)
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		dup[i] = n == 0
 	}
-	return tx.Commit()
-}
-
-// runChunk executes one INSERT and collects the keys it stored.
-func runChunk(ctx context.Context, stmt *sql.Stmt, args []any, stored map[store.Key]struct{}) error {
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	defer rows.Close()
-	var k store.Key
-	for rows.Next() {
-		if err := rows.Scan(&k.ShopID, &k.ID); err != nil {
-			return err
-		}
-		stored[k] = struct{}{}
-	}
-	return rows.Err()
-}
-
-// prepared returns the cached INSERT for n rows, preparing it once.
-func (s *Store) prepared(ctx context.Context, n int) (*sql.Stmt, error) {
-	if st, ok := s.inserts[n]; ok {
-		return st, nil
-	}
-	st, err := s.db.PrepareContext(ctx, insertSQL(n))
-	if err != nil {
-		return nil, err
-	}
-	s.inserts[n] = st
-	return st, nil
+	return tx.Commit()
 }
 
 // appendArgs appends the bound values of one row, in columns order.

@@ -29,13 +29,16 @@
 //
 // An event is stored at most once per (shop_id, id), forever: a unique index
 // enforces it, across batches, restarts and processes sharing the file. Each
-// batch is one transaction with multi-row INSERT … ON CONFLICT DO NOTHING
-// RETURNING statements; what RETURNING leaves out was a duplicate, so the
+// batch is one transaction running one prepared INSERT … ON CONFLICT DO
+// NOTHING per event; an insert that changed no row was a duplicate, so the
 // per-event Duplicate flags are exact even when two processes send the same
-// ids at once. Writers of one Store wait for each other in the process
-// (SQLite has one writer per database) instead of spinning on the file lock;
-// writers in other processes wait up to the busy timeout, and then Append
-// fails with store.ErrUnavailable, which the ingester retries.
+// ids at once. (Per-event statements in one transaction cost no more than a
+// multi-row INSERT here and less than INSERT … RETURNING: the package
+// benchmarks compare them.) Writers of one Store wait for each other in the
+// process (SQLite has one writer per database) instead of spinning on the
+// file lock; writers in other processes wait up to the busy timeout, and then
+// Append fails with store.ErrUnavailable, which the ingester retries. A
+// cancelled ctx rolls the batch back.
 //
 // # Ordering and reading
 //

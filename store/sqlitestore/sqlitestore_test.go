@@ -318,3 +318,44 @@ func generate(r *rand.Rand, prefix string, n int) []tracking.Event {
 	}
 	return out
 }
+
+func TestLockedDatabaseIsUnavailable(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "locked.db")
+	s, err := sqlitestore.New(testCtx(t), sqlitestore.Options{Path: path, BusyTimeout: 50 * time.Millisecond})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+
+	// Another process, as far as SQLite can tell, holds the write lock.
+	other, err := sql.Open("sqlite3", sqlitestore.DSN(path, 0))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = other.Close() })
+	conn, err := other.Conn(testCtx(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = conn.Close() })
+	_, err = conn.ExecContext(testCtx(t), "BEGIN IMMEDIATE")
+	require.NoError(t, err)
+
+	_, err = s.Append(testCtx(t), []tracking.Event{event("shop", "e1", 0)})
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.True(t, store.Retryable(err))
+
+	_, err = conn.ExecContext(testCtx(t), "ROLLBACK")
+	require.NoError(t, err)
+	res, err := s.Append(testCtx(t), []tracking.Event{event("shop", "e1", 0)})
+	require.NoError(t, err, "the same batch succeeds once the lock is gone")
+	require.Equal(t, 1, res.Inserted)
+}
+
+func TestPathsThatNeedEscaping(t *testing.T) {
+	for _, name := range []string{"with space.db", "what?.db", "100%.db", "hash#.db"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), name)
+			s, err := sqlitestore.New(testCtx(t), sqlitestore.Options{Path: path})
+			require.NoError(t, err)
+			_, err = s.Append(testCtx(t), []tracking.Event{event("shop", "e1", 0)})
+			require.NoError(t, err)
+			require.NoError(t, s.Close())
+			require.FileExists(t, path)
+		})
+	}
+}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/mattn/go-sqlite3"
+	_ "github.com/mattn/go-sqlite3" // the "sqlite3" driver
 
 	"github.com/shoplytics/shoplytics/store"
 )
@@ -32,12 +32,8 @@ type Store struct {
 	// and waiting here (honouring ctx) is cheaper than busy-waiting on the
 	// file lock.
 	writer chan struct{}
-	// maxRows is the most rows one INSERT carries, within SQLite's limit on
-	// bound variables; a power of two.
-	maxRows int
-	// inserts caches the prepared multi-row INSERT by row count (powers of
-	// two up to maxRows). Guarded by writer.
-	inserts map[int]*sql.Stmt
+	// insertStmt is insertSQL, prepared once.
+	insertStmt *sql.Stmt
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -56,7 +52,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	s := &Store{writer: make(chan struct{}, 1), inserts: map[int]*sql.Stmt{}}
+	s := &Store{writer: make(chan struct{}, 1)}
 	if opts.DB != nil {
 		s.db = sqlx.NewDb(opts.DB, "sqlite3")
 	} else {
@@ -88,29 +84,17 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// init checks the database is reachable, learns the variable limit and
-// applies migrations.
+// init brings the schema up to date and prepares the INSERT.
 func (s *Store) init(ctx context.Context) error {
-	conn, err := s.db.Conn(ctx)
+	if err := migrate(ctx, s.db); err != nil {
+		return err
+	}
+	st, err := s.db.PrepareContext(ctx, insertSQL)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: open: %w", mapError(ctx, err))
 	}
-	limit := 999 // SQLite's historical default, if the driver is not mattn's
-	err = conn.Raw(func(dc any) error {
-		if c, ok := dc.(*sqlite3.SQLiteConn); ok {
-			limit = c.GetLimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-		}
-		return nil
-	})
-	_ = conn.Close()
-	if err != nil {
-		return fmt.Errorf("sqlitestore: open: %w", mapError(ctx, err))
-	}
-	s.maxRows = 1
-	for s.maxRows*2*len(columns) <= limit {
-		s.maxRows *= 2
-	}
-	return migrate(ctx, s.db)
+	s.insertStmt = st
+	return nil
 }
 
 // openURL opens "sqlite://relative/path.db", "sqlite:///absolute/path.db" or
@@ -156,16 +140,15 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close implements store.Store. It waits for a running Append to finish,
-// releases the prepared statements and closes the database if New opened
+// releases the prepared statement and closes the database if New opened
 // it. Close is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		s.writer <- struct{}{} // no Append runs from here on
-		for _, st := range s.inserts {
-			_ = st.Close()
+		if s.insertStmt != nil {
+			_ = s.insertStmt.Close()
 		}
-		s.inserts = nil
 		if s.pin != nil {
 			_ = s.pin.Close()
 		}
