@@ -149,7 +149,8 @@ type Relay struct {
 	dst  store.Store
 	opts RelayOptions
 
-	running atomic.Bool
+	running    atomic.Bool
+	nextSample time.Time // owned by the Run goroutine
 
 	relayed, duplicates, batches, errs atomic.Int64
 
@@ -370,6 +371,12 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 			}
 			backoff = r.nextBackoff(backoff)
 			log.Warn("relay: append failed", "events", len(events), "err", err, "retry_in", backoff)
+			if now := r.opts.Clock(); !now.Before(r.nextSample) {
+				// Keep the lag in Stats current while the destination is down.
+				if err := r.samplePending(work); err != nil {
+					log.Warn("relay: sampling pending entries failed", "err", err)
+				}
+			}
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -475,6 +482,7 @@ func (r *Relay) samplePending(ctx context.Context) error {
 	if oldest != "" {
 		age = max(now.Sub(entryTime(oldest)), 0)
 	}
+	r.nextSample = now.Add(r.opts.Refresh)
 	r.mu.Lock()
 	r.pend.n, r.pend.age, r.pend.at = n, age, now
 	r.mu.Unlock()
