@@ -5,28 +5,38 @@ import "github.com/redis/go-redis/v9"
 // entryField is the stream entry field that holds the event's JSON.
 const entryField = "e"
 
-// appendScript stores one event, or nothing. It runs atomically in Redis,
-// so an event is never half-written: either the dedup key, the stream entry,
-// the index member and the registry entry are all written, or none is. The
-// dedup key is written last so that a failing write leaves the id free for
-// a retry.
+// appendScript stores a group of events. For each event it runs, in one
+// atomic script, SET NX of the dedup key (with its TTL), then XADD to the
+// shop's stream and ZADD of the index member: an event is never
+// half-written, because Redis refuses a script for lack of memory at its
+// first write, and nothing after the dedup key can fail for a well-formed
+// key space. The shops of the group are added to the registry.
 //
-// KEYS: dedup, stream, index, registry.
-// ARGV: dedup TTL (ms), stream MAXLEN (0 = none), event JSON, index member
-// prefix, shop id.
-// Returns 1 when stored, 0 when the id was already there.
+// KEYS: registry, then dedup, stream, index for each event.
+// ARGV: dedup TTL (ms), stream MAXLEN (0 = none), number of shops, the
+// shops, then event JSON and index member prefix for each event.
+// Returns one integer per event: 1 stored, 0 already there.
 var appendScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local sid
-if ARGV[2] ~= '0' then
-  sid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[3])
-else
-  sid = redis.call('XADD', KEYS[2], '*', 'e', ARGV[3])
+local ttl, maxlen, nshops = ARGV[1], ARGV[2], tonumber(ARGV[3])
+if nshops > 0 then redis.call('SADD', KEYS[1], unpack(ARGV, 4, 3 + nshops)) end
+local out = {}
+local a = 4 + nshops
+for k = 2, #KEYS, 3 do
+  if redis.call('SET', KEYS[k], '1', 'NX', 'PX', ttl) then
+    local sid
+    if maxlen ~= '0' then
+      sid = redis.call('XADD', KEYS[k + 1], 'MAXLEN', '~', maxlen, '*', 'e', ARGV[a])
+    else
+      sid = redis.call('XADD', KEYS[k + 1], '*', 'e', ARGV[a])
+    end
+    redis.call('ZADD', KEYS[k + 2], 0, ARGV[a + 1] .. sid)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+  a = a + 2
 end
-redis.call('ZADD', KEYS[3], 0, ARGV[4] .. sid)
-redis.call('SADD', KEYS[4], ARGV[5])
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-return 1
+return out
 `)
 
 // pageScript reads one page of a shop's time index and the entries it

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,8 @@ type Store struct {
 	opts     Options
 	ttlMilli string
 	maxLen   string
+	// perScript is how many events one append script call writes.
+	perScript int
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -51,6 +54,8 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		opts:     opts,
 		ttlMilli: strconv.FormatInt(opts.DedupTTL.Milliseconds(), 10),
 		maxLen:   strconv.FormatInt(opts.MaxLen, 10),
+
+		perScript: defaultPerScript,
 	}
 	if s.client == nil {
 		ro, err := redis.ParseURL(opts.URL)
@@ -77,12 +82,25 @@ func (s *Store) loadScripts(ctx context.Context) error {
 	return nil
 }
 
+// scriptCall is one append script call of a batch.
+type scriptCall struct {
+	keys []string
+	args []any
+	cmd  *redis.Cmd
+}
+
+// defaultPerScript is how many events one append script call writes: large
+// enough that the per-call cost of EVALSHA is spread thin, small enough that
+// one call holds Redis for well under a millisecond.
+const defaultPerScript = 100
+
 // Client returns the Redis client the store uses.
 func (s *Store) Client() redis.UniversalClient { return s.client }
 
-// Append implements store.Store. Each new event is written by one script
-// call (dedup key, stream entry, index member and registry at once); the
-// calls of a batch go in one pipeline. Unlike the SQL stores, a batch is
+// Append implements store.Store. Each new event is written atomically by a
+// script (dedup key, stream entry, index member and registry at once); one
+// script call writes a group of events and the calls of a batch go in one
+// pipeline. Unlike the SQL stores, a batch is
 // not atomic as a whole: when Append fails part-way, a prefix of the batch
 // may be stored, and a retry reports those events as duplicates.
 func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
@@ -109,32 +127,51 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		buf = appendMemberPrefix(buf, e.Timestamp, e.ID)
 		offs = append(offs, len(buf))
 	}
-	shops := s.keys.shops()
-	args := make([][]any, len(unique))
-	keys := make([][]string, len(unique))
-	for j, i := range unique {
-		e := &events[i]
-		keys[j] = []string{s.keys.dedup(e.ShopID, e.ID), s.keys.stream(e.ShopID), s.keys.index(e.ShopID), shops}
-		args[j] = []any{s.ttlMilli, s.maxLen, buf[offs[2*j]:offs[2*j+1]], buf[offs[2*j+1]:offs[2*j+2]], e.ShopID}
+	// One script call per group of eventsPerScript events, all calls of the
+	// batch in one pipeline.
+	var calls []scriptCall
+	for lo := 0; lo < len(unique); lo += s.perScript {
+		hi := min(lo+s.perScript, len(unique))
+		c := scriptCall{
+			keys: make([]string, 0, 1+3*(hi-lo)),
+			args: make([]any, 3, 3+4+2*(hi-lo)),
+		}
+		c.keys = append(c.keys, s.keys.shops())
+		c.args[0], c.args[1] = s.ttlMilli, s.maxLen
+		var shops []string
+		for j := lo; j < hi; j++ {
+			if e := &events[unique[j]]; !slices.Contains(shops, e.ShopID) {
+				shops = append(shops, e.ShopID)
+			}
+		}
+		c.args[2] = len(shops)
+		for _, shop := range shops {
+			c.args = append(c.args, shop)
+		}
+		for j := lo; j < hi; j++ {
+			e := &events[unique[j]]
+			c.keys = append(c.keys, s.keys.dedup(e.ShopID, e.ID), s.keys.stream(e.ShopID), s.keys.index(e.ShopID))
+			c.args = append(c.args, buf[offs[2*j]:offs[2*j+1]], buf[offs[2*j+1]:offs[2*j+2]])
+		}
+		calls = append(calls, c)
 	}
 
-	todo := make([]int, len(unique)) // positions in unique still to run
-	for j := range todo {
-		todo[j] = j
+	todo := make([]int, len(calls)) // calls still to run
+	for k := range todo {
+		todo[k] = k
 	}
-	cmds := make([]*redis.Cmd, len(unique))
 	for attempt := 0; ; attempt++ {
 		pipe := s.client.Pipeline()
-		for _, j := range todo {
-			cmds[j] = appendScript.EvalSha(ctx, pipe, keys[j], args[j]...)
+		for _, k := range todo {
+			calls[k].cmd = appendScript.EvalSha(ctx, pipe, calls[k].keys, calls[k].args...)
 		}
 		_, _ = pipe.Exec(ctx)
 		// Calls that met an empty script cache (SCRIPT FLUSH, a restart, a
 		// failover) did nothing: load the script and run just those again.
 		var again []int
-		for _, j := range todo {
-			if err := cmds[j].Err(); isNoScript(err) {
-				again = append(again, j)
+		for _, k := range todo {
+			if err := calls[k].cmd.Err(); isNoScript(err) {
+				again = append(again, k)
 			} else if err != nil {
 				return store.AppendResult{}, wrap("append", err)
 			}
@@ -143,19 +180,26 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 			break
 		}
 		if attempt == 2 {
-			return store.AppendResult{}, wrap("append", cmds[again[0]].Err())
+			return store.AppendResult{}, wrap("append", calls[again[0]].cmd.Err())
 		}
 		if err := appendScript.Load(ctx, s.client).Err(); err != nil {
 			return store.AppendResult{}, wrap("append: load script", err)
 		}
 		todo = again
 	}
-	for j, i := range unique {
-		n, err := cmds[j].Int()
+	j := 0
+	for _, c := range calls {
+		flags, err := c.cmd.Int64Slice()
 		if err != nil {
 			return store.AppendResult{}, wrap("append", err)
 		}
-		dup[i] = n == 0
+		for _, f := range flags {
+			dup[unique[j]] = f == 0
+			j++
+		}
+	}
+	if j != len(unique) {
+		return store.AppendResult{}, fmt.Errorf("redisstore: append: script answered for %d of %d events", j, len(unique))
 	}
 	return store.Result(dup), nil
 }
