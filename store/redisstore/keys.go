@@ -1,0 +1,91 @@
+package redisstore
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// keys names every Redis key of one prefix. All of them carry the hash tag
+// {prefix}, so in Redis Cluster a prefix lives in one slot: the append script
+// touches a shop's stream, index, dedup key and the shop registry at once,
+// and the relay's XREADGROUP names every shop stream in one command, which
+// Cluster allows only within one slot. Spread load across nodes by using
+// several prefixes.
+type keys struct{ base string }
+
+func newKeys(prefix string) keys { return keys{base: "{" + prefix + "}:"} }
+
+// shops is the registry: a set of every shop id that has a stream.
+func (k keys) shops() string { return k.base + "shops" }
+
+// stream is a shop's event log, in arrival order.
+func (k keys) stream(shop string) string { return k.base + "s:" + shop }
+
+// index is a shop's time index: a sorted set, every score 0, read by lex
+// range; see indexMember.
+func (k keys) index(shop string) string { return k.base + "i:" + shop }
+
+// dedup remembers that (shop, id) was stored, for DedupTTL. The shop's
+// length makes the name unambiguous whatever bytes shop and id hold.
+func (k keys) dedup(shop, id string) string {
+	var b strings.Builder
+	b.Grow(len(k.base) + 8 + len(shop) + len(id))
+	b.WriteString(k.base)
+	b.WriteString("d:")
+	b.WriteString(strconv.Itoa(len(shop)))
+	b.WriteByte(':')
+	b.WriteString(shop)
+	b.WriteByte(':')
+	b.WriteString(id)
+	return b.String()
+}
+
+// pattern matches every key of the prefix (for SCAN in tests and tools).
+func (k keys) pattern() string { return k.base + "*" }
+
+// appendTime appends t as 16 hex digits that sort like the times they
+// encode: microseconds since the epoch with the sign bit flipped, so times
+// before 1970 still sort first.
+func appendTime(b []byte, t time.Time) []byte {
+	var raw [8]byte
+	binary.BigEndian.PutUint64(raw[:], uint64(t.UnixMicro())^(1<<63))
+	return hex.AppendEncode(b, raw[:])
+}
+
+// ceilMicro rounds t up to the microsecond, so a bound with nanoseconds
+// still includes every event it must.
+func ceilMicro(t time.Time) time.Time {
+	if r := t.Sub(t.Truncate(time.Microsecond)); r > 0 {
+		return t.Truncate(time.Microsecond).Add(time.Microsecond)
+	}
+	return t
+}
+
+// appendMemberPrefix appends what an index member starts with: the time,
+// then the id with each NUL byte escaped as NUL 0xFF, then a NUL terminator.
+// The append script adds the stream entry id after the terminator. Members
+// therefore sort by (timestamp, id) exactly as Go compares strings: the
+// terminator (NUL followed by a digit of the entry id) sorts below any
+// longer id and below an escaped NUL.
+func appendMemberPrefix(b []byte, t time.Time, id string) []byte {
+	b = appendTime(b, t)
+	for {
+		i := strings.IndexByte(id, 0)
+		if i < 0 {
+			break
+		}
+		b = append(b, id[:i]...)
+		b = append(b, 0, 0xff)
+		id = id[i+1:]
+	}
+	b = append(b, id...)
+	return append(b, 0)
+}
+
+// entryID returns the stream entry id at the end of an index member.
+func entryID(member string) string {
+	return member[strings.LastIndexByte(member, 0)+1:]
+}

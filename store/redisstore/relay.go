@@ -1,0 +1,540 @@
+package redisstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// Defaults for the zero values of RelayOptions.
+const (
+	DefaultGroup       = "shoplytics-relay"
+	DefaultBatchSize   = 500
+	DefaultBlock       = time.Second
+	DefaultClaimIdle   = time.Minute
+	DefaultRefresh     = 5 * time.Second
+	DefaultStopTimeout = 30 * time.Second
+	DefaultMinBackoff  = 100 * time.Millisecond
+	DefaultMaxBackoff  = 10 * time.Second
+)
+
+// RelayOptions configure a Relay. Zero values are the documented defaults.
+type RelayOptions struct {
+	// Group is the consumer group, one per destination: relays sharing a
+	// group share the work. Default "shoplytics-relay".
+	Group string
+	// Consumer names this relay within the group; it must be unique among
+	// running relays. Default host-pid-n.
+	Consumer string
+	// BatchSize is the most entries read from each shop stream per round;
+	// one round is one dst.Append. Default 500.
+	BatchSize int
+	// Block is how long a read waits for new entries; it also bounds how
+	// long a stop waits for an idle read to return. Default 1s.
+	Block time.Duration
+	// ClaimIdle is how long an entry may stay delivered but unacknowledged
+	// before any relay of the group takes it over (XAUTOCLAIM): the recovery
+	// time after a relay crashed mid-batch. It should be well above the
+	// time one dst.Append takes. Default 1 minute.
+	ClaimIdle time.Duration
+	// Refresh is how often the relay looks for new shop streams and samples
+	// the pending figures of Stats. Default 5s.
+	Refresh time.Duration
+	// StopTimeout is how long a stopping relay lets the in-flight batch
+	// finish before abandoning it to be claimed later. Default 30s.
+	StopTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the wait between retries of a failed
+	// dst.Append or Redis call; it doubles, with jitter, from min to max.
+	// Defaults 100ms and 10s.
+	MinBackoff, MaxBackoff time.Duration
+	// Logger receives failures and recoveries. Default: discard.
+	Logger *slog.Logger
+	// Clock tells the time for the pending age. Default time.Now.
+	Clock func() time.Time
+}
+
+var consumerSeq atomic.Int64
+
+func (o RelayOptions) withDefaults() (RelayOptions, error) {
+	durations := []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"Block", &o.Block, DefaultBlock},
+		{"ClaimIdle", &o.ClaimIdle, DefaultClaimIdle},
+		{"Refresh", &o.Refresh, DefaultRefresh},
+		{"StopTimeout", &o.StopTimeout, DefaultStopTimeout},
+		{"MinBackoff", &o.MinBackoff, DefaultMinBackoff},
+		{"MaxBackoff", &o.MaxBackoff, DefaultMaxBackoff},
+	}
+	for _, d := range durations {
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < 0:
+			return o, fmt.Errorf("redisstore: relay: negative %s %v", d.name, *d.v)
+		}
+	}
+	if o.Block < time.Millisecond || o.ClaimIdle < time.Millisecond {
+		return o, errors.New("redisstore: relay: Block and ClaimIdle must be at least 1ms")
+	}
+	if o.MinBackoff > o.MaxBackoff {
+		return o, fmt.Errorf("redisstore: relay: MinBackoff %v above MaxBackoff %v", o.MinBackoff, o.MaxBackoff)
+	}
+	switch {
+	case o.BatchSize == 0:
+		o.BatchSize = DefaultBatchSize
+	case o.BatchSize < 0:
+		return o, fmt.Errorf("redisstore: relay: negative BatchSize %d", o.BatchSize)
+	}
+	if o.Group == "" {
+		o.Group = DefaultGroup
+	}
+	if o.Consumer == "" {
+		host, _ := os.Hostname()
+		o.Consumer = fmt.Sprintf("%s-%d-%d", host, os.Getpid(), consumerSeq.Add(1))
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	return o, nil
+}
+
+// RelayStats describes a relay's work so far.
+type RelayStats struct {
+	// Relayed counts events the destination stored; Duplicates those it
+	// already had (redeliveries, or ids sent twice).
+	Relayed, Duplicates int64
+	// Batches counts successful dst.Append calls.
+	Batches int64
+	// Errors counts failed attempts: dst.Append or Redis calls that failed,
+	// and entries that could not be decoded.
+	Errors int64
+	// Streams is the number of shop streams the relay reads.
+	Streams int
+	// Pending is the number of entries of the group delivered to some relay
+	// but not yet acknowledged, and OldestPending the age of the oldest of
+	// them: the lag of events in flight or stuck on a failing destination.
+	// Both are sampled every Refresh, at PendingAt.
+	Pending       int64
+	OldestPending time.Duration
+	PendingAt     time.Time
+}
+
+// Relay moves events from a Store's shop streams into another store
+// through a consumer group: read (XREADGROUP), dst.Append, then acknowledge
+// (XACK). Entries are acknowledged only after dst.Append succeeded, so
+// delivery is at least once; an idempotent destination makes the effect
+// exactly once.
+type Relay struct {
+	src  *Store
+	dst  store.Store
+	opts RelayOptions
+
+	running    atomic.Bool
+	nextSample time.Time // owned by the Run goroutine
+
+	relayed, duplicates, batches, errs atomic.Int64
+
+	mu    sync.Mutex // guards the fields below, read by Stats
+	known map[string]bool
+	names []string // stream keys, sorted
+	pend  struct {
+		n   int64
+		age time.Duration
+		at  time.Time
+	}
+}
+
+// NewRelay returns a relay from src into dst. It does no I/O; Run does.
+func NewRelay(src *Store, dst store.Store, opts RelayOptions) (*Relay, error) {
+	if src == nil || dst == nil {
+		return nil, errors.New("redisstore: relay: nil source or destination")
+	}
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Relay{src: src, dst: dst, opts: opts, known: map[string]bool{}}, nil
+}
+
+// Stats returns the relay's counters and the last sampled pending figures.
+func (r *Relay) Stats() RelayStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return RelayStats{
+		Relayed:       r.relayed.Load(),
+		Duplicates:    r.duplicates.Load(),
+		Batches:       r.batches.Load(),
+		Errors:        r.errs.Load(),
+		Streams:       len(r.names),
+		Pending:       r.pend.n,
+		OldestPending: r.pend.age,
+		PendingAt:     r.pend.at,
+	}
+}
+
+// Run relays until ctx is cancelled, then lets the in-flight batch finish
+// (within StopTimeout) and returns nil. Failures of Redis or of the
+// destination are logged and retried with backoff; Run returns an error only
+// when it cannot run at all (already running, source closed).
+func (r *Relay) Run(ctx context.Context) error {
+	if !r.running.CompareAndSwap(false, true) {
+		return errors.New("redisstore: relay: already running")
+	}
+	defer r.running.Store(false)
+
+	// work outlives ctx by StopTimeout, so a stop finishes the batch in hand.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	go func() {
+		select {
+		case <-ctx.Done():
+			t := time.NewTimer(r.opts.StopTimeout)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				cancelWork()
+			case <-work.Done():
+			}
+		case <-work.Done():
+		}
+	}()
+
+	log := r.opts.Logger.With("group", r.opts.Group, "consumer", r.opts.Consumer)
+	var (
+		nextRefresh, nextClaim time.Time
+		ownPending             = true // first re-deliver what this consumer holds
+		history                map[string]string
+		backoff                time.Duration
+	)
+	fail := func(what string, err error) {
+		r.errs.Add(1)
+		backoff = r.nextBackoff(backoff)
+		log.Warn("relay: "+what+" failed", "err", err, "retry_in", backoff)
+		sleep(ctx, backoff)
+	}
+	for ctx.Err() == nil {
+		if r.src.closed.Load() {
+			return fmt.Errorf("redisstore: relay: source: %w", store.ErrClosed)
+		}
+		now := r.opts.Clock()
+		if !now.Before(nextRefresh) {
+			if err := r.refresh(work); err != nil {
+				fail("refresh", err)
+				continue
+			}
+			nextRefresh = now.Add(r.opts.Refresh)
+		}
+		if !now.Before(nextClaim) {
+			if err := r.claim(ctx, work); err != nil {
+				fail("claim", err)
+				continue
+			}
+			nextClaim = now.Add(r.opts.ClaimIdle / 2)
+		}
+		streams := r.streams()
+		if len(streams) == 0 {
+			sleep(ctx, min(r.opts.Refresh, r.opts.Block))
+			nextRefresh = time.Time{}
+			continue
+		}
+		args := make([]string, 0, 2*len(streams))
+		block := r.opts.Block
+		if ownPending {
+			// Entries this consumer name was given before (a restart under the
+			// same name) are read first, from each stream's history, moving a
+			// cursor so a batch left pending is not read again at once.
+			if history == nil {
+				history = make(map[string]string, len(streams))
+				for _, k := range streams {
+					history[k] = "0"
+				}
+			}
+			streams = streams[:0]
+			for k := range history {
+				streams = append(streams, k)
+			}
+			if len(streams) == 0 {
+				ownPending = false
+				continue
+			}
+			args = append(args, streams...)
+			for _, k := range streams {
+				args = append(args, history[k])
+			}
+			block = -1 // history reads never block
+		} else {
+			args = append(args, streams...)
+			for range streams {
+				args = append(args, ">")
+			}
+		}
+		res, err := r.src.client.XReadGroup(work, &redis.XReadGroupArgs{
+			Group: r.opts.Group, Consumer: r.opts.Consumer, Streams: args,
+			Count: int64(r.opts.BatchSize), Block: block,
+		}).Result()
+		if errors.Is(err, redis.Nil) {
+			backoff = 0
+			continue
+		}
+		if err != nil {
+			if strings.HasPrefix(err.Error(), "NOGROUP") {
+				r.forget() // a stream was deleted: create its group again
+			}
+			fail("read", wrap("relay: read", err))
+			continue
+		}
+		backoff = 0
+		total := 0
+		for _, st := range res {
+			total += len(st.Messages)
+			if ownPending {
+				if len(st.Messages) == 0 {
+					delete(history, st.Stream)
+				} else {
+					history[st.Stream] = st.Messages[len(st.Messages)-1].ID
+				}
+			}
+		}
+		if total == 0 {
+			continue
+		}
+		r.deliver(ctx, work, log, res)
+	}
+	return nil
+}
+
+// deliver stores the entries of one read in dst and acknowledges them,
+// retrying a failing dst.Append with backoff until it succeeds or the relay
+// stops; unacknowledged entries stay pending for a later claim.
+func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis.XStream) {
+	var events []tracking.Event
+	acks := make(map[string][]string, len(res))
+	for _, st := range res {
+		for _, m := range st.Messages {
+			acks[st.Stream] = append(acks[st.Stream], m.ID)
+			if m.Values == nil {
+				continue // trimmed by MAXLEN before it was relayed
+			}
+			data, _ := m.Values[entryField].(string)
+			e, err := tracking.DecodeStored([]byte(data))
+			if err != nil {
+				// Retrying cannot help an entry that does not decode: it is
+				// logged and acknowledged so it does not block the stream.
+				r.errs.Add(1)
+				log.Error("relay: dropping undecodable entry", "stream", st.Stream, "entry", m.ID, "err", err)
+				continue
+			}
+			events = append(events, e)
+		}
+	}
+	if len(events) > 0 {
+		var backoff time.Duration
+		for {
+			ar, err := r.dst.Append(work, events)
+			if err == nil {
+				r.relayed.Add(int64(ar.Inserted))
+				r.duplicates.Add(int64(ar.Duplicates))
+				r.batches.Add(1)
+				if backoff > 0 {
+					log.Info("relay: destination recovered", "events", len(events))
+				}
+				break
+			}
+			r.errs.Add(1)
+			if ctx.Err() != nil || work.Err() != nil {
+				log.Warn("relay: stopping with an unfinished batch; it stays pending", "events", len(events), "err", err)
+				return
+			}
+			if !store.Retryable(err) {
+				log.Error("relay: destination rejected a batch; it stays pending for a later claim", "events", len(events), "err", err)
+				return
+			}
+			backoff = r.nextBackoff(backoff)
+			log.Warn("relay: append failed", "events", len(events), "err", err, "retry_in", backoff)
+			if now := r.opts.Clock(); !now.Before(r.nextSample) {
+				// Keep the lag in Stats current while the destination is down.
+				if err := r.samplePending(work); err != nil {
+					log.Warn("relay: sampling pending entries failed", "err", err)
+				}
+			}
+			if !sleep(ctx, backoff) {
+				return
+			}
+		}
+	}
+	pipe := r.src.client.Pipeline()
+	for stream, ids := range acks {
+		pipe.XAck(work, stream, r.opts.Group, ids...)
+	}
+	if _, err := pipe.Exec(work); err != nil {
+		// Not acknowledged: the entries are delivered again later, and the
+		// idempotent destination reports them as duplicates.
+		r.errs.Add(1)
+		log.Warn("relay: ack failed", "err", wrap("relay: ack", err))
+	}
+}
+
+// claim takes over entries of the group idle longer than ClaimIdle, from
+// crashed relays or batches abandoned on stop, and delivers them.
+func (r *Relay) claim(ctx, work context.Context) error {
+	log := r.opts.Logger.With("group", r.opts.Group, "consumer", r.opts.Consumer)
+	for _, stream := range r.streams() {
+		start := "0-0"
+		for ctx.Err() == nil {
+			msgs, next, err := r.src.client.XAutoClaim(work, &redis.XAutoClaimArgs{
+				Stream: stream, Group: r.opts.Group, Consumer: r.opts.Consumer,
+				MinIdle: r.opts.ClaimIdle, Start: start, Count: int64(r.opts.BatchSize),
+			}).Result()
+			if err != nil {
+				if strings.HasPrefix(err.Error(), "NOGROUP") {
+					r.forget()
+					break
+				}
+				return wrap("relay: claim", err)
+			}
+			if len(msgs) > 0 {
+				log.Info("relay: claimed idle entries", "stream", stream, "entries", len(msgs))
+				r.deliver(ctx, work, log, []redis.XStream{{Stream: stream, Messages: msgs}})
+			}
+			if next == "0-0" || next == "" {
+				break
+			}
+			start = next
+		}
+	}
+	return nil
+}
+
+// refresh reads the shop registry, creates the group on streams it has not
+// seen (from the start of the stream, so nothing appended before is
+// missed), and samples the pending figures.
+func (r *Relay) refresh(ctx context.Context) error {
+	shops, err := r.src.client.SMembers(ctx, r.src.keys.shops()).Result()
+	if err != nil {
+		return wrap("relay: registry", err)
+	}
+	r.mu.Lock()
+	var fresh []string
+	for _, shop := range shops {
+		if k := r.src.keys.stream(shop); !r.known[k] {
+			fresh = append(fresh, k)
+		}
+	}
+	r.mu.Unlock()
+	for _, k := range fresh {
+		err := r.src.client.XGroupCreateMkStream(ctx, k, r.opts.Group, "0").Err()
+		if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+			return wrap("relay: create group", err)
+		}
+		r.mu.Lock()
+		r.known[k] = true
+		r.names = append(r.names, k)
+		slices.Sort(r.names)
+		r.mu.Unlock()
+	}
+	return r.samplePending(ctx)
+}
+
+func (r *Relay) samplePending(ctx context.Context) error {
+	streams := r.streams()
+	pipe := r.src.client.Pipeline()
+	cmds := make([]*redis.XPendingCmd, len(streams))
+	for i, k := range streams {
+		cmds[i] = pipe.XPending(ctx, k, r.opts.Group)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return wrap("relay: pending", err)
+	}
+	var n int64
+	oldest := ""
+	for _, c := range cmds {
+		p, err := c.Result()
+		if err != nil || p == nil || p.Count == 0 {
+			continue
+		}
+		n += p.Count
+		if oldest == "" || entryLess(p.Lower, oldest) {
+			oldest = p.Lower
+		}
+	}
+	now := r.opts.Clock()
+	var age time.Duration
+	if oldest != "" {
+		age = max(now.Sub(entryTime(oldest)), 0)
+	}
+	r.nextSample = now.Add(r.opts.Refresh)
+	r.mu.Lock()
+	r.pend.n, r.pend.age, r.pend.at = n, age, now
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *Relay) streams() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.names)
+}
+
+// forget drops the known streams so the next refresh creates their groups.
+func (r *Relay) forget() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.known, r.names = map[string]bool{}, nil
+}
+
+func (r *Relay) nextBackoff(prev time.Duration) time.Duration {
+	d := min(max(2*prev, r.opts.MinBackoff), r.opts.MaxBackoff)
+	return d/2 + rand.N(d/2+1) // jitter: half to full
+}
+
+// sleep waits d or until ctx is done; it reports whether d passed.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// entryTime is the arrival time encoded in a stream entry id ("ms-seq").
+func entryTime(id string) time.Time {
+	ms, _, _ := strings.Cut(id, "-")
+	n, _ := strconv.ParseInt(ms, 10, 64)
+	return time.UnixMilli(n)
+}
+
+func entryLess(a, b string) bool {
+	am, as, _ := strings.Cut(a, "-")
+	bm, bs, _ := strings.Cut(b, "-")
+	an, _ := strconv.ParseUint(am, 10, 64)
+	bn, _ := strconv.ParseUint(bm, 10, 64)
+	if an != bn {
+		return an < bn
+	}
+	aseq, _ := strconv.ParseUint(as, 10, 64)
+	bseq, _ := strconv.ParseUint(bs, 10, 64)
+	return aseq < bseq
+}

@@ -1,0 +1,277 @@
+package redisstore_test
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoplytics/shoplytics/internal/testenv"
+	"github.com/shoplytics/shoplytics/store"
+	_ "github.com/shoplytics/shoplytics/store/memstore"
+	"github.com/shoplytics/shoplytics/store/redisstore"
+	"github.com/shoplytics/shoplytics/store/storetest"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// newClient returns a client of the test Redis, closed at cleanup.
+func newClient(t testing.TB) *redis.Client {
+	t.Helper()
+	o, err := redis.ParseURL(testenv.RedisURL(t))
+	require.NoError(t, err)
+	c := redis.NewClient(o)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// newPrefix returns a fresh key prefix whose keys are deleted at cleanup.
+func newPrefix(t testing.TB, c *redis.Client) string {
+	t.Helper()
+	prefix := testenv.UniqueName("test")
+	t.Cleanup(func() { deleteKeys(t, c, prefix) })
+	return prefix
+}
+
+func deleteKeys(t testing.TB, c *redis.Client, prefix string) {
+	ctx := context.Background()
+	iter := c.Scan(ctx, 0, "{"+prefix+"}:*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			require.NoError(t, c.Unlink(ctx, batch...).Err())
+			batch = batch[:0]
+		}
+	}
+	require.NoError(t, iter.Err())
+	if len(batch) > 0 {
+		require.NoError(t, c.Unlink(ctx, batch...).Err())
+	}
+}
+
+func newStore(t testing.TB, c redis.UniversalClient, prefix string) *redisstore.Store {
+	t.Helper()
+	s, err := redisstore.New(context.Background(), redisstore.Options{Client: c, Prefix: prefix})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	c := newClient(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s := newStore(t, c, newPrefix(t, c))
+		return s
+	}, storetest.WithReopen(func(t *testing.T, s store.Store) store.Store {
+		require.NoError(t, s.Close())
+		return newStore(t, c, reopenPrefix(t, s))
+	}))
+}
+
+// reopenPrefix recovers the prefix of a store, so a new one opens on the
+// same keys.
+func reopenPrefix(t *testing.T, s store.Store) string {
+	t.Helper()
+	p := s.(*redisstore.Store).Prefix()
+	require.NotEmpty(t, p)
+	return p
+}
+
+func TestConformanceSmallPages(t *testing.T) {
+	// Pages of 7 make every read cross many page boundaries, ties included.
+	c := newClient(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s, err := redisstore.New(context.Background(), redisstore.Options{Client: c, Prefix: newPrefix(t, c), PageSize: 7})
+		require.NoError(t, err)
+		return s
+	}, storetest.WithLargeBatch(1000))
+}
+
+func ev(shop, id string, at time.Time) tracking.Event {
+	return tracking.Event{ID: id, ShopID: shop, Type: tracking.PageViewed, AnonymousID: "a", Timestamp: at, ReceivedAt: at}
+}
+
+func TestIdsWithAnyBytesSortLikeGo(t *testing.T) {
+	c := newClient(t)
+	s := newStore(t, c, newPrefix(t, c))
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	// Same timestamp: the order is Go's string order, whatever the bytes.
+	ids := []string{"a", "a\x00", "a\x00\x00", "a\x00b", "a\x01", "a0", "aé", "ab", "b", "\x00"}
+	var events []tracking.Event
+	for _, id := range ids {
+		events = append(events, ev("shop", id, at))
+	}
+	events = append(events, ev("shop", "z-earlier", at.Add(-time.Microsecond)), ev("shop", "0-later", at.Add(time.Microsecond)))
+	res, err := s.Append(context.Background(), events)
+	require.NoError(t, err)
+	require.Equal(t, len(events), res.Inserted)
+
+	want := []string{"z-earlier", "\x00", "a", "a\x00", "a\x00\x00", "a\x00b", "a\x01", "a0", "ab", "aé", "b", "0-later"}
+	var got []string
+	for e, err := range s.Events(context.Background(), store.Filter{ShopID: "shop"}) {
+		require.NoError(t, err)
+		got = append(got, e.ID)
+	}
+	wantSorted := append([]string(nil), want[1:len(want)-1]...)
+	require.IsNonDecreasing(t, wantSorted)
+	require.Equal(t, want, got)
+}
+
+func TestOptionsAreValidated(t *testing.T) {
+	c := newClient(t)
+	cases := []struct {
+		name string
+		opts redisstore.Options
+	}{
+		{"no client nor url", redisstore.Options{}},
+		{"client and url", redisstore.Options{Client: c, URL: "redis://localhost"}},
+		{"braces in prefix", redisstore.Options{Client: c, Prefix: "a{b}"}},
+		{"negative maxlen", redisstore.Options{Client: c, MaxLen: -1}},
+		{"negative ttl", redisstore.Options{Client: c, DedupTTL: -time.Second}},
+		{"ttl below a millisecond", redisstore.Options{Client: c, DedupTTL: time.Microsecond}},
+		{"negative page", redisstore.Options{Client: c, PageSize: -1}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := redisstore.New(context.Background(), tc.opts)
+			require.Error(t, err)
+		})
+	}
+}
+
+func TestUnreachableRedisIsUnavailable(t *testing.T) {
+	c := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1})
+	defer c.Close()
+	_, err := redisstore.New(context.Background(), redisstore.Options{Client: c})
+	require.ErrorIs(t, err, store.ErrUnavailable)
+}
+
+func TestCallerClientIsNeverClosed(t *testing.T) {
+	c := newClient(t)
+	s := newStore(t, c, newPrefix(t, c))
+	require.NoError(t, s.Close())
+	require.NoError(t, c.Ping(context.Background()).Err())
+	require.ErrorIs(t, s.Ping(context.Background()), store.ErrClosed)
+}
+
+func TestPing(t *testing.T) {
+	c := newClient(t)
+	s := newStore(t, c, newPrefix(t, c))
+	require.NoError(t, s.Ping(context.Background()))
+}
+
+func TestDedupWindowEnds(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	s, err := redisstore.New(context.Background(), redisstore.Options{Client: c, Prefix: prefix, DedupTTL: time.Hour})
+	require.NoError(t, err)
+	defer s.Close()
+	e := ev("shop", "x", time.Now().UTC())
+	_, err = s.Append(context.Background(), []tracking.Event{e})
+	require.NoError(t, err)
+	ttl, err := c.PTTL(context.Background(), "{"+prefix+"}:d:4:shop:x").Result()
+	require.NoError(t, err)
+	require.Greater(t, ttl, 59*time.Minute, "the id is remembered for DedupTTL")
+	require.LessOrEqual(t, ttl, time.Hour)
+}
+
+func TestMaxLenTrimsAndReadsSkipTrimmed(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	s, err := redisstore.New(context.Background(), redisstore.Options{Client: c, Prefix: prefix, MaxLen: 10})
+	require.NoError(t, err)
+	defer s.Close()
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 500 {
+		_, err := s.Append(context.Background(), []tracking.Event{ev("shop", fmt.Sprintf("e%04d", i), base.Add(time.Duration(i)*time.Second))})
+		require.NoError(t, err)
+	}
+	n, err := c.XLen(context.Background(), "{"+prefix+"}:s:shop").Result()
+	require.NoError(t, err)
+	require.Less(t, n, int64(500), "the stream is trimmed")
+	got := storetest.All(t, s, store.Filter{ShopID: "shop"})
+	require.Len(t, got, int(n), "reads yield what the stream still holds")
+	require.Equal(t, "e0499", got[len(got)-1].ID)
+	card, err := c.ZCard(context.Background(), "{"+prefix+"}:i:shop").Result()
+	require.NoError(t, err)
+	require.Equal(t, n, card, "a read drops index members of trimmed entries")
+}
+
+func TestOpenByURL(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	u, err := url.Parse(testenv.RedisURL(t))
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("prefix", prefix)
+	q.Set("maxlen", "1000")
+	q.Set("dedup_ttl", "24h")
+	u.RawQuery = q.Encode()
+
+	s, err := store.Open(context.Background(), u.String())
+	require.NoError(t, err)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err = s.Append(context.Background(), []tracking.Event{ev("shop", "a", at)})
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, c.Ping(context.Background()).Err())
+
+	for _, bad := range []string{"maxlen=x", "dedup_ttl=forever", "group=g", "nonsense=1", "prefix=%7Bx%7D"} {
+		_, err := store.Open(context.Background(), u.Scheme+"://"+u.Host+"/0?"+bad)
+		require.Error(t, err, bad)
+	}
+}
+
+func TestOpenWithSinkRelaysUntilClose(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	// A memory sink is gone with the store, so the test watches the
+	// group instead: everything read and acknowledged.
+	u, err := url.Parse(testenv.RedisURL(t))
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("prefix", prefix)
+	q.Set("sink", "memory://")
+	q.Set("group", "g")
+	u.RawQuery = q.Encode()
+	s, err := store.Open(context.Background(), u.String())
+	require.NoError(t, err)
+
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var events []tracking.Event
+	for i := range 100 {
+		events = append(events, ev(fmt.Sprintf("shop%d", i%3), fmt.Sprintf("e%03d", i), at))
+	}
+	_, err = s.Append(context.Background(), events)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return groupDone(t, c, prefix, "g", []string{"shop0", "shop1", "shop2"})
+	}, 30*time.Second, 20*time.Millisecond)
+	require.NoError(t, s.Close())
+	require.NoError(t, s.Close(), "Close twice is harmless")
+}
+
+// groupDone reports whether group g has read and acknowledged every entry of
+// the shops' streams.
+func groupDone(t testing.TB, c *redis.Client, prefix, group string, shops []string) bool {
+	ctx := context.Background()
+	for _, shop := range shops {
+		key := "{" + prefix + "}:s:" + shop
+		groups, err := c.XInfoGroups(ctx, key).Result()
+		if err != nil || len(groups) == 0 {
+			return false
+		}
+		info, err := c.XInfoStream(ctx, key).Result()
+		require.NoError(t, err)
+		for _, g := range groups {
+			if g.Name == group && (g.Pending != 0 || g.LastDeliveredID != info.LastGeneratedID) {
+				return false
+			}
+		}
+	}
+	return true
+}
