@@ -6,5 +6,6 @@ package all
 
 import (
 	_ "github.com/shoplytics/shoplytics/store/memstore"    // memory://
+	_ "github.com/shoplytics/shoplytics/store/redisstore"  // redis://, rediss://
 	_ "github.com/shoplytics/shoplytics/store/sqlitestore" // sqlite://
 )
