@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -71,6 +72,7 @@ func Normalize(e *Event, sentAt time.Time, opts NormalizeOptions) error {
 		}
 		e.Properties = p
 	}
+	e.Currency = strings.ToUpper(e.Currency)
 	if !e.Price.IsZero() || !e.Revenue.IsZero() {
 		if e.Currency == "" {
 			e.Currency = DefaultCurrency
@@ -146,6 +148,9 @@ func Validate(e *Event) error {
 	}
 	if len(e.Properties) > MaxPropertiesLen {
 		return &ValidationError{Field: "properties", Reason: fmt.Sprintf("larger than %d bytes", MaxPropertiesLen)}
+	}
+	if !utf8.Valid(e.Properties) {
+		return &ValidationError{Field: "properties", Reason: "not valid UTF-8"}
 	}
 	if e.Timestamp.IsZero() {
 		return &ValidationError{Field: "timestamp", Reason: "is required"}
