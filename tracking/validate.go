@@ -41,6 +41,12 @@ type NormalizeOptions struct {
 // received_at − sent_at), UTC at microsecond precision, compact properties.
 // sentAt may be zero.
 func Normalize(e *Event, sentAt time.Time, opts NormalizeOptions) error {
+	return normalize(e, sentAt, opts, false)
+}
+
+// normalize is Normalize; compact says e.Properties is known to be a
+// compact, valid JSON object already.
+func normalize(e *Event, sentAt time.Time, opts NormalizeOptions, compact bool) error {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -65,7 +71,7 @@ func Normalize(e *Event, sentAt time.Time, opts NormalizeOptions) error {
 		e.Timestamp = e.Timestamp.Add(e.ReceivedAt.Sub(sentAt))
 	}
 	e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
-	if e.Properties != nil {
+	if e.Properties != nil && !compact {
 		p, err := compactObject(e.Properties)
 		if err != nil {
 			return &ValidationError{Field: "properties", Reason: err.Error()}
