@@ -36,20 +36,45 @@ type Body struct {
 
 	items  []json.RawMessage
 	single *wireEvent
+
+	// Set by the fast decoder: the items it decoded, and whether single's
+	// properties are compact already.
+	fast       *fastBody
+	singleFast bool
 }
 
 // DecodeBody parses the structure of an ingestion body. ndjson forces NDJSON;
 // otherwise the form is detected, and a body of several concatenated objects
 // is read as NDJSON too. Malformed individual events do not fail the body:
 // they come back as Rejections from Events.
+//
+// The Body refers to data: the caller must not modify data until Events
+// has returned.
 func DecodeBody(data []byte, ndjson bool) (*Body, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
 		return nil, fmt.Errorf("%w: empty", ErrBody)
 	}
 	if ndjson {
-		return decodeNDJSON(data)
+		b, err := decodeNDJSON(data)
+		if err == nil && len(b.items) > 0 {
+			decodeItemsFast(b)
+		}
+		return b, err
 	}
+	if b, ok := decodeBodyFast(data); ok {
+		return b, nil
+	}
+	b, err := decodeBodyJSON(data)
+	if err == nil && b.single == nil && len(b.items) > 0 {
+		decodeItemsFast(b) // NDJSON detected, or an envelope of odd types
+	}
+	return b, err
+}
+
+// decodeBodyJSON is DecodeBody through encoding/json alone, for what the
+// fast decoder leaves to it (and as the reference it is tested against).
+func decodeBodyJSON(data []byte) (*Body, error) {
 	switch data[0] {
 	case '[':
 		var items []json.RawMessage
@@ -130,7 +155,7 @@ func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
 		opts.SentAt = b.SentAt
 	}
 	if b.single != nil {
-		e, err := normalizeWire(b.single, opts)
+		e, err := normalizeWire(b.single, opts, b.singleFast)
 		if err != nil {
 			return nil, []Rejection{{0, err}}
 		}
@@ -140,6 +165,16 @@ func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
 	var rejected []Rejection
 	var w wireEvent
 	for i, raw := range b.items {
+		if b.fast != nil && b.fast.items[i].ok {
+			b.fast.wire(i, &w)
+			e, err := normalizeWire(&w, opts, true)
+			if err != nil {
+				rejected = append(rejected, Rejection{i, err})
+				continue
+			}
+			events = append(events, e)
+			continue
+		}
 		w = wireEvent{}
 		if len(raw) == 0 || raw[0] != '{' {
 			rejected = append(rejected, Rejection{i, &ValidationError{Reason: "not a JSON object"}})
@@ -149,7 +184,7 @@ func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
 			rejected = append(rejected, Rejection{i, fieldError(err)})
 			continue
 		}
-		e, err := normalizeWire(&w, opts)
+		e, err := normalizeWire(&w, opts, false)
 		if err != nil {
 			rejected = append(rejected, Rejection{i, err})
 			continue
@@ -159,12 +194,14 @@ func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
 	return events, rejected
 }
 
-func normalizeWire(w *wireEvent, opts NormalizeOptions) (Event, error) {
+// normalizeWire converts and normalises a decoded event; compact says its
+// properties are already a compact, valid JSON object.
+func normalizeWire(w *wireEvent, opts NormalizeOptions, compact bool) (Event, error) {
 	e, err := w.event()
 	if err != nil {
 		return Event{}, err
 	}
-	if err := Normalize(&e, w.sentAt(), opts); err != nil {
+	if err := normalize(&e, w.sentAt(), opts, compact); err != nil {
 		return Event{}, err
 	}
 	return e, nil

@@ -21,4 +21,13 @@
 // {"batch":[...]}, NDJSON, camelCase names); [Body.Events] normalises and
 // validates each event and reports the bad ones by index without stopping.
 // Every validation failure is a *[ValidationError] naming the field.
+//
+// # Fast decoding
+//
+// Ingestion decodes events with a purpose-built scanner rather than
+// encoding/json's reflection: it knows the field names, copies all strings of
+// a body into one allocation and unescapes only strings that need it. Any
+// input it is not certain about (a wrong type, a repeated or case-folded key,
+// a syntax error) goes to the encoding/json path, so results are identical;
+// a differential fuzz test holds the two to that.
 package tracking

@@ -121,28 +121,36 @@ func parseDecimal(s string, digits int) (int64, error) {
 		neg = s[i] == '-'
 		i++
 	}
-	// Collect significant digits and where the decimal point sits.
+	// Collect significant digits (leading zeros dropped, also those after
+	// the point, so that "0.000…01e60" keeps its digit) and where the
+	// decimal point sits relative to them.
 	var mant [40]byte
-	n := 0       // digits kept in mant
-	point := -1  // digits before the point, once seen
-	dropped := 0 // integer digits beyond mant's capacity (only zeros allowed then)
+	n := 0     // digits kept in mant
+	point := 0 // the value is 0.mant × 10^point
+	sawPoint := false
 	sawDigit := false
 	for ; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c >= '0' && c <= '9':
 			sawDigit = true
-			if n == 0 && c == '0' && point < 0 {
-				continue // leading zero of the integer part
+			if n == 0 && c == '0' {
+				if sawPoint {
+					point--
+				}
+				continue
 			}
 			if n < len(mant) {
 				mant[n] = c
 				n++
-			} else if point < 0 {
-				dropped++
 			}
-		case c == '.' && point < 0:
-			point = n
+			// Digits beyond mant's capacity only matter when the
+			// amount overflows anyway; integer ones still move the point.
+			if !sawPoint {
+				point++
+			}
+		case c == '.' && !sawPoint:
+			sawPoint = true
 		default:
 			goto exponent
 		}
@@ -151,10 +159,6 @@ exponent:
 	if !sawDigit {
 		return 0, ErrDecimalSyntax
 	}
-	if point < 0 {
-		point = n
-	}
-	point += dropped
 	exp := 0
 	if i < len(s) {
 		if s[i] != 'e' && s[i] != 'E' {
@@ -174,7 +178,7 @@ exponent:
 			if c < '0' || c > '9' {
 				return 0, ErrDecimalSyntax
 			}
-			if exp < 1000 {
+			if exp < 1e9 { // beyond any text's length: saturate
 				exp = exp*10 + int(c-'0')
 			}
 		}
@@ -182,7 +186,11 @@ exponent:
 			exp = -exp
 		}
 	}
-	// The value is 0.mant × 10^(point+exp); we want it × 10^digits.
+	if n == 0 {
+		return 0, nil
+	}
+	// The value is 0.mant × 10^(point+exp); we want it × 10^digits. mant[0]
+	// is not zero, so the loop overflows within 20 rounds if it runs long.
 	whole := point + exp + digits // digits of mant that lie before the unit point
 	var v uint64
 	for k := 0; k < whole; k++ {

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -40,6 +41,12 @@ type NormalizeOptions struct {
 // received_at − sent_at), UTC at microsecond precision, compact properties.
 // sentAt may be zero.
 func Normalize(e *Event, sentAt time.Time, opts NormalizeOptions) error {
+	return normalize(e, sentAt, opts, false)
+}
+
+// normalize is Normalize; compact says e.Properties is known to be a
+// compact, valid JSON object already.
+func normalize(e *Event, sentAt time.Time, opts NormalizeOptions, compact bool) error {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -64,13 +71,14 @@ func Normalize(e *Event, sentAt time.Time, opts NormalizeOptions) error {
 		e.Timestamp = e.Timestamp.Add(e.ReceivedAt.Sub(sentAt))
 	}
 	e.Timestamp = e.Timestamp.UTC().Truncate(time.Microsecond)
-	if e.Properties != nil {
+	if e.Properties != nil && !compact {
 		p, err := compactObject(e.Properties)
 		if err != nil {
 			return &ValidationError{Field: "properties", Reason: err.Error()}
 		}
 		e.Properties = p
 	}
+	e.Currency = strings.ToUpper(e.Currency)
 	if !e.Price.IsZero() || !e.Revenue.IsZero() {
 		if e.Currency == "" {
 			e.Currency = DefaultCurrency
@@ -146,6 +154,9 @@ func Validate(e *Event) error {
 	}
 	if len(e.Properties) > MaxPropertiesLen {
 		return &ValidationError{Field: "properties", Reason: fmt.Sprintf("larger than %d bytes", MaxPropertiesLen)}
+	}
+	if !utf8.Valid(e.Properties) {
+		return &ValidationError{Field: "properties", Reason: "not valid UTF-8"}
 	}
 	if e.Timestamp.IsZero() {
 		return &ValidationError{Field: "timestamp", Reason: "is required"}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -178,7 +179,7 @@ func (s *flexString) UnmarshalJSON(b []byte) error {
 	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
 		*s = flexString(b)
 	default:
-		return errors.New("want a string")
+		return typeError(b, reflect.TypeFor[string]())
 	}
 	return nil
 }
@@ -196,7 +197,7 @@ func (d *decimalText) UnmarshalJSON(b []byte) error {
 		}
 		v = strings.TrimSpace(v)
 		if v == "" {
-			return errors.New("empty amount")
+			return typeError(b, reflect.TypeFor[decimalText]())
 		}
 		*d = decimalText(v)
 	case string(b) == "null":
@@ -204,7 +205,7 @@ func (d *decimalText) UnmarshalJSON(b []byte) error {
 	case len(b) > 0 && (b[0] == '-' || (b[0] >= '0' && b[0] <= '9')):
 		*d = decimalText(b)
 	default:
-		return errors.New("want a decimal number")
+		return typeError(b, reflect.TypeFor[decimalText]())
 	}
 	return nil
 }
@@ -224,10 +225,36 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil {
-		return errors.New("want an integer")
+		return typeError(b, reflect.TypeFor[flexInt]())
 	}
 	*n = flexInt(v)
 	return nil
+}
+
+// typeError reports a value of the wrong JSON type for want. It is a
+// *json.UnmarshalTypeError so that encoding/json fills in the field's name,
+// which it does for no other error an UnmarshalJSON method returns.
+func typeError(b []byte, want reflect.Type) error {
+	return &json.UnmarshalTypeError{Value: jsonKind(b), Type: want}
+}
+
+func jsonKind(b []byte) string {
+	if len(b) == 0 {
+		return "value"
+	}
+	switch b[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	case 'n':
+		return "null"
+	}
+	return "number"
 }
 
 // fieldError turns an encoding/json error into a *ValidationError naming the
@@ -235,11 +262,22 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 func fieldError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
-		return &ValidationError{Field: contractName(te.Field), Reason: "wrong type: want " + te.Type.String()}
+		return &ValidationError{Field: contractName(te.Field), Reason: wantReason(te.Type)}
 	}
-	// Errors returned by our own UnmarshalJSON methods carry no field name
-	// from encoding/json; they say what was wanted.
 	return &ValidationError{Reason: err.Error()}
+}
+
+// wantReason says what a field of type t accepts.
+func wantReason(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[string](), reflect.TypeFor[flexString]():
+		return "wrong type: want a string"
+	case reflect.TypeFor[decimalText]():
+		return "wrong type: want a decimal number"
+	case reflect.TypeFor[flexInt]():
+		return "wrong type: want an integer"
+	}
+	return "wrong type: want " + t.String()
 }
 
 // contractName maps an input field name to the contract's snake_case name.
@@ -320,6 +358,9 @@ func compactObject(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, errors.New("must be a JSON object")
 	}
 	if !bytes.ContainsAny(raw, " \t\r\n") {
+		if !json.Valid(raw) {
+			return nil, errors.New("not valid JSON")
+		}
 		return raw, nil
 	}
 	var buf bytes.Buffer

@@ -1,0 +1,103 @@
+package tracking
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// decodeReference is DecodeBody through encoding/json alone.
+func decodeReference(data []byte, ndjson bool) (*Body, error) {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 {
+		return DecodeBody(data, ndjson)
+	}
+	if ndjson {
+		return decodeNDJSON(data)
+	}
+	return decodeBodyJSON(data)
+}
+
+// requireSameDecoding checks that the fast decoder and encoding/json agree
+// on data: the same body error, or the same events and the same rejections.
+func requireSameDecoding(t *testing.T, data []byte, ndjson bool) {
+	t.Helper()
+	want, wantErr := decodeReference(data, ndjson)
+	got, err := DecodeBody(data, ndjson)
+	if wantErr != nil {
+		require.EqualError(t, err, wantErr.Error())
+		return
+	}
+	require.NoError(t, err)
+	require.Equal(t, want.WriteKey, got.WriteKey)
+	require.Equal(t, want.SentAt, got.SentAt)
+	require.Equal(t, want.Len(), got.Len())
+	opts := NormalizeOptions{Now: testNow, ShopID: "shop1"}
+	wantEvents, wantRejected := want.Events(opts)
+	gotEvents, gotRejected := got.Events(opts)
+	require.Equal(t, len(wantEvents), len(gotEvents))
+	for i := range wantEvents {
+		w, g := wantEvents[i], gotEvents[i]
+		if w.ID != g.ID && uuidV7.MatchString(w.ID) && uuidV7.MatchString(g.ID) {
+			w.ID, g.ID = "", "" // both generated
+		}
+		if len(w.Properties) == 0 && len(g.Properties) == 0 {
+			w.Properties, g.Properties = nil, nil
+		}
+		require.Equal(t, w, g, "event %d of %q", i, data)
+	}
+	require.Equal(t, len(wantRejected), len(gotRejected), "%q", data)
+	for i := range wantRejected {
+		require.Equal(t, wantRejected[i].Index, gotRejected[i].Index)
+		require.EqualError(t, gotRejected[i].Err, wantRejected[i].Err.Error(), "%q", data)
+	}
+}
+
+var fastDecodeSeeds = []string{
+	`{"type":"page_viewed","anonymous_id":"a"}`,
+	`{"id":7,"type":"view","userId":7,"product_id":"p","price":"1.5","currency":"jpy","quantity":2}`,
+	`[{"type":"view","userId":7,"product_id":"p","price":" 1.5 ","currency":"jpy"},1,{"type":5},"s",null,[],{}]`,
+	`{"batch":[{"event":"purchase","anonymousId":"a","total":10.005,"properties":{ "a" : [1,{"b":null}] }}],"writeKey":"k","sentAt":"2025-03-14T15:00:00Z"}`,
+	`{"sentAt":"2025-03-14T15:00:00Z","batch":[{"type":"x","session_id":"s","timestamp":"2025-03-14T14:00:00Z"}],"writeKey":"k","type":"ignored"}`,
+	`{"batch":[],"writeKey":"k"}`, `{"batch":null,"type":"x","anonymous_id":"a"}`, `{"batch":5}`, `{"batch":{}}`,
+	`{"writeKey":5,"type":"x","anonymous_id":"a"}`,
+	"{\"type\":\"x\",\"session_id\":\"s\"}\n{\"type\":\"y\"}\n{bad\n[1]\n",
+	`{"type":"x","anonymous_id":"a\u2028\ud800\ud83d\ude00\u00e9\\\/\"\b\f\n\r\t","timestamp":"2025-03-14T15:00:00.1234567+01:00","sent_at":"2025-03-14T18:00:00Z"}`,
+	"{\"type\":\"x\",\"anonymous_id\":\"bad \xff utf8 \xed\xa0\x80\",\"properties\":{\"k\":\"\xff\"}}",
+	`{"type":"x","anonymous_id":"a","properties":{ "k" : "v w" }, "quantity":"2"}`,
+	`{"type":"x","anonymous_id":"a","Type":"y"}`, `{"type":"x","type":"y","anonymous_id":"a"}`,
+	`{"type":"x","anonymous_id":"a","ANONYMOUS_ID":"b"}`, `{"TYPE":"x","anonymous_id":"a"}`,
+	`{"type":"x","anonymous_id":"a","ſession_id":"b"}`, `{"type":"x","anonymous_\u0069d":"a"}`,
+	`{"type":"x","anonymous_id":"a","quantity":1e2}`, `{"type":"x","anonymous_id":"a","quantity":-3}`,
+	`{"type":"x","anonymous_id":"a","quantity":99999999999999999999}`, `{"type":"x","anonymous_id":"a","quantity":null}`,
+	`{"type":"x","anonymous_id":"a","price":-0.5e1,"revenue":"1e400"}`, `{"type":"x","anonymous_id":"a","price":""}`,
+	`{"type":"x","anonymous_id":"a","price":true}`, `{"type":null,"event":"y","anonymous_id":"a"}`,
+	`{"type":"x","anonymous_id":"a","properties":null}`, `{"type":"x","anonymous_id":"a","properties":[]}`,
+	`{"type":"x","anonymous_id":"a","properties":"{}"}`, `{"type":"x","anonymous_id":"a","url":1}`,
+	`{"type":"x","anonymous_id":"a","extra":{"deep":[[[{"x":"\u0000"}]]]},"context":null}`,
+	`{"type":"x","anonymous_id":"a"}{"type":"y","anonymous_id":"a"}`, `[{"type":"x"},]`, `[01]`, `{"a":tru}`,
+	`{"type":"x","anonymous_id":"a","batch":[1],"writeKey":"k"}`, `[{"type":"x","anonymous_id":"a","batch":[1],"writeKey":3}]`,
+	"[\n {\"type\" : \"x\" ,\n  \"anonymous_id\" : \"a\" }\n]", `[{"type":"x","anonymous_id":"a","timestamp":"2025-03-16T15:00:00Z"}]`,
+}
+
+func TestFastDecodeMatchesEncodingJSON(t *testing.T) {
+	for _, s := range fastDecodeSeeds {
+		for _, ndjson := range []bool{false, true} {
+			requireSameDecoding(t, []byte(s), ndjson)
+		}
+	}
+	requireSameDecoding(t, benchBody(100), false)
+}
+
+// The fast decoder and encoding/json give the same events or the same
+// rejections on every input.
+func FuzzFastDecode(f *testing.F) {
+	for _, s := range fastDecodeSeeds {
+		f.Add([]byte(s), false)
+	}
+	f.Add([]byte(benchEvent(1)), false)
+	f.Fuzz(func(t *testing.T, data []byte, ndjson bool) {
+		requireSameDecoding(t, data, ndjson)
+	})
+}
