@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"bytes"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
@@ -158,6 +159,9 @@ func Validate(e *Event) error {
 	if !utf8.Valid(e.Properties) {
 		return &ValidationError{Field: "properties", Reason: "not valid UTF-8"}
 	}
+	if hasEscapedNUL(e.Properties) {
+		return &ValidationError{Field: "properties", Reason: "contains a NUL character"}
+	}
 	if e.Timestamp.IsZero() {
 		return &ValidationError{Field: "timestamp", Reason: "is required"}
 	}
@@ -183,7 +187,32 @@ func checkString(field, v string, max int, required bool) error {
 	if !utf8.ValidString(v) {
 		return &ValidationError{Field: field, Reason: "not valid UTF-8"}
 	}
+	if strings.IndexByte(v, 0) >= 0 {
+		return &ValidationError{Field: field, Reason: "contains a NUL character"}
+	}
 	return nil
+}
+
+// hasEscapedNUL reports whether JSON text holds the escape \u0000 (and not
+// merely an escaped backslash followed by "u0000"). Text columns of
+// PostgreSQL cannot hold NUL, so events carrying one are refused at the door
+// rather than failing in a store after they were accepted.
+func hasEscapedNUL(b []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(b[i:], []byte(`\u0000`))
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		slashes := 0
+		for k := at; k >= 0 && b[k] == '\\'; k-- {
+			slashes++
+		}
+		if slashes%2 == 1 {
+			return true
+		}
+		i = at + 6
+	}
 }
 
 // ValidType reports whether name is an acceptable event type: [a-z0-9_]{1,64}.

@@ -223,3 +223,35 @@ func TestNewID(t *testing.T) {
 	id := NewID(testNow)
 	require.Equal(t, ms[:8]+"-"+ms[8:], id[:13])
 }
+
+func TestNULCharactersAreRefused(t *testing.T) {
+	base := func() Event {
+		return Event{ID: "x", ShopID: "s", Type: PageViewed, AnonymousID: "a", Timestamp: time.Now(), ReceivedAt: time.Now()}
+	}
+	e := base()
+	e.UserID = "a\x00b"
+	var ve *ValidationError
+	require.ErrorAs(t, Validate(&e), &ve)
+	require.Equal(t, "user_id", ve.Field)
+
+	for _, tc := range []struct {
+		props string
+		bad   bool
+	}{
+		{`{"k":"a\u0000b"}`, true},
+		{`{"k\u0000":1}`, true},
+		{`{"k":"\\u0000"}`, false}, // an escaped backslash, then text
+		{`{"k":"\\\u0000"}`, true}, // an escaped backslash, then NUL
+		{`{"k":"u0000"}`, false},
+	} {
+		e := base()
+		e.Properties = []byte(tc.props)
+		err := Validate(&e)
+		if tc.bad {
+			require.ErrorAs(t, err, &ve, tc.props)
+			require.Equal(t, "properties", ve.Field)
+		} else {
+			require.NoError(t, err, tc.props)
+		}
+	}
+}
