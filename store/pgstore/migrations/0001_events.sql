@@ -1,9 +1,11 @@
 -- Events, one row per (shop_id, id). Absent strings, amounts and properties
--- are NULL; money is an exact count of the currency's minor unit.
+-- are NULL; money is an exact count of the currency's minor unit. The key
+-- columns compare bytewise (COLLATE "C"): ids sort as Go sorts them whatever
+-- the database's locale, and index maintenance skips locale-aware comparison.
 CREATE TABLE {{schema}}.events (
-	shop_id      text        NOT NULL,
-	id           text        NOT NULL,
-	type         text        NOT NULL,
+	shop_id      text        COLLATE "C" NOT NULL,
+	id           text        COLLATE "C" NOT NULL,
+	type         text        COLLATE "C" NOT NULL,
 	user_id      text,
 	anonymous_id text,
 	session_id   text,
