@@ -362,3 +362,43 @@ func TestEventsRoundTripGeneratedData(t *testing.T) {
 		require.Equal(t, w, g)
 	}
 }
+
+// With one connection, every batch shares the staging table: a refused
+// batch must leave nothing behind for the next one.
+func TestRefusedBatchLeavesStagingEmpty(t *testing.T) {
+	s, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: newSchema(t), MaxConns: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	bad := genEvents(8, "bad", 50)
+	bad[49].UserID = "nul\x00"
+	_, err = s.Append(testCtx(t), bad)
+	require.ErrorIs(t, err, store.ErrInvalid)
+
+	good := genEvents(8, "good", 50)
+	res, err := s.Append(testCtx(t), good)
+	require.NoError(t, err)
+	require.Equal(t, 50, res.Inserted)
+	var stored int
+	require.NoError(t, s.db.Get(&stored, `SELECT count(*) FROM `+s.events))
+	require.Equal(t, 50, stored)
+}
+
+// Ids order bytewise, as Go compares strings, whatever the database locale.
+func TestIDsOrderBytewise(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	var events []tracking.Event
+	for _, id := range []string{"b", "B", "a-2", "a_1", "A", "é", "z", "a1", "_"} {
+		e := genEvents(9, "x", 1)[0]
+		e.ID, e.ShopID, e.Timestamp = id, "shop-a", genBase
+		events = append(events, e)
+	}
+	_, err := s.Append(testCtx(t), events)
+	require.NoError(t, err)
+	var got []string
+	for e, err := range s.Events(testCtx(t), store.Filter{ShopID: "shop-a"}) {
+		require.NoError(t, err)
+		got = append(got, e.ID)
+	}
+	require.True(t, sort.StringsAreSorted(got), "got %q", got)
+	require.Len(t, got, len(events))
+}
