@@ -1,0 +1,404 @@
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/lib/pq"
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoplytics/shoplytics/internal/testenv"
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/store/storetest"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Run(t,
+		func(t *testing.T) store.Store {
+			s, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: newSchema(t)})
+			require.NoError(t, err)
+			return s
+		},
+		storetest.WithReopen(func(t *testing.T, s store.Store) store.Store {
+			schema := s.(*Store).Schema()
+			require.NoError(t, s.Close())
+			s2, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: schema})
+			require.NoError(t, err)
+			return s2
+		}))
+}
+
+// Every write path must pass the suite, not only the one Append uses.
+func TestConformanceEveryWriter(t *testing.T) {
+	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues} {
+		t.Run(w.String(), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T) store.Store {
+				s, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: newSchema(t)})
+				require.NoError(t, err)
+				s.write = w
+				return s
+			})
+		})
+	}
+}
+
+func TestOptionsAreValidated(t *testing.T) {
+	db, err := sql.Open("postgres", "postgres://127.0.0.1:1/none")
+	require.NoError(t, err)
+	defer db.Close()
+	cases := []struct {
+		name string
+		opts Options
+	}{
+		{"neither DSN nor DB", Options{}},
+		{"both DSN and DB", Options{DSN: "postgres://x", DB: db}},
+		{"schema with upper case", Options{DSN: "postgres://x", Schema: "Events"}},
+		{"schema with a quote", Options{DSN: "postgres://x", Schema: `a"b`}},
+		{"schema starting with a digit", Options{DSN: "postgres://x", Schema: "1abc"}},
+		{"schema too long", Options{DSN: "postgres://x", Schema: "a123456789012345678901234567890123456789012345678901234567890123"}},
+		{"negative MaxConns", Options{DSN: "postgres://x", MaxConns: -1}},
+		{"MaxConns with a caller's DB", Options{DB: db, MaxConns: 3}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := New(context.Background(), tc.opts)
+			require.Error(t, err)
+			require.Nil(t, s)
+		})
+	}
+}
+
+func TestConcurrentMigrationsAllSucceed(t *testing.T) {
+	schema := newSchema(t)
+	const n = 4
+	stores := make([]*Store, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			stores[i], errs[i] = New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: schema, MaxConns: 2})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		t.Cleanup(func() { _ = stores[i].Close() })
+	}
+	var versions []int
+	require.NoError(t, stores[0].db.Select(&versions, `SELECT version FROM `+schema+`.schema_migrations ORDER BY version`))
+	ms, err := migrations()
+	require.NoError(t, err)
+	want := make([]int, len(ms))
+	for i, m := range ms {
+		want[i] = m.version
+	}
+	require.Equal(t, want, versions, "each migration applied once")
+
+	_, err = stores[1].Append(testCtx(t), genEvents(1, "m", 10))
+	require.NoError(t, err)
+}
+
+func TestTwoStoresAppendingTheSameIDsStoreEachOnce(t *testing.T) {
+	schema := newSchema(t)
+	a, b := openStore(t, schema), openStore(t, schema)
+	events := genEvents(2, "dup", 6000)
+	unique := map[store.Key]bool{}
+	for i := range events {
+		unique[store.KeyOf(&events[i])] = true
+	}
+
+	// Each store sends every event, in batches cut differently and in a
+	// different order, from two goroutines each.
+	reversed := make([]tracking.Event, len(events))
+	for i := range events {
+		reversed[len(events)-1-i] = events[i]
+	}
+	var mu sync.Mutex
+	inserted, duplicates := 0, 0
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	send := func(s *Store, events []tracking.Event, batch int) {
+		defer wg.Done()
+		for start := 0; start < len(events); start += batch {
+			res, err := s.Append(context.Background(), events[start:min(start+batch, len(events))])
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			inserted += res.Inserted
+			duplicates += res.Duplicates
+			mu.Unlock()
+		}
+	}
+	wg.Add(4)
+	go send(a, events, 500)
+	go send(a, reversed, 700)
+	go send(b, events, 300)
+	go send(b, reversed, 1000)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, len(unique), inserted, "inserted counts sum to the number of distinct events")
+	require.Equal(t, 4*len(events)-len(unique), duplicates)
+
+	var stored int
+	require.NoError(t, a.db.Get(&stored, `SELECT count(*) FROM `+schema+`.events`))
+	require.Equal(t, len(unique), stored)
+}
+
+func TestCallerOwnedDBIsNotClosed(t *testing.T) {
+	db, err := sql.Open("postgres", testenv.PostgresURL(t))
+	require.NoError(t, err)
+	defer db.Close()
+	s, err := New(testCtx(t), Options{DB: db, Schema: newSchema(t)})
+	require.NoError(t, err)
+	_, err = s.Append(testCtx(t), genEvents(3, "own", 5))
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+	require.NoError(t, db.PingContext(testCtx(t)), "the caller's pool is still open")
+
+	_, err = s.Append(testCtx(t), genEvents(3, "own2", 5))
+	require.ErrorIs(t, err, store.ErrClosed)
+	require.ErrorIs(t, s.Ping(testCtx(t)), store.ErrClosed)
+}
+
+func TestOpenByURLWithSchema(t *testing.T) {
+	base := testenv.PostgresURL(t)
+	for _, scheme := range []string{"postgres", "postgresql"} {
+		t.Run(scheme, func(t *testing.T) {
+			schema := newSchema(t)
+			u, err := url.Parse(base)
+			require.NoError(t, err)
+			u.Scheme = scheme
+			q := u.Query()
+			q.Set("schema", schema)
+			u.RawQuery = q.Encode()
+
+			s, err := store.Open(testCtx(t), u.String())
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			require.Equal(t, schema, s.(*Store).Schema())
+			events := genEvents(4, "url", 20)
+			_, err = s.Append(testCtx(t), events)
+			require.NoError(t, err)
+
+			// The events are in that schema, seen by a store opened on it directly.
+			n := 0
+			for _, err := range openStore(t, schema).Events(testCtx(t), store.Filter{ShopID: "shop-a"}) {
+				require.NoError(t, err)
+				n++
+			}
+			want := 0
+			for _, e := range events {
+				if e.ShopID == "shop-a" {
+					want++
+				}
+			}
+			require.Equal(t, want, n)
+		})
+	}
+}
+
+func TestOpenByURLValidatesSchema(t *testing.T) {
+	u, err := url.Parse(testenv.PostgresURL(t))
+	require.NoError(t, err)
+	u.RawQuery = url.Values{"sslmode": {"disable"}, "schema": {"Not-Valid"}}.Encode()
+	_, err = store.Open(testCtx(t), u.String())
+	require.ErrorContains(t, err, "schema", "the schema parameter is the store's, validated as Options.Schema")
+}
+
+func TestUnreachableServerIsUnavailable(t *testing.T) {
+	testenv.PostgresURL(t) // the same service conditions as the other tests
+	_, err := New(testCtx(t), Options{DSN: "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=5"})
+	require.ErrorIs(t, err, store.ErrUnavailable)
+	require.True(t, store.Retryable(err))
+}
+
+func TestRefusedDataIsInvalid(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	cases := []struct {
+		name   string
+		mutate func(e *tracking.Event)
+	}{
+		{"NUL byte in text", func(e *tracking.Event) { e.UserID = "a\x00b" }},
+		{"properties not JSON", func(e *tracking.Event) { e.Properties = []byte(`{"a":`) }},
+	}
+	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues} {
+		for _, tc := range cases {
+			t.Run(w.String()+"/"+tc.name, func(t *testing.T) {
+				events := genEvents(5, "bad-"+w.String(), 3)
+				tc.mutate(&events[1])
+				_, err := s.appendWith(testCtx(t), w, events)
+				require.ErrorIs(t, err, store.ErrInvalid)
+				require.False(t, store.Retryable(err))
+				n := 0
+				for _, shop := range []string{"shop-a", "shop-b", "shop-c"} {
+					for _, err := range s.Events(testCtx(t), store.Filter{ShopID: shop}) {
+						require.NoError(t, err)
+						n++
+					}
+				}
+				require.Zero(t, n, "a refused batch stores nothing")
+			})
+		}
+	}
+}
+
+func TestInterpretError(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want error // nil: neither sentinel
+	}{
+		{"admin shutdown", &pq.Error{Code: "57P01"}, store.ErrUnavailable},
+		{"cannot connect now", &pq.Error{Code: "57P03"}, store.ErrUnavailable},
+		{"too many connections", &pq.Error{Code: "53300"}, store.ErrUnavailable},
+		{"disk full", &pq.Error{Code: "53100"}, store.ErrUnavailable},
+		{"connection failure", &pq.Error{Code: "08006"}, store.ErrUnavailable},
+		{"serialization failure", &pq.Error{Code: "40001"}, store.ErrUnavailable},
+		{"deadlock", &pq.Error{Code: "40P01"}, store.ErrUnavailable},
+		{"read-only standby", &pq.Error{Code: "25006"}, store.ErrUnavailable},
+		{"bad input syntax", &pq.Error{Code: "22P02"}, store.ErrInvalid},
+		{"value out of range", &pq.Error{Code: "22003"}, store.ErrInvalid},
+		{"not null violation", &pq.Error{Code: "23502"}, store.ErrInvalid},
+		{"wrapped data exception", fmt.Errorf("insert: %w", &pq.Error{Code: "22021"}), store.ErrInvalid},
+		{"syntax error is a bug", &pq.Error{Code: "42601"}, nil},
+		{"missing privilege is configuration", &pq.Error{Code: "42501"}, nil},
+		{"bad connection", fmt.Errorf("x: %w", errors.New("other")), nil},
+		{"driver bad conn", fmt.Errorf("x: %w", sql.ErrConnDone), store.ErrUnavailable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := interpretError(tc.err)
+			require.ErrorIs(t, got, tc.err, "the original error stays in the chain")
+			for _, sentinel := range []error{store.ErrUnavailable, store.ErrInvalid} {
+				require.Equal(t, sentinel == tc.want, errors.Is(got, sentinel), "errors.Is(%v, %v)", got, sentinel)
+			}
+		})
+	}
+	require.Nil(t, interpretError(nil))
+	require.Equal(t, context.Canceled, interpretError(context.Canceled), "context errors pass through")
+}
+
+func TestCountByTypeMatchesEvents(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	events := genEvents(6, "cnt", 5000)
+	_, err := s.Append(testCtx(t), events)
+	require.NoError(t, err)
+
+	filters := []store.Filter{
+		{ShopID: "shop-a"},
+		{ShopID: "shop-b"},
+		{ShopID: "shop-a", From: genBase.Add(72 * 3600e9), To: genBase.Add(240 * 3600e9)},
+		{ShopID: "shop-a", UserID: events[0].UserID, AnonymousID: "", SessionID: ""},
+		{ShopID: "shop-c", SessionID: events[1].SessionID},
+		{ShopID: "shop-a", AnonymousID: events[2].AnonymousID},
+		{ShopID: "nobody"},
+	}
+	for i, f := range filters {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			want := map[string]int64{}
+			for e, err := range s.Events(testCtx(t), f) {
+				require.NoError(t, err)
+				want[e.Type]++
+			}
+			counts, err := s.CountByType(testCtx(t), f)
+			require.NoError(t, err)
+			got := map[string]int64{}
+			for _, c := range counts {
+				got[c.Type] = c.Count
+			}
+			require.Equal(t, want, got)
+		})
+	}
+	_, err = s.CountByType(testCtx(t), store.Filter{})
+	require.ErrorIs(t, err, store.ErrInvalid)
+}
+
+func TestPing(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	require.NoError(t, s.Ping(testCtx(t)))
+}
+
+func TestEventsRoundTripGeneratedData(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	events := genEvents(7, "rt", 2000)
+	_, err := s.Append(testCtx(t), events)
+	require.NoError(t, err)
+	var want []tracking.Event
+	for _, e := range events {
+		if e.ShopID == "shop-b" {
+			want = append(want, e)
+		}
+	}
+	sort.Slice(want, func(i, j int) bool {
+		if !want[i].Timestamp.Equal(want[j].Timestamp) {
+			return want[i].Timestamp.Before(want[j].Timestamp)
+		}
+		return want[i].ID < want[j].ID
+	})
+	var got []tracking.Event
+	for e, err := range s.Events(testCtx(t), store.Filter{ShopID: "shop-b"}) {
+		require.NoError(t, err)
+		got = append(got, e)
+	}
+	require.Len(t, got, len(want))
+	for i := range want {
+		w, g := want[i], got[i]
+		if len(w.Properties) > 0 {
+			require.JSONEq(t, string(w.Properties), string(g.Properties))
+			w.Properties, g.Properties = nil, nil
+		}
+		require.Equal(t, w, g)
+	}
+}
+
+// With one connection, every batch shares the staging table: a refused
+// batch must leave nothing behind for the next one.
+func TestRefusedBatchLeavesStagingEmpty(t *testing.T) {
+	s, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: newSchema(t), MaxConns: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	bad := genEvents(8, "bad", 50)
+	bad[49].UserID = "nul\x00"
+	_, err = s.Append(testCtx(t), bad)
+	require.ErrorIs(t, err, store.ErrInvalid)
+
+	good := genEvents(8, "good", 50)
+	res, err := s.Append(testCtx(t), good)
+	require.NoError(t, err)
+	require.Equal(t, 50, res.Inserted)
+	var stored int
+	require.NoError(t, s.db.Get(&stored, `SELECT count(*) FROM `+s.events))
+	require.Equal(t, 50, stored)
+}
+
+// Ids order bytewise, as Go compares strings, whatever the database locale.
+func TestIDsOrderBytewise(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	var events []tracking.Event
+	for _, id := range []string{"b", "B", "a-2", "a_1", "A", "é", "z", "a1", "_"} {
+		e := genEvents(9, "x", 1)[0]
+		e.ID, e.ShopID, e.Timestamp = id, "shop-a", genBase
+		events = append(events, e)
+	}
+	_, err := s.Append(testCtx(t), events)
+	require.NoError(t, err)
+	var got []string
+	for e, err := range s.Events(testCtx(t), store.Filter{ShopID: "shop-a"}) {
+		require.NoError(t, err)
+		got = append(got, e.ID)
+	}
+	require.True(t, sort.StringsAreSorted(got), "got %q", got)
+	require.Len(t, got, len(events))
+}
