@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/internal/pgtest"
+	"github.com/shoplytics/shoplytics/internal/testenv"
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/store/memstore"
 	"github.com/shoplytics/shoplytics/store/sqlitestore"
@@ -49,6 +52,9 @@ func TestCountsPushdownEqualsGeneric(t *testing.T) {
 	require.NoError(t, err)
 	defer sq.Close()
 	stores := map[string]store.Store{"memstore": mem, "sqlitestore": sq}
+	if os.Getenv("SHOPLYTICS_TEST_POSTGRES_URL") != "" || testenv.Required() {
+		stores["pgstore"] = pgtest.Open(t)
+	}
 	for _, s := range stores {
 		for i := 0; i < len(events); i += 1000 {
 			_, err := s.Append(ctx, events[i:min(i+1000, len(events))])

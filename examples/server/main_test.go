@@ -2,10 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/shoplytics/shoplytics/internal/pgtest"
+	"github.com/shoplytics/shoplytics/internal/testenv"
 )
 
 // server is a running example server process.
@@ -153,4 +159,89 @@ func TestSIGTERMAfterABurstKeepsEveryAcceptedEvent(t *testing.T) {
 	t.Logf("%d events accepted before SIGTERM, all stored once (%d stored in all)", len(accepted), len(stored))
 	s.stop(t)
 	_ = os.Remove(filepath.Join(dir, "events.db"))
+}
+
+// TestSwappingTheStoreURLKeepsTheSameAnswers runs the same server against
+// SQLite, PostgreSQL and a Redis stream relayed into PostgreSQL, changing
+// only -store, and reads the same events back from each.
+func TestSwappingTheStoreURLKeepsTheSameAnswers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "server")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+
+	pgURL := pgtest.URL(t)
+	redisURL := testenv.RedisURL(t)
+	prefix := testenv.UniqueName("swap")
+	t.Cleanup(func() { cleanRedis(t, redisURL, prefix) })
+	urls := map[string]string{
+		"sqlite":         "sqlite://" + filepath.Join(dir, "swap.db"),
+		"postgres":       pgURL,
+		"redis+postgres": redisURL + "?prefix=" + prefix + "&sink=" + url.QueryEscape(pgtest.URL(t)),
+	}
+	body := `[
+		{"id":"s1","type":"page_viewed","anonymous_id":"a1","timestamp":"2026-11-20T10:00:00Z"},
+		{"id":"s2","type":"product_viewed","anonymous_id":"a1","product_id":"p1","price":"12.50","timestamp":"2026-11-20T10:01:00Z"},
+		{"id":"s3","type":"purchase","user_id":"u1","revenue":"1000","currency":"JPY","properties":{"k":"v"},"timestamp":"2026-11-20T10:02:00Z"},
+		{"id":"s1","type":"page_viewed","anonymous_id":"a1"}
+	]`
+	exports := map[string]string{}
+	for name, u := range urls {
+		s := startServer(t, bin, "-store", u)
+		req, _ := http.NewRequest("POST", s.url+"/events", strings.NewReader(body))
+		req.SetBasicAuth("wk_demo", "")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, http.StatusAccepted, resp.StatusCode, name)
+		s.stop(t)
+
+		s = startServer(t, bin, "-store", u)
+		exports[name] = exportLines(t, s.url)
+		s.stop(t)
+	}
+	require.Len(t, strings.Split(strings.TrimSpace(exports["sqlite"]), "\n"), 3)
+	require.Equal(t, exports["sqlite"], exports["postgres"])
+	require.Equal(t, exports["sqlite"], exports["redis+postgres"])
+}
+
+// exportLines returns the demo shop's export without received_at, which
+// differs from run to run.
+func exportLines(t *testing.T, base string) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", base+"/api/export?from=2026-11-01&to=2026-12-01", nil)
+	req.Header.Set("Authorization", "Bearer rk_demo")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var b strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &m))
+		delete(m, "received_at")
+		line, err := json.Marshal(m)
+		require.NoError(t, err)
+		b.Write(line)
+		b.WriteByte('\n')
+	}
+	require.NoError(t, sc.Err())
+	return b.String()
+}
+
+func cleanRedis(t *testing.T, rawURL, prefix string) {
+	opts, err := redis.ParseURL(rawURL)
+	require.NoError(t, err)
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx := context.Background()
+	keys, err := c.Keys(ctx, "{"+prefix+"}*").Result()
+	require.NoError(t, err)
+	if len(keys) > 0 {
+		require.NoError(t, c.Del(ctx, keys...).Err())
+	}
 }

@@ -6,6 +6,7 @@ package all
 
 import (
 	_ "github.com/shoplytics/shoplytics/store/memstore"    // memory://
+	_ "github.com/shoplytics/shoplytics/store/pgstore"     // postgres://, postgresql://
 	_ "github.com/shoplytics/shoplytics/store/redisstore"  // redis://, rediss://
 	_ "github.com/shoplytics/shoplytics/store/sqlitestore" // sqlite://
 )

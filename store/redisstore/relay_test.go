@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/internal/pgtest"
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/store/memstore"
 	"github.com/shoplytics/shoplytics/store/redisstore"
@@ -30,6 +31,7 @@ var relayTargets = []struct {
 		t.Cleanup(func() { _ = s.Close() })
 		return s
 	}},
+	{"postgres", func(t *testing.T) store.Store { return pgtest.Open(t) }},
 }
 
 func forEachTarget(t *testing.T, fn func(t *testing.T, openTarget func(t *testing.T) store.Store)) {
