@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,11 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoplytics/shoplytics/internal/pgtest"
-	"github.com/shoplytics/shoplytics/internal/testenv"
+	"github.com/shoplytics/shoplytics/internal/redistest"
 )
 
 // server is a running example server process.
@@ -174,9 +172,7 @@ func TestSwappingTheStoreURLKeepsTheSameAnswers(t *testing.T) {
 	require.NoError(t, err, string(out))
 
 	pgURL := pgtest.URL(t)
-	redisURL := testenv.RedisURL(t)
-	prefix := testenv.UniqueName("swap")
-	t.Cleanup(func() { cleanRedis(t, redisURL, prefix) })
+	redisURL, prefix := redistest.Prefix(t)
 	urls := map[string]string{
 		"sqlite":         "sqlite://" + filepath.Join(dir, "swap.db"),
 		"postgres":       pgURL,
@@ -231,17 +227,4 @@ func exportLines(t *testing.T, base string) string {
 	}
 	require.NoError(t, sc.Err())
 	return b.String()
-}
-
-func cleanRedis(t *testing.T, rawURL, prefix string) {
-	opts, err := redis.ParseURL(rawURL)
-	require.NoError(t, err)
-	c := redis.NewClient(opts)
-	defer c.Close()
-	ctx := context.Background()
-	keys, err := c.Keys(ctx, "{"+prefix+"}*").Result()
-	require.NoError(t, err)
-	if len(keys) > 0 {
-		require.NoError(t, c.Del(ctx, keys...).Err())
-	}
 }

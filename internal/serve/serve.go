@@ -51,8 +51,11 @@ func LoadKeys(path string, w io.Writer) (Keys, error) {
 
 // Config is what Run serves.
 type Config struct {
-	Addr   string
-	Store  store.Store
+	Addr string
+	// Store takes the accepted events.
+	Store store.Store
+	// ReadStore answers the read API and /health (default Store).
+	ReadStore store.Store
 	Keys   Keys
 	Logger *slog.Logger
 	// StoreLabel names the store in the listening line (passwords redacted).
@@ -68,12 +71,15 @@ func Run(ctx context.Context, c Config) error {
 		c.ShutdownTimeout = 30 * time.Second
 	}
 	log := c.Logger
+	if c.ReadStore == nil {
+		c.ReadStore = c.Store
+	}
 	in, err := ingest.New(c.Store, ingest.Options{Logger: log})
 	if err != nil {
 		return err
 	}
 	h, err := httpapi.New(httpapi.Config{
-		Store: c.Store, Ingester: in, Shops: c.Keys.Shops, AdminKey: c.Keys.AdminKey, Logger: log,
+		Store: c.ReadStore, Ingester: in, Shops: c.Keys.Shops, AdminKey: c.Keys.AdminKey, Logger: log,
 	})
 	if err != nil {
 		return err
