@@ -64,7 +64,7 @@ func BenchmarkAppend(b *testing.B) {
 // BenchmarkAppendPaths measures each candidate way of writing a batch; the
 // fastest is defaultWriter.
 func BenchmarkAppendPaths(b *testing.B) {
-	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues} {
+	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues, writeCopyDirect} {
 		b.Run(w.String(), func(b *testing.B) {
 			s := openStore(b, newSchema(b))
 			benchBatches(b, func(ctx context.Context, events []tracking.Event) (int, error) {

@@ -58,3 +58,10 @@ func interpretError(err error) error {
 	}
 	return err
 }
+
+// isUniqueViolation reports whether err is PostgreSQL's unique_violation:
+// a key of the batch is already stored.
+func isUniqueViolation(err error) bool {
+	pqErr, ok := errors.AsType[*pq.Error](err)
+	return ok && pqErr.Code == pqerror.UniqueViolation
+}

@@ -41,6 +41,9 @@ type Store struct {
 	events string // quoted schema-qualified table name
 	write  writer // the Append path; see writer.go
 	closed atomic.Bool
+	// stagingBatches counts the batches still to go through staging after
+	// a direct COPY met a stored key (see writeCopyDirect).
+	stagingBatches atomic.Int32
 }
 
 var (

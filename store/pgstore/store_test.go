@@ -37,7 +37,7 @@ func TestConformance(t *testing.T) {
 
 // Every write path must pass the suite, not only the one Append uses.
 func TestConformanceEveryWriter(t *testing.T) {
-	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues} {
+	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues, writeCopyDirect} {
 		t.Run(w.String(), func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) store.Store {
 				s, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: newSchema(t)})
@@ -233,7 +233,7 @@ func TestRefusedDataIsInvalid(t *testing.T) {
 		{"NUL byte in text", func(e *tracking.Event) { e.UserID = "a\x00b" }},
 		{"properties not JSON", func(e *tracking.Event) { e.Properties = []byte(`{"a":`) }},
 	}
-	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues} {
+	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues, writeCopyDirect} {
 		for _, tc := range cases {
 			t.Run(w.String()+"/"+tc.name, func(t *testing.T) {
 				events := genEvents(5, "bad-"+w.String(), 3)

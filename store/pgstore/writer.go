@@ -36,12 +36,26 @@ const (
 	// writeValues is a multi-row INSERT … VALUES with 20 parameters per row,
 	// in chunks under PostgreSQL's 65535-parameter limit.
 	writeValues
+	// writeCopyDirect COPYs the batch straight into events, which skips the
+	// staging table and the INSERT … SELECT, and falls back to writeCopy
+	// when a key is already stored (the COPY then fails whole, on a unique
+	// violation, and stores nothing). Duplicates are rare (retries,
+	// redeliveries), so most batches take the fast path; after a conflict
+	// the next batches go through staging for a while, so a client that
+	// keeps resending does not pay for two writes each time.
+	writeCopyDirect
 )
 
 // defaultWriter is the fastest path measured by BenchmarkAppendPaths: COPY
-// into a staging table kept per connection. (writeCopyDrop was as fast, but
-// creates and drops a catalog entry for every batch.)
-const defaultWriter = writeCopy
+// straight into events, with the staging table kept per connection
+// (writeCopy) as the fallback for batches holding stored keys.
+// (writeCopyDrop was as fast as writeCopy, but creates and drops a catalog
+// entry for every batch.)
+const defaultWriter = writeCopyDirect
+
+// stagingAfterConflict is how many batches go through staging after a
+// direct COPY met a stored key.
+const stagingAfterConflict = 16
 
 func (w writer) String() string {
 	switch w {
@@ -53,6 +67,8 @@ func (w writer) String() string {
 		return "copy-drop"
 	case writeValues:
 		return "values"
+	case writeCopyDirect:
+		return "copy-direct"
 	}
 	return "writer(" + strconv.Itoa(int(w)) + ")"
 }
@@ -75,6 +91,8 @@ func (s *Store) insert(ctx context.Context, w writer, events []tracking.Event, u
 		return s.insertCopy(ctx, events, unique, true)
 	case writeValues:
 		return s.insertValues(ctx, events, unique)
+	case writeCopyDirect:
+		return s.insertCopyDirect(ctx, events, unique)
 	}
 	return nil, fmt.Errorf("unknown writer %d", w)
 }
@@ -196,9 +214,8 @@ type copyDataStmt interface {
 	CopyData(ctx context.Context, line string) (driver.Result, error)
 }
 
-// insertCopy COPYs the batch into a temporary staging table and moves the
-// new rows into events, in one transaction.
-func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique []int, dropEach bool) (keys []store.Key, err error) {
+// encodeCopy encodes events[unique] as COPY text rows.
+func encodeCopy(events []tracking.Event, unique []int) string {
 	var data copyText
 	data.b = make([]byte, 0, len(unique)*512)
 	for n, i := range unique {
@@ -207,7 +224,78 @@ func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique 
 		}
 		data.row(&events[i])
 	}
+	return string(data.b)
+}
 
+// copyIn runs COPY table FROM STDIN with data on conn, through the driver,
+// which takes the whole encoded batch at once.
+func copyIn(ctx context.Context, conn *sql.Conn, table, data string) error {
+	return conn.Raw(func(dc any) error {
+		prep, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("driver connection %T cannot prepare; pgstore needs lib/pq", dc)
+		}
+		st, err := prep.PrepareContext(ctx, `COPY `+table+` (`+columns+`) FROM STDIN`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		cp, ok := st.(copyDataStmt)
+		if !ok {
+			return fmt.Errorf("driver statement %T does not take COPY data; pgstore needs lib/pq", st)
+		}
+		if _, err := cp.CopyData(ctx, data); err != nil {
+			return err
+		}
+		_, err = cp.Exec(nil) // lib/pq's COPY statement has no ExecContext
+		return err
+	})
+}
+
+// insertCopyDirect COPYs the batch straight into events, in a transaction
+// of its own; when a key is already stored the COPY fails whole, and the
+// batch goes through insertCopy.
+func (s *Store) insertCopyDirect(ctx context.Context, events []tracking.Event, unique []int) ([]store.Key, error) {
+	if s.stagingBatches.Load() > 0 {
+		s.stagingBatches.Add(-1)
+		return s.insertCopy(ctx, events, unique, false)
+	}
+	err := s.copyDirect(ctx, encodeCopy(events, unique))
+	if isUniqueViolation(err) {
+		s.stagingBatches.Store(stagingAfterConflict)
+		return s.insertCopy(ctx, events, unique, false)
+	}
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]store.Key, len(unique))
+	for n, i := range unique {
+		keys[n] = store.KeyOf(&events[i])
+	}
+	return keys, nil
+}
+
+func (s *Store) copyDirect(ctx context.Context, data string) (err error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil) // lib/pq runs COPY only in a transaction
+	if err != nil {
+		return err
+	}
+	if err := copyIn(ctx, conn, s.events, data); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// insertCopy COPYs the batch into a temporary staging table and moves the
+// new rows into events, in one transaction.
+func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique []int, dropEach bool) (keys []store.Key, err error) {
+	data := encodeCopy(events, unique)
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, err
@@ -233,29 +321,7 @@ func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique 
 	if _, err := tx.ExecContext(ctx, create); err != nil {
 		return nil, err
 	}
-	// The COPY runs on the transaction's connection, through the driver,
-	// which takes the whole encoded batch at once.
-	err = conn.Raw(func(dc any) error {
-		prep, ok := dc.(driver.ConnPrepareContext)
-		if !ok {
-			return fmt.Errorf("driver connection %T cannot prepare; pgstore needs lib/pq", dc)
-		}
-		st, err := prep.PrepareContext(ctx, `COPY `+staging+` (`+columns+`) FROM STDIN`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		cp, ok := st.(copyDataStmt)
-		if !ok {
-			return fmt.Errorf("driver statement %T does not take COPY data; pgstore needs lib/pq", st)
-		}
-		if _, err := cp.CopyData(ctx, string(data.b)); err != nil {
-			return err
-		}
-		_, err = cp.Exec(nil) // lib/pq's COPY statement has no ExecContext
-		return err
-	})
-	if err != nil {
+	if err := copyIn(ctx, conn, staging, data); err != nil {
 		return nil, err
 	}
 	keys, err = scanKeys(ctx, tx, make([]store.Key, 0, len(unique)), `INSERT INTO `+s.events+` (`+columns+`)
