@@ -56,8 +56,8 @@ type Config struct {
 	Store store.Store
 	// ReadStore answers the read API and /health (default Store).
 	ReadStore store.Store
-	Keys   Keys
-	Logger *slog.Logger
+	Keys      Keys
+	Logger    *slog.Logger
 	// StoreLabel names the store in the listening line (passwords redacted).
 	StoreLabel string
 	// ShutdownTimeout bounds the drain on stop (default 30s).

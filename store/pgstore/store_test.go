@@ -93,11 +93,11 @@ func TestConcurrentMigrationsAllSucceed(t *testing.T) {
 	}
 	var versions []int
 	require.NoError(t, stores[0].db.Select(&versions, `SELECT version FROM `+schema+`.schema_migrations ORDER BY version`))
-	ms, err := migrations()
+	ms, err := loadMigrations()
 	require.NoError(t, err)
 	want := make([]int, len(ms))
 	for i, m := range ms {
-		want[i] = m.version
+		want[i] = m.Version
 	}
 	require.Equal(t, want, versions, "each migration applied once")
 
