@@ -23,6 +23,19 @@ import (
 	"github.com/shoplytics/shoplytics/internal/redistest"
 )
 
+// buildServer builds the server into a temporary directory and returns both.
+func buildServer(t *testing.T) (dir, bin string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the server")
+	}
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "server")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return dir, bin
+}
+
 // server is a running example server process.
 type server struct {
 	cmd  *exec.Cmd
@@ -80,13 +93,7 @@ func (s *server) stop(t *testing.T) {
 // server on the same SQLite file, and finds every event that got a 202 in
 // the export, exactly once.
 func TestSIGTERMAfterABurstKeepsEveryAcceptedEvent(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "server")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
+	dir, bin := buildServer(t)
 	db := "sqlite://" + filepath.Join(dir, "events.db")
 	s := startServer(t, bin, "-store", db)
 
@@ -163,13 +170,7 @@ func TestSIGTERMAfterABurstKeepsEveryAcceptedEvent(t *testing.T) {
 // SQLite, PostgreSQL and a Redis stream relayed into PostgreSQL, changing
 // only -store, and reads the same events back from each.
 func TestSwappingTheStoreURLKeepsTheSameAnswers(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "server")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
+	dir, bin := buildServer(t)
 
 	pgURL := pgtest.URL(t)
 	redisURL, prefix := redistest.Prefix(t)
