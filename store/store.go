@@ -11,12 +11,15 @@ import (
 
 // Store keeps events. Implementations are safe for concurrent use.
 type Store interface {
-	// Append stores a batch of normalised events atomically: either all of
-	// the batch's new events are stored or, with an error, none is. It is
-	// idempotent on (ShopID, ID): an event whose key is already stored, or
-	// appears earlier in the same batch, is skipped and reported as a
-	// duplicate. Append does not validate; callers pass events that went
-	// through tracking.Normalize.
+	// Append stores a batch of normalised events. It is idempotent on
+	// (ShopID, ID): an event whose key is already stored, or appears earlier
+	// in the same batch, is skipped and reported as a duplicate, so
+	// retrying a failed batch is always safe. The SQL backends store a batch
+	// in one transaction (all or, with an error, none); a backend that
+	// cannot (the Redis stream writes event by event) documents it, and a
+	// retry then reports the part already stored as duplicates. Append does
+	// not validate; callers pass events that went through
+	// tracking.Normalize.
 	Append(ctx context.Context, events []tracking.Event) (AppendResult, error)
 
 	// Events yields the events matching f ordered by Timestamp, then ID. The
