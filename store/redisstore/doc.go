@@ -22,10 +22,12 @@
 //
 // # Writing
 //
-// Append runs a Lua script that, per event and atomically, sets the dedup
-// key (SET NX with DedupTTL), XADDs the entry and adds its index member; the
-// script also adds the batch's shops to the registry. One script call
-// writes up to 100 events and the calls of a batch are pipelined. A
+// Append runs a Lua script that, atomically, sets each event's dedup key
+// (SET NX with DedupTTL) and XADDs the events that were new, then adds
+// their index members with one ZADD per shop and their shops to the
+// registry with one SADD. One script call writes up to 100 events, ordered
+// by shop so those commands cover many events, and the calls of a batch
+// are pipelined. A
 // cancelled context stores nothing. A batch is atomic per event, not as a
 // whole: an Append that fails part-way (a dropped connection) may have
 // stored a prefix of the batch, and a retry reports those as duplicates.

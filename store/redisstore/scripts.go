@@ -5,37 +5,51 @@ import "github.com/redis/go-redis/v9"
 // entryField is the stream entry field that holds the event's JSON.
 const entryField = "e"
 
-// appendScript stores a group of events. For each event it runs, in one
-// atomic script, SET NX of the dedup key (with its TTL), then XADD to the
-// shop's stream and ZADD of the index member: an event is never
-// half-written, because Redis refuses a script for lack of memory at its
-// first write, and nothing after the dedup key can fail for a well-formed
-// key space. The shops of the group are added to the registry.
+// appendScript stores a group of events, ordered by shop. For each event
+// it sets the dedup key (SET NX with its TTL) and, when that is new, XADDs
+// the entry; then it adds each shop's new index members with one ZADD and
+// the shops to the registry with one SADD. The script is atomic, so an
+// event is never half-written: Redis refuses a script for lack of memory
+// at its first write, and nothing after the first write can fail for a
+// well-formed key space.
 //
-// KEYS: registry, then dedup, stream, index for each event.
-// ARGV: dedup TTL (ms), stream MAXLEN (0 = none), number of shops, the
-// shops, then event JSON and index member prefix for each event.
+// KEYS: registry, then stream and index of each shop, then the dedup key of
+// each event.
+// ARGV: dedup TTL (ms), stream MAXLEN (0 = none), number of shops, then
+// shop and its number of events for each shop, then event JSON and index
+// member prefix for each event.
 // Returns one integer per event: 1 stored, 0 already there.
 var appendScript = redis.NewScript(`
 local ttl, maxlen, nshops = ARGV[1], ARGV[2], tonumber(ARGV[3])
-if nshops > 0 then redis.call('SADD', KEYS[1], unpack(ARGV, 4, 3 + nshops)) end
-local out = {}
-local a = 4 + nshops
-for k = 2, #KEYS, 3 do
-  if redis.call('SET', KEYS[k], '1', 'NX', 'PX', ttl) then
-    local sid
-    if maxlen ~= '0' then
-      sid = redis.call('XADD', KEYS[k + 1], 'MAXLEN', '~', maxlen, '*', 'e', ARGV[a])
+local out, shops = {}, {}
+local d = 2 + 2 * nshops -- dedup key of the next event
+local a = 4 + 2 * nshops -- JSON of the next event
+for s = 1, nshops do
+  local stream, n = KEYS[2 * s], tonumber(ARGV[3 + 2 * s])
+  local members = {}
+  for _ = 1, n do
+    if redis.call('SET', KEYS[d], '1', 'NX', 'PX', ttl) then
+      local sid
+      if maxlen ~= '0' then
+        sid = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'e', ARGV[a])
+      else
+        sid = redis.call('XADD', stream, '*', 'e', ARGV[a])
+      end
+      members[#members + 1] = 0
+      members[#members + 1] = ARGV[a + 1] .. sid
+      out[#out + 1] = 1
     else
-      sid = redis.call('XADD', KEYS[k + 1], '*', 'e', ARGV[a])
+      out[#out + 1] = 0
     end
-    redis.call('ZADD', KEYS[k + 2], 0, ARGV[a + 1] .. sid)
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
+    d = d + 1
+    a = a + 2
   end
-  a = a + 2
+  if #members > 0 then
+    redis.call('ZADD', KEYS[2 * s + 1], unpack(members))
+    shops[#shops + 1] = ARGV[2 + 2 * s]
+  end
 end
+if #shops > 0 then redis.call('SADD', KEYS[1], unpack(shops)) end
 return out
 `)
 

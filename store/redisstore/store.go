@@ -7,6 +7,7 @@ import (
 	"iter"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -84,9 +85,12 @@ func (s *Store) loadScripts(ctx context.Context) error {
 
 // scriptCall is one append script call of a batch.
 type scriptCall struct {
-	keys []string
-	args []any
-	cmd  *redis.Cmd
+	// order holds the call's events as positions in the batch's unique
+	// events, in the order the script writes them and answers for them.
+	order []int
+	keys  []string
+	args  []any
+	cmd   *redis.Cmd
 }
 
 // defaultPerScript is how many events one append script call writes: large
@@ -127,30 +131,45 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		buf = appendMemberPrefix(buf, e.Timestamp, e.ID)
 		offs = append(offs, len(buf))
 	}
-	// One script call per group of eventsPerScript events, all calls of the
-	// batch in one pipeline.
+	// One script call per group of perScript events, all calls of the batch
+	// in one pipeline. Within a call the events are ordered by shop (stably,
+	// so each shop's events keep their order), so the script can write each
+	// shop's index members and registry entry with one command.
 	var calls []scriptCall
 	for lo := 0; lo < len(unique); lo += s.perScript {
 		hi := min(lo+s.perScript, len(unique))
+		order := make([]int, 0, hi-lo) // positions in unique
+		for j := lo; j < hi; j++ {
+			order = append(order, j)
+		}
+		slices.SortStableFunc(order, func(a, b int) int {
+			return strings.Compare(events[unique[a]].ShopID, events[unique[b]].ShopID)
+		})
 		c := scriptCall{
-			keys: make([]string, 0, 1+3*(hi-lo)),
-			args: make([]any, 3, 3+4+2*(hi-lo)),
+			order: order,
+			keys:  make([]string, 0, 1+hi-lo+8),
+			args:  make([]any, 3, 3+2*(hi-lo)+8),
 		}
 		c.keys = append(c.keys, s.keys.shops())
 		c.args[0], c.args[1] = s.ttlMilli, s.maxLen
-		var shops []string
-		for j := lo; j < hi; j++ {
-			if e := &events[unique[j]]; !slices.Contains(shops, e.ShopID) {
-				shops = append(shops, e.ShopID)
+		nshops := 0
+		for n, j := range order {
+			shop := events[unique[j]].ShopID
+			if n > 0 && shop == events[unique[order[n-1]]].ShopID {
+				continue
 			}
+			run := 1
+			for run < len(order)-n && events[unique[order[n+run]]].ShopID == shop {
+				run++
+			}
+			c.keys = append(c.keys, s.keys.stream(shop), s.keys.index(shop))
+			c.args = append(c.args, shop, run)
+			nshops++
 		}
-		c.args[2] = len(shops)
-		for _, shop := range shops {
-			c.args = append(c.args, shop)
-		}
-		for j := lo; j < hi; j++ {
+		c.args[2] = nshops
+		for _, j := range order {
 			e := &events[unique[j]]
-			c.keys = append(c.keys, s.keys.dedup(e.ShopID, e.ID), s.keys.stream(e.ShopID), s.keys.index(e.ShopID))
+			c.keys = append(c.keys, s.keys.dedup(e.ShopID, e.ID))
 			c.args = append(c.args, buf[offs[2*j]:offs[2*j+1]], buf[offs[2*j+1]:offs[2*j+2]])
 		}
 		calls = append(calls, c)
@@ -187,19 +206,17 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		}
 		todo = again
 	}
-	j := 0
 	for _, c := range calls {
 		flags, err := c.cmd.Int64Slice()
 		if err != nil {
 			return store.AppendResult{}, wrap("append", err)
 		}
-		for _, f := range flags {
-			dup[unique[j]] = f == 0
-			j++
+		if len(flags) != len(c.order) {
+			return store.AppendResult{}, fmt.Errorf("redisstore: append: script answered for %d of %d events", len(flags), len(c.order))
 		}
-	}
-	if j != len(unique) {
-		return store.AppendResult{}, fmt.Errorf("redisstore: append: script answered for %d of %d events", j, len(unique))
+		for n, f := range flags {
+			dup[unique[c.order[n]]] = f == 0
+		}
 	}
 	return store.Result(dup), nil
 }
