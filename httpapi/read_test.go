@@ -7,6 +7,8 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"io"
+	"iter"
 	"net/http"
 	"path/filepath"
 	"runtime"
@@ -16,6 +18,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/store/memstore"
 	"github.com/shoplytics/shoplytics/store/sqlitestore"
 	"github.com/shoplytics/shoplytics/tracking"
 )
@@ -254,4 +258,47 @@ func TestExportStreamsInFlatMemory(t *testing.T) {
 	// 190,000 exported events are ~30 MB of NDJSON; holding them would
 	// grow the heap by far more than 4 MiB.
 	require.Less(t, growth, int64(4<<20))
+}
+
+// watchedStore reports how each Events iteration ended.
+type watchedStore struct {
+	store.Store
+	ended chan error // the ctx error when an iteration stopped
+}
+
+func (w *watchedStore) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.Event, error] {
+	inner := w.Store.Events(ctx, f)
+	return func(yield func(tracking.Event, error) bool) {
+		defer func() { w.ended <- ctx.Err() }()
+		inner(yield)
+	}
+}
+
+func TestExportStopsWhenTheClientGoesAway(t *testing.T) {
+	ws := &watchedStore{Store: memstore.New(), ended: make(chan error, 1)}
+	e := newEnv(t, envOptions{store: ws})
+	batch := make([]tracking.Event, 0, 200_000) // ~30 MB of NDJSON: more than socket buffers hold
+	base := time.Now().Add(-time.Hour).UTC()
+	for i := range cap(batch) {
+		batch = append(batch, tracking.Event{ID: fmt.Sprintf("g%06d", i), ShopID: "shop-a", Type: tracking.PageViewed,
+			AnonymousID: "a", Timestamp: base.Add(time.Duration(i) * time.Microsecond), ReceivedAt: base})
+	}
+	_, err := ws.Append(context.Background(), batch)
+	require.NoError(t, err)
+
+	req, err := http.NewRequest("GET", e.url+"/api/export", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer rk_a")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_, err = io.ReadFull(resp.Body, make([]byte, 4096))
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close()) // hang up mid-export
+
+	select {
+	case err := <-ws.ended:
+		require.ErrorIs(t, err, context.Canceled, "the query stops with the request's context")
+	case <-time.After(30 * time.Second):
+		t.Fatal("the export went on after the client left")
+	}
 }
