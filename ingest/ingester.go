@@ -210,6 +210,7 @@ func (in *Ingester) batch() {
 			case in.batches <- b:
 			case <-in.workCtx.Done():
 				in.give(b, in.workCtx.Err())
+				in.finish(b, 0, 0)
 			}
 			continue
 		}
@@ -266,6 +267,11 @@ func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
 // write stores one batch, retrying while the store fails retryably.
 func (in *Ingester) write(b batch) {
 	inserted, duplicates := in.appendWithRetry(b.events)
+	in.finish(b, inserted, duplicates)
+}
+
+// finish records the end of a batch, written or given up, and wakes Flush.
+func (in *Ingester) finish(b batch, inserted, duplicates int) {
 	in.mu.Lock()
 	in.stats.InFlight -= uint64(len(b.events))
 	in.stats.Batches++
@@ -296,7 +302,7 @@ func (in *Ingester) appendWithRetry(events []tracking.Event) (inserted, duplicat
 			return 0, 0
 		}
 		if !store.Retryable(err) {
-			if len(events) > 1 {
+			if len(events) > 1 && errors.Is(err, store.ErrInvalid) {
 				half := len(events) / 2
 				i1, d1 := in.appendWithRetry(events[:half])
 				i2, d2 := in.appendWithRetry(events[half:])

@@ -262,3 +262,26 @@ func TestOptionsAreValidated(t *testing.T) {
 	_, err := ingest.New(nil, ingest.Options{})
 	require.Error(t, err)
 }
+
+func TestClosedStoreFailsTheBatchWhole(t *testing.T) {
+	mem := memstore.New()
+	require.NoError(t, mem.Close())
+	fs := faultstore.New(mem)
+	calls := 0
+	in := newIngester(t, fs, ingest.Options{BatchSize: 1000, Hooks: ingest.Hooks{
+		OnFailed: func(evs []tracking.Event, err error) {
+			calls++
+			require.ErrorIs(t, err, store.ErrClosed)
+			require.Len(t, evs, 1000)
+		},
+	}})
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("c", 1000)...))
+	shutdown(t, in)
+	appends, _ := fs.Counts()
+	require.Equal(t, 1, appends, "only invalid data is split; a closed store is not retried event by event")
+	require.Equal(t, 1, calls)
+	st := in.Stats()
+	require.Equal(t, uint64(1000), st.Failed)
+	require.Equal(t, uint64(0), st.InFlight)
+}
