@@ -51,16 +51,21 @@ func LoadKeys(path string, w io.Writer) (Keys, error) {
 
 // Config is what Run serves.
 type Config struct {
+	// Addr is the TCP address to listen on.
 	Addr string
 	// Store takes the accepted events.
 	Store store.Store
 	// ReadStore answers the read API and /health (default Store).
 	ReadStore store.Store
-	Keys      Keys
-	Logger    *slog.Logger
+	// Keys are the shops and keys accepted.
+	Keys Keys
+	// Logger receives the server's log (default slog.Default()).
+	Logger *slog.Logger
 	// StoreLabel names the store in the listening line (passwords redacted).
 	StoreLabel string
-	// ShutdownTimeout bounds the drain on stop (default 30s).
+	// ShutdownTimeout bounds each step of a stop (default 30s): first the
+	// HTTP server's, then, with a budget of its own, the ingester's drain,
+	// so slow clients cannot eat the time owed to accepted events.
 	ShutdownTimeout time.Duration
 }
 
@@ -71,6 +76,9 @@ func Run(ctx context.Context, c Config) error {
 		c.ShutdownTimeout = 30 * time.Second
 	}
 	log := c.Logger
+	if log == nil {
+		log = slog.Default()
+	}
 	if c.ReadStore == nil {
 		c.ReadStore = c.Store
 	}
@@ -94,25 +102,28 @@ func Run(ctx context.Context, c Config) error {
 	go func() { serveErr <- srv.Serve(ln) }()
 	log.Info("shoplytics listening", "addr", "http://"+ln.Addr().String(), "store", Redact(c.StoreLabel))
 
+	var failed error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			log.Error("serve", "err", err)
-		}
+		failed = fmt.Errorf("serve: %w", err)
+		log.Error("serve", "err", err)
 	}
 	// Stop taking requests first, then store everything that was accepted.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	httpCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		log.Warn("http shutdown", "err", err)
+	if err := srv.Shutdown(httpCtx); err != nil {
+		log.Warn("http shutdown: closing the connections still open", "err", err)
+		_ = srv.Close()
 	}
-	if err := in.Shutdown(shutdownCtx); err != nil {
-		return err
+	drainCtx, cancelDrain := context.WithTimeout(context.Background(), c.ShutdownTimeout)
+	defer cancelDrain()
+	if err := in.Shutdown(drainCtx); err != nil {
+		return errors.Join(failed, err)
 	}
 	st := in.Stats()
 	log.Info("shoplytics stopped", "stored", st.Stored, "duplicates", st.Duplicates, "failed", st.Failed)
-	return nil
+	return failed
 }
 
 // Redact hides a password in a URL before it is logged.
