@@ -89,8 +89,10 @@ func (c *Config) setDefaults() error {
 	if c.Ingester == nil {
 		return errors.New("httpapi: Config.Ingester is required")
 	}
-	if c.MaxBodyBytes < 0 || c.MaxRange < 0 || c.RetryAfter < 0 {
-		return errors.New("httpapi: MaxBodyBytes, MaxRange and RetryAfter must not be negative")
+	for name, v := range map[string]int64{"MaxBodyBytes": c.MaxBodyBytes, "MaxRange": int64(c.MaxRange), "RetryAfter": int64(c.RetryAfter)} {
+		if v < 0 {
+			return fmt.Errorf("httpapi: Config.%s must not be negative", name)
+		}
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20

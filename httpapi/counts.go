@@ -34,8 +34,7 @@ func (h *handler) storeError(w http.ResponseWriter, r *http.Request, err error) 
 	}
 	h.cfg.Logger.Error("httpapi: read failed", "path", r.URL.Path, "err", err)
 	if isUnavailable(err) {
-		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "store unavailable", "")
+		h.retryLater(w, "store unavailable")
 		return
 	}
 	writeError(w, http.StatusInternalServerError, "internal error", "")

@@ -127,13 +127,14 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch err := h.cfg.Ingester.TryEnqueue(events...); {
+	case errors.Is(err, ingest.ErrTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "more events in one body than the queue holds: send smaller batches", "")
+		return
 	case errors.Is(err, ingest.ErrQueueFull):
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, h.cfg.RetryAfter.Seconds()))))
-		writeError(w, http.StatusServiceUnavailable, "overloaded: try again later", "")
+		h.retryLater(w, "overloaded: try again later")
 		return
 	case err != nil:
-		w.Header().Set("Retry-After", strconv.Itoa(int(max(1, h.cfg.RetryAfter.Seconds()))))
-		writeError(w, http.StatusServiceUnavailable, "not taking events: "+err.Error(), "")
+		h.retryLater(w, "not taking events: "+err.Error())
 		return
 	}
 	ans.Accepted = len(events)
@@ -149,22 +150,26 @@ func rejectionOf(rj tracking.Rejection) rejected {
 	return out
 }
 
-// dropRepeats removes events whose id came earlier in the same request and
-// counts them: they are duplicates the client can be told about at once.
-// Duplicates of events stored earlier are dropped by the store.
+// dropRepeats removes events whose key came earlier in the same request
+// and counts them: they are duplicates the client can be told about at
+// once. Duplicates of events stored earlier are dropped by the store.
 func dropRepeats(events []tracking.Event) ([]tracking.Event, int) {
 	if len(events) < 2 {
 		return events, 0
 	}
-	seen := make(map[store.Key]struct{}, len(events))
+	unique, _ := store.SplitBatch(events)
+	if len(unique) == len(events) {
+		return events, 0
+	}
 	out := events[:0]
-	for _, e := range events {
-		k := store.KeyOf(&e)
-		if _, dup := seen[k]; dup {
-			continue
-		}
-		seen[k] = struct{}{}
-		out = append(out, e)
+	for _, i := range unique {
+		out = append(out, events[i]) // unique is ascending: i >= len(out)
 	}
 	return out, len(events) - len(out)
+}
+
+// retryLater answers 503 with the configured Retry-After.
+func (h *handler) retryLater(w http.ResponseWriter, msg string) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(max(1, h.cfg.RetryAfter.Seconds()))))
+	writeError(w, http.StatusServiceUnavailable, msg, "")
 }

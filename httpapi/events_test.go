@@ -320,3 +320,22 @@ func TestConfigIsValidated(t *testing.T) {
 		require.Error(t, err)
 	}
 }
+
+func TestUnknownRoutesAnswerJSON(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	status, hdr, b := e.do("GET", "/events", nil, nil)
+	require.Equal(t, http.StatusMethodNotAllowed, status)
+	require.Equal(t, "POST, OPTIONS", hdr.Get("Allow"))
+	require.Equal(t, "application/json", hdr.Get("Content-Type"))
+	require.Contains(t, string(b), `"error"`)
+	status, hdr, _ = e.do("GET", "/nope", nil, nil)
+	require.Equal(t, http.StatusNotFound, status)
+	require.Equal(t, "application/json", hdr.Get("Content-Type"))
+}
+
+func TestBodyLargerThanTheQueueIs413(t *testing.T) {
+	e := newEnv(t, envOptions{ingest: ingest.Options{QueueSize: 10, BatchSize: 5}})
+	status, hdr, _ := e.do("POST", "/events?key=wk_a", []byte("["+strings.Repeat(pv+",", 10)+pv+"]"), nil)
+	require.Equal(t, http.StatusRequestEntityTooLarge, status, "a retry could never fit")
+	require.Empty(t, hdr.Get("Retry-After"))
+}

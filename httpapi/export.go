@@ -8,6 +8,7 @@ import (
 	"iter"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shoplytics/shoplytics/store"
@@ -46,7 +47,7 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request, rp readParams) 
 		h.storeError(w, r, err)
 		return
 	}
-	name := fmt.Sprintf("shoplytics-%s-%s-%s.%s", rp.ShopID,
+	name := fmt.Sprintf("shoplytics-%s-%s-%s.%s", fileSafe(rp.ShopID),
 		rp.From.Format("20060102T150405Z"), rp.To.Format("20060102T150405Z"), format)
 	hd := w.Header()
 	if format == "csv" {
@@ -121,4 +122,14 @@ func csvRecord(rec []string, e *tracking.Event) {
 		e.Currency, e.OrderID, e.URL, e.Referrer, e.UserAgent, string(e.Properties),
 		instant(e.Timestamp), instant(e.ReceivedAt),
 	})
+}
+
+// fileSafe keeps the characters a file name in a header may hold plainly.
+func fileSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' {
+			return r
+		}
+		return '_'
+	}, s)
 }

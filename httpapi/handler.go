@@ -5,12 +5,15 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 type handler struct {
 	cfg  Config
 	keys keyring
 	mux  *http.ServeMux
+	// allow lists the methods of each path, for JSON 405 answers.
+	allow map[string][]string
 }
 
 // New returns the shoplytics HTTP handler. It serves every path relative to
@@ -21,13 +24,30 @@ func New(cfg Config) (http.Handler, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	h := &handler{cfg: cfg, keys: newKeyring(&cfg), mux: http.NewServeMux()}
-	h.mux.HandleFunc("POST /events", h.cors(h.postEvents))
-	h.mux.HandleFunc("OPTIONS /events", h.cors(nil))
-	h.mux.HandleFunc("GET /health", h.health)
-	h.mux.HandleFunc("GET /api/counts", h.read(h.counts))
-	h.mux.HandleFunc("GET /api/export", h.read(h.export))
+	h := &handler{cfg: cfg, keys: newKeyring(&cfg), mux: http.NewServeMux(), allow: map[string][]string{}}
+	h.route("POST", "/events", h.cors(h.postEvents))
+	h.route("OPTIONS", "/events", h.cors(nil))
+	h.route("GET", "/health", h.health)
+	h.route("GET", "/api/counts", h.read(h.counts))
+	h.route("GET", "/api/export", h.read(h.export))
+	h.mux.HandleFunc("/", h.noRoute)
 	return h, nil
+}
+
+func (h *handler) route(method, path string, fn http.HandlerFunc) {
+	h.mux.HandleFunc(method+" "+path, fn)
+	h.allow[path] = append(h.allow[path], method)
+}
+
+// noRoute answers what no route takes, in JSON like every other error: 405
+// with Allow for a known path, 404 otherwise.
+func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
+	if methods, ok := h.allow[r.URL.Path]; ok {
+		w.Header().Set("Allow", strings.Join(methods, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed", "")
+		return
+	}
+	writeError(w, http.StatusNotFound, "no such path", "")
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -21,7 +21,10 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": err.Error()})
+		// The detail (host names, ports) is for the log, not for anyone
+		// who can reach an unauthenticated health check.
+		h.cfg.Logger.Warn("httpapi: health check failed", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "store unreachable"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -90,6 +90,16 @@ func (h *handler) parseReadParams(r *http.Request, p Principal) (readParams, err
 	return rp, nil
 }
 
+// ceilMicro rounds t up to the microsecond. Stored timestamps have
+// microsecond precision, so a bound rounded up selects the same events
+// however a backend compares finer bounds.
+func ceilMicro(t time.Time) time.Time {
+	if c := t.Truncate(time.Microsecond); !c.Equal(t) {
+		return c.Add(time.Microsecond)
+	}
+	return t
+}
+
 // parseInstant reads RFC 3339 or YYYY-MM-DD (midnight in loc). Empty gives
 // the zero time.
 func parseInstant(s string, loc *time.Location) (time.Time, error) {
@@ -97,7 +107,7 @@ func parseInstant(s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
+		return ceilMicro(t.UTC()), nil
 	}
 	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
 		return t.UTC(), nil

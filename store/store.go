@@ -46,6 +46,8 @@ type AppendResult struct {
 type Filter struct {
 	ShopID string
 	// From and To bound Timestamp to [From, To); a zero time is unbounded.
+	// Stored timestamps have microsecond precision: pass bounds with no
+	// finer part (backends compare finer bounds differently).
 	From, To time.Time
 	// Types, when not empty, keeps only these event types.
 	Types []string

@@ -1,0 +1,34 @@
+// Package httpapi is the shoplytics HTTP handler: event ingestion, the read
+// API and health, served relative to wherever it is mounted.
+//
+// # Mounting
+//
+// [New] returns an http.Handler whose paths are relative, so it mounts under
+// any prefix on any router:
+//
+//	mux.Handle("/analytics/", http.StripPrefix("/analytics", h))
+//
+// # Keys
+//
+// A write key is public (it ships in web pages), bound to one shop, and may
+// only send events: as the HTTP Basic user name, ?key=, or writeKey in the
+// body. A read key is secret and bound to one shop; the admin key reads every
+// shop and must name it. Both are sent as "Authorization: Bearer". Keys are
+// found by their SHA-256 and compared in constant time. An application with
+// its own authentication sets Config.Authorize instead.
+//
+// # Ingestion
+//
+// POST /events takes one event, an array, {"batch":[...]} or NDJSON, gzip or
+// not, and answers 202 with what was accepted, duplicated within the request
+// and rejected (by index, naming the field). Accepted events go to the
+// Ingester; when its queue is full the answer is 503 with Retry-After, and
+// nothing is taken from that request.
+//
+// # Reads
+//
+// Read routes share one parser for shop, from, to (RFC 3339 or YYYY-MM-DD,
+// to exclusive, default the last 30 days) and tz. GET /api/counts counts
+// events by type; GET /api/export streams raw events as NDJSON or CSV in
+// constant memory. Every error is JSON: {"error":"...","field":"..."}.
+package httpapi
