@@ -342,7 +342,10 @@ func (s *Store) insertValues(ctx context.Context, events []tracking.Event, uniqu
 	const rowsPerStmt = maxParams / numColumns
 	var q queryer = s.db
 	if len(unique) > rowsPerStmt {
-		tx, err := s.db.BeginTx(ctx, nil)
+		// Not :=, which would shadow err and hide a failed commit from the
+		// deferred functions below.
+		var tx *sql.Tx
+		tx, err = s.db.BeginTx(ctx, nil)
 		if err != nil {
 			return nil, err
 		}

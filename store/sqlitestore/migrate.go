@@ -17,7 +17,7 @@ import (
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
-// migrations returns the embedded steps in version order.
+// loadMigrations returns the embedded steps in version order.
 func loadMigrations() ([]migrations.Migration, error) {
 	return migrations.Load(migrationFiles, "migrations/*.sql")
 }
