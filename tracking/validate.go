@@ -1,10 +1,10 @@
 package tracking
 
 import (
-	"bytes"
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -147,6 +147,12 @@ func Validate(e *Event) error {
 	if e.Currency != "" && !ValidCurrency(e.Currency) {
 		return &ValidationError{Field: "currency", Reason: "not an ISO 4217 code"}
 	}
+	if !e.Price.IsZero() && e.Price.Currency != e.Currency {
+		return &ValidationError{Field: "price", Reason: "currency differs from the event's currency"}
+	}
+	if !e.Revenue.IsZero() && e.Revenue.Currency != e.Currency {
+		return &ValidationError{Field: "revenue", Reason: "currency differs from the event's currency"}
+	}
 	if e.Revenue.Minor < 0 {
 		return &ValidationError{Field: "revenue", Reason: "must not be negative"}
 	}
@@ -159,8 +165,8 @@ func Validate(e *Event) error {
 	if !utf8.Valid(e.Properties) {
 		return &ValidationError{Field: "properties", Reason: "not valid UTF-8"}
 	}
-	if hasEscapedNUL(e.Properties) {
-		return &ValidationError{Field: "properties", Reason: "contains a NUL character"}
+	if reason := storableJSON(e.Properties); reason != "" {
+		return &ValidationError{Field: "properties", Reason: reason}
 	}
 	if e.Timestamp.IsZero() {
 		return &ValidationError{Field: "timestamp", Reason: "is required"}
@@ -193,26 +199,84 @@ func checkString(field, v string, max int, required bool) error {
 	return nil
 }
 
-// hasEscapedNUL reports whether JSON text holds the escape \u0000 (and not
-// merely an escaped backslash followed by "u0000"). Text columns of
-// PostgreSQL cannot hold NUL, so events carrying one are refused at the door
-// rather than failing in a store after they were accepted.
-func hasEscapedNUL(b []byte) bool {
-	for i := 0; ; {
-		j := bytes.Index(b[i:], []byte(`\u0000`))
-		if j < 0 {
-			return false
+// storableJSON checks valid, compact JSON text for what JSON allows but
+// stores refuse (PostgreSQL's jsonb and text): the escape \u0000, a UTF-16
+// surrogate escape without its pair, and numbers beyond float64's range. It
+// returns why the text is refused, or "". Refusing at the door keeps such an
+// event from being accepted and then failing in a store.
+func storableJSON(b []byte) string {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '"':
+				inString = false
+			case '\\':
+				if i+1 < len(b) && b[i+1] == 'u' {
+					r, ok := escapeAt(b, i+2)
+					switch {
+					case !ok:
+						return "bad \\u escape"
+					case r == 0:
+						return "contains a NUL character"
+					case r >= 0xD800 && r <= 0xDBFF:
+						lo, ok := rune(0), i+11 < len(b) && b[i+6] == '\\' && b[i+7] == 'u'
+						if ok {
+							lo, ok = escapeAt(b, i+8)
+						}
+						if !ok || lo < 0xDC00 || lo > 0xDFFF {
+							return "contains an unpaired UTF-16 surrogate"
+						}
+						i += 6
+					case r >= 0xDC00 && r <= 0xDFFF:
+						return "contains an unpaired UTF-16 surrogate"
+					}
+					i += 5
+				} else {
+					i++ // the escaped character
+				}
+			}
+			continue
 		}
-		at := i + j
-		slashes := 0
-		for k := at; k >= 0 && b[k] == '\\'; k-- {
-			slashes++
+		switch {
+		case c == '"':
+			inString = true
+		case c == '-' || c >= '0' && c <= '9':
+			j := i
+			for j < len(b) && strings.IndexByte("+-0123456789.eE", b[j]) >= 0 {
+				j++
+			}
+			if !numberInRange(string(b[i:j])) {
+				return "has a number out of range"
+			}
+			i = j - 1
 		}
-		if slashes%2 == 1 {
-			return true
-		}
-		i = at + 6
 	}
+	return ""
+}
+
+// escapeAt reads the 4 hex digits at b[at:], if there are any.
+func escapeAt(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	r := hex4(b[at:])
+	return r, r >= 0
+}
+
+// numberInRange reports whether a JSON number neither overflows float64 nor
+// underflows it to zero from a non-zero value.
+func numberInRange(num string) bool {
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil {
+		return false
+	}
+	if f == 0 {
+		mant, _, _ := strings.Cut(strings.ToLower(num), "e")
+		return strings.Trim(mant, "-+0.") == ""
+	}
+	return true
 }
 
 // ValidType reports whether name is an acceptable event type: [a-z0-9_]{1,64}.

@@ -255,3 +255,15 @@ func TestNULCharactersAreRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestMoneyInAnotherCurrencyThanTheEventIsRefused(t *testing.T) {
+	e := Event{ID: "x", ShopID: "s", Type: PurchaseCompleted, UserID: "u", Currency: "USD",
+		Revenue: Money{Minor: 100, Currency: "JPY"}, Timestamp: time.Now(), ReceivedAt: time.Now()}
+	var ve *ValidationError
+	require.ErrorAs(t, Validate(&e), &ve)
+	require.Equal(t, "revenue", ve.Field)
+	e.Revenue.Currency = "USD"
+	e.Price = Money{Minor: 5, Currency: "EUR"}
+	require.ErrorAs(t, Validate(&e), &ve)
+	require.Equal(t, "price", ve.Field)
+}
