@@ -71,7 +71,11 @@ func (h *handler) cors(next http.HandlerFunc) http.HandlerFunc {
 		if origin != "" && (len(h.cfg.AllowedOrigins) == 0 || slices.Contains(h.cfg.AllowedOrigins, origin)) {
 			hd := w.Header()
 			hd.Set("Access-Control-Allow-Origin", origin)
-			hd.Set("Access-Control-Allow-Credentials", "true")
+			if len(h.cfg.AllowedOrigins) > 0 {
+				// Cookies only for origins the app named; a tracker open to
+				// every origin sends its key, not the visitor's cookies.
+				hd.Set("Access-Control-Allow-Credentials", "true")
+			}
 			hd.Add("Vary", "Origin")
 			if r.Method == http.MethodOptions {
 				hd.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
