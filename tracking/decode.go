@@ -148,6 +148,16 @@ func (b *Body) Len() int {
 // stops at a bad event: each one is reported by index, and the valid events
 // are returned in body order.
 func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
+	if b.single != nil {
+		return b.AppendEvents(nil, opts)
+	}
+	return b.AppendEvents(make([]Event, 0, b.Len()), opts)
+}
+
+// AppendEvents is Events appending the valid events to dst, so a caller that
+// hands the events on by value (as an ingestion queue does) can reuse one
+// slice across bodies instead of allocating one per body.
+func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Rejection) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
@@ -157,11 +167,11 @@ func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
 	if b.single != nil {
 		e, err := normalizeWire(b.single, opts, b.singleFast)
 		if err != nil {
-			return nil, []Rejection{{0, err}}
+			return dst, []Rejection{{0, err}}
 		}
-		return []Event{e}, nil
+		return append(dst, e), nil
 	}
-	events := make([]Event, 0, len(b.items))
+	events := dst
 	var rejected []Rejection
 	var w wireEvent
 	for i, raw := range b.items {
