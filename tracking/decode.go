@@ -165,24 +165,22 @@ func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Reje
 		opts.SentAt = b.SentAt
 	}
 	if b.single != nil {
-		e, err := normalizeWire(b.single, opts, b.singleFast)
-		if err != nil {
+		var err error
+		if dst, err = appendWire(dst, b.single, opts, b.singleFast); err != nil {
 			return dst, []Rejection{{0, err}}
 		}
-		return append(dst, e), nil
+		return dst, nil
 	}
 	events := dst
 	var rejected []Rejection
 	var w wireEvent
+	var err error
 	for i, raw := range b.items {
 		if b.fast != nil && b.fast.items[i].ok {
 			b.fast.wire(i, &w)
-			e, err := normalizeWire(&w, opts, true)
-			if err != nil {
+			if events, err = appendWire(events, &w, opts, true); err != nil {
 				rejected = append(rejected, Rejection{i, err})
-				continue
 			}
-			events = append(events, e)
 			continue
 		}
 		w = wireEvent{}
@@ -194,25 +192,27 @@ func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Reje
 			rejected = append(rejected, Rejection{i, fieldError(err)})
 			continue
 		}
-		e, err := normalizeWire(&w, opts, false)
-		if err != nil {
+		if events, err = appendWire(events, &w, opts, false); err != nil {
 			rejected = append(rejected, Rejection{i, err})
-			continue
 		}
-		events = append(events, e)
 	}
 	return events, rejected
 }
 
-// normalizeWire converts and normalises a decoded event; compact says its
-// properties are already a compact, valid JSON object.
-func normalizeWire(w *wireEvent, opts NormalizeOptions, compact bool) (Event, error) {
-	e, err := w.event()
+// appendWire converts and normalises a decoded event in place at the end
+// of events, sparing the copies of a large struct; compact says its
+// properties are already a compact, valid JSON object. A rejected event
+// leaves events as they were.
+func appendWire(events []Event, w *wireEvent, opts NormalizeOptions, compact bool) ([]Event, error) {
+	events = append(events, Event{})
+	e := &events[len(events)-1]
+	err := w.fill(e)
+	if err == nil {
+		err = normalize(e, w.sentAt(), opts, compact)
+	}
 	if err != nil {
-		return Event{}, err
+		*e = Event{}
+		return events[:len(events)-1], err
 	}
-	if err := normalize(&e, w.sentAt(), opts, compact); err != nil {
-		return Event{}, err
-	}
-	return e, nil
+	return events, nil
 }
