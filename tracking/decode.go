@@ -37,10 +37,11 @@ type Body struct {
 	items  []json.RawMessage
 	single *wireEvent
 
-	// Set by the fast decoder: the items it decoded, and whether single's
-	// properties are compact already.
-	fast       *fastBody
-	singleFast bool
+	// Set by the fast decoder: the items it decoded, whether single's
+	// properties are compact already, and whether its strings are clean.
+	fast        *fastBody
+	singleFast  bool
+	singleClean bool // single's strings are known valid UTF-8 without NUL
 }
 
 // DecodeBody parses the structure of an ingestion body. ndjson forces NDJSON;
@@ -166,7 +167,7 @@ func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Reje
 	}
 	if b.single != nil {
 		var err error
-		if dst, err = appendWire(dst, b.single, opts, b.singleFast); err != nil {
+		if dst, err = appendWire(dst, b.single, opts, b.singleFast, b.singleClean); err != nil {
 			return dst, []Rejection{{0, err}}
 		}
 		return dst, nil
@@ -178,7 +179,7 @@ func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Reje
 	for i, raw := range b.items {
 		if b.fast != nil && b.fast.items[i].ok {
 			b.fast.wire(i, &w)
-			if events, err = appendWire(events, &w, opts, true); err != nil {
+			if events, err = appendWire(events, &w, opts, true, b.fast.items[i].clean); err != nil {
 				rejected = append(rejected, Rejection{i, err})
 			}
 			continue
@@ -192,7 +193,7 @@ func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Reje
 			rejected = append(rejected, Rejection{i, fieldError(err)})
 			continue
 		}
-		if events, err = appendWire(events, &w, opts, false); err != nil {
+		if events, err = appendWire(events, &w, opts, false, false); err != nil {
 			rejected = append(rejected, Rejection{i, err})
 		}
 	}
@@ -201,14 +202,15 @@ func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Reje
 
 // appendWire converts and normalises a decoded event in place at the end
 // of events, sparing the copies of a large struct; compact says its
-// properties are already a compact, valid JSON object. A rejected event
-// leaves events as they were.
-func appendWire(events []Event, w *wireEvent, opts NormalizeOptions, compact bool) ([]Event, error) {
+// properties are already a compact, valid JSON object, clean that its
+// strings are valid UTF-8 without NUL. A rejected event leaves events as
+// they were.
+func appendWire(events []Event, w *wireEvent, opts NormalizeOptions, compact, clean bool) ([]Event, error) {
 	events = append(events, Event{})
 	e := &events[len(events)-1]
 	err := w.fill(e)
 	if err == nil {
-		err = normalize(e, w.sentAt(), opts, compact)
+		err = normalize(e, w.sentAt(), opts, compact, clean)
 	}
 	if err != nil {
 		*e = Event{}

@@ -303,6 +303,7 @@ type span struct {
 // fastItem is one event of a body as the fast decoder left it.
 type fastItem struct {
 	ok       bool   // decoded; otherwise encoding/json decodes the item
+	clean    bool   // ok, and no string holds a NUL (see fastDecoder.nul)
 	from, to uint32 // its spans
 	quantity int64
 }
@@ -336,6 +337,11 @@ type fastDecoder struct {
 	props []byte // every compacted properties object, back to back
 	spans []span
 	sawWS bool // ws skipped white space
+	// nul is set when a decoded string holds a NUL (from an escape). Every
+	// decoded string is valid UTF-8 (unescaping repairs it as encoding/json
+	// does), so the strings of an object decoded without nul need neither
+	// check again.
+	nul bool
 
 	envSpans []span // a top-level object's own fields
 
@@ -392,7 +398,7 @@ func decodeBodyFast(data []byte) (b *Body, ok bool) {
 		}
 	}
 	if !d.hasBatch {
-		b.single, b.singleFast = &w, true
+		b.single, b.singleFast, b.singleClean = &w, true, !d.nul
 		b.fast = nil
 		return b, true
 	}
@@ -415,13 +421,14 @@ func decodeItemsFast(b *Body) {
 		it := &d.fitems[k]
 		it.from = uint32(len(d.spans))
 		props := len(d.props)
+		d.nul = false
 		end, st := d.object(0, &it.quantity, false)
 		if st != stOK || end != len(line) {
 			d.spans, d.props = d.spans[:it.from], d.props[:props]
 			*it = fastItem{}
 			continue
 		}
-		it.ok, it.to = true, uint32(len(d.spans))
+		it.ok, it.clean, it.to = true, !d.nul, uint32(len(d.spans))
 	}
 	b.fast = d.finish()
 }
@@ -465,6 +472,7 @@ func (d *fastDecoder) array(i int) (int, status) {
 		if data[i] == '{' {
 			props := len(d.props)
 			var st status
+			d.nul = false
 			end, st = d.object(i, &it.quantity, false)
 			switch st {
 			case stSyntax:
@@ -473,7 +481,7 @@ func (d *fastDecoder) array(i int) (int, status) {
 				d.spans, d.props = d.spans[:it.from], d.props[:props]
 				it = fastItem{}
 			case stOK:
-				it.ok, it.to = true, uint32(len(d.spans))
+				it.ok, it.clean, it.to = true, !d.nul, uint32(len(d.spans))
 			}
 		} else {
 			var ok bool
@@ -590,6 +598,7 @@ func (d *fastDecoder) value(i int, quantity *int64, f fieldID) (int, status) {
 			if esc || high && !utf8.Valid(v) {
 				d.tmp = appendUnquoted(d.tmp[:0], v)
 				v = d.tmp
+				d.nul = d.nul || bytes.IndexByte(v, 0) >= 0
 			}
 			d.addString(f, v)
 		case kindDecimal:
