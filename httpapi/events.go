@@ -31,6 +31,15 @@ type rejected struct {
 
 var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// eventsPool holds event slices for postEvents to decode into: the
+// ingester copies the events it takes, so a slice is free again once
+// TryEnqueue has returned.
+var eventsPool = sync.Pool{New: func() any { return new([]tracking.Event) }}
+
+// maxPooledEvents bounds the slices kept in eventsPool (about 400 bytes an
+// event), as the 4 MiB bound does for bodies.
+const maxPooledEvents = 4096
+
 // errTooLarge marks a body over the limit.
 var errTooLarge = errors.New("body too large")
 
@@ -109,7 +118,16 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	events, rejections := body.Events(tracking.NormalizeOptions{Now: h.cfg.Now(), ShopID: p.ShopID})
+	pooled := eventsPool.Get().(*[]tracking.Event)
+	decoded, rejections := body.AppendEvents((*pooled)[:0], tracking.NormalizeOptions{Now: h.cfg.Now(), ShopID: p.ShopID})
+	defer func() {
+		if cap(decoded) <= maxPooledEvents {
+			clear(decoded) // let go of the events' strings
+			*pooled = decoded[:0]
+			eventsPool.Put(pooled)
+		}
+	}()
+	events := decoded
 	ans := ingestAnswer{Rejected: make([]rejected, 0, len(rejections))}
 	for _, rj := range rejections {
 		ans.Rejected = append(ans.Rejected, rejectionOf(rj))

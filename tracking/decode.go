@@ -37,10 +37,11 @@ type Body struct {
 	items  []json.RawMessage
 	single *wireEvent
 
-	// Set by the fast decoder: the items it decoded, and whether single's
-	// properties are compact already.
-	fast       *fastBody
-	singleFast bool
+	// Set by the fast decoder: the items it decoded, whether single's
+	// properties are compact already, and whether its strings are clean.
+	fast        *fastBody
+	singleFast  bool
+	singleClean bool // single's strings are known valid UTF-8 without NUL
 }
 
 // DecodeBody parses the structure of an ingestion body. ndjson forces NDJSON;
@@ -148,6 +149,16 @@ func (b *Body) Len() int {
 // stops at a bad event: each one is reported by index, and the valid events
 // are returned in body order.
 func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
+	if b.single != nil {
+		return b.AppendEvents(nil, opts)
+	}
+	return b.AppendEvents(make([]Event, 0, b.Len()), opts)
+}
+
+// AppendEvents is Events appending the valid events to dst, so a caller that
+// hands the events on by value (as an ingestion queue does) can reuse one
+// slice across bodies instead of allocating one per body.
+func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Rejection) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
@@ -155,24 +166,22 @@ func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
 		opts.SentAt = b.SentAt
 	}
 	if b.single != nil {
-		e, err := normalizeWire(b.single, opts, b.singleFast)
-		if err != nil {
-			return nil, []Rejection{{0, err}}
+		var err error
+		if dst, err = appendWire(dst, b.single, opts, b.singleFast, b.singleClean); err != nil {
+			return dst, []Rejection{{0, err}}
 		}
-		return []Event{e}, nil
+		return dst, nil
 	}
-	events := make([]Event, 0, len(b.items))
+	events := dst
 	var rejected []Rejection
 	var w wireEvent
+	var err error
 	for i, raw := range b.items {
 		if b.fast != nil && b.fast.items[i].ok {
 			b.fast.wire(i, &w)
-			e, err := normalizeWire(&w, opts, true)
-			if err != nil {
+			if events, err = appendWire(events, &w, opts, true, b.fast.items[i].clean); err != nil {
 				rejected = append(rejected, Rejection{i, err})
-				continue
 			}
-			events = append(events, e)
 			continue
 		}
 		w = wireEvent{}
@@ -184,25 +193,28 @@ func (b *Body) Events(opts NormalizeOptions) ([]Event, []Rejection) {
 			rejected = append(rejected, Rejection{i, fieldError(err)})
 			continue
 		}
-		e, err := normalizeWire(&w, opts, false)
-		if err != nil {
+		if events, err = appendWire(events, &w, opts, false, false); err != nil {
 			rejected = append(rejected, Rejection{i, err})
-			continue
 		}
-		events = append(events, e)
 	}
 	return events, rejected
 }
 
-// normalizeWire converts and normalises a decoded event; compact says its
-// properties are already a compact, valid JSON object.
-func normalizeWire(w *wireEvent, opts NormalizeOptions, compact bool) (Event, error) {
-	e, err := w.event()
+// appendWire converts and normalises a decoded event in place at the end
+// of events, sparing the copies of a large struct; compact says its
+// properties are already a compact, valid JSON object, clean that its
+// strings are valid UTF-8 without NUL. A rejected event leaves events as
+// they were.
+func appendWire(events []Event, w *wireEvent, opts NormalizeOptions, compact, clean bool) ([]Event, error) {
+	events = append(events, Event{})
+	e := &events[len(events)-1]
+	err := w.fill(e)
+	if err == nil {
+		err = normalize(e, w.sentAt(), opts, compact, clean)
+	}
 	if err != nil {
-		return Event{}, err
+		*e = Event{}
+		return events[:len(events)-1], err
 	}
-	if err := normalize(&e, w.sentAt(), opts, compact); err != nil {
-		return Event{}, err
-	}
-	return e, nil
+	return events, nil
 }

@@ -78,6 +78,9 @@ var fastDecodeSeeds = []string{
 	`{"type":"x","anonymous_id":"a","extra":{"deep":[[[{"x":"\u0000"}]]]},"context":null}`,
 	`{"type":"x","anonymous_id":"a"}{"type":"y","anonymous_id":"a"}`, `[{"type":"x"},]`, `[01]`, `{"a":tru}`,
 	`{"type":"x","anonymous_id":"a","batch":[1],"writeKey":"k"}`, `[{"type":"x","anonymous_id":"a","batch":[1],"writeKey":3}]`,
+	`[{"type":"x","anonymous_id":"a","product_id":"p\u0000"},{"type":"x","anonymous_id":"a"}]`,
+	`{"type":"x","session_id":"s","user_agent":"\u0000"}`, `[{"type":"x","anonymous_id":"a\\u0000"}]`,
+	"[{\"type\":\"x\",\"anonymous_id\":\"a\",\"url\":\"\xc3\"},{\"type\":\"x\",\"anonymous_id\":\"\xe6\x97\xa5\"}]",
 	"[\n {\"type\" : \"x\" ,\n  \"anonymous_id\" : \"a\" }\n]", `[{"type":"x","anonymous_id":"a","timestamp":"2025-03-16T15:00:00Z"}]`,
 }
 

@@ -42,12 +42,13 @@ type NormalizeOptions struct {
 // received_at − sent_at), UTC at microsecond precision, compact properties.
 // sentAt may be zero.
 func Normalize(e *Event, sentAt time.Time, opts NormalizeOptions) error {
-	return normalize(e, sentAt, opts, false)
+	return normalize(e, sentAt, opts, false, false)
 }
 
 // normalize is Normalize; compact says e.Properties is known to be a
-// compact, valid JSON object already.
-func normalize(e *Event, sentAt time.Time, opts NormalizeOptions, compact bool) error {
+// compact, valid JSON object already, clean that the event's client-given
+// strings are known to be valid UTF-8 without NUL.
+func normalize(e *Event, sentAt time.Time, opts NormalizeOptions, compact, clean bool) error {
 	now := opts.Now
 	if now.IsZero() {
 		now = time.Now()
@@ -91,16 +92,21 @@ func normalize(e *Event, sentAt time.Time, opts NormalizeOptions, compact bool) 
 			e.Revenue.Currency = e.Currency
 		}
 	}
-	return Validate(e)
+	return validate(e, clean)
 }
 
 // Validate checks a normalised event against the contract's rules and
 // returns a *ValidationError naming the first field at fault.
-func Validate(e *Event) error {
-	if err := checkString("id", e.ID, MaxIDLen, true); err != nil {
+func Validate(e *Event) error { return validate(e, false) }
+
+// validate is Validate; clean says the strings other than shop_id (which
+// may come from the options) are valid UTF-8 without NUL, as the fast
+// decoder's are, so only their lengths need checking.
+func validate(e *Event, clean bool) error {
+	if err := checkString("id", e.ID, MaxIDLen, true, clean); err != nil {
 		return err
 	}
-	if err := checkString("shop_id", e.ShopID, MaxShopIDLen, true); err != nil {
+	if err := checkString("shop_id", e.ShopID, MaxShopIDLen, true, false); err != nil {
 		return err
 	}
 	if !validShopID(e.ShopID) {
@@ -127,7 +133,7 @@ func Validate(e *Event) error {
 		{"referrer", e.Referrer, maxURLLen},
 		{"user_agent", e.UserAgent, maxUserAgentLen},
 	} {
-		if err := checkString(f.name, f.v, f.max, false); err != nil {
+		if err := checkString(f.name, f.v, f.max, false, clean); err != nil {
 			return err
 		}
 	}
@@ -180,7 +186,7 @@ func Validate(e *Event) error {
 	return nil
 }
 
-func checkString(field, v string, max int, required bool) error {
+func checkString(field, v string, max int, required, clean bool) error {
 	if v == "" {
 		if required {
 			return &ValidationError{Field: field, Reason: "is required"}
@@ -189,6 +195,9 @@ func checkString(field, v string, max int, required bool) error {
 	}
 	if len(v) > max {
 		return &ValidationError{Field: field, Reason: fmt.Sprintf("longer than %d bytes", max)}
+	}
+	if clean {
+		return nil
 	}
 	if !utf8.ValidString(v) {
 		return &ValidationError{Field: field, Reason: "not valid UTF-8"}

@@ -74,7 +74,15 @@ func first[T ~string](vs ...T) T {
 // event converts the wire form into an Event, parsing money exactly. It
 // returns the client's sent_at (zero when absent) for skew correction.
 func (w *wireEvent) event() (Event, error) {
-	e := Event{
+	var e Event
+	err := w.fill(&e)
+	return e, err
+}
+
+// fill is event writing into *e (which it overwrites whole), for callers
+// that keep events in a slice.
+func (w *wireEvent) fill(e *Event) error {
+	*e = Event{
 		ID:          string(w.ID),
 		ShopID:      string(first(w.ShopID, w.ShopIDCamel)),
 		Type:        first(w.Type, w.EventType, w.EventTypeCamel, w.EventName),
@@ -96,7 +104,7 @@ func (w *wireEvent) event() (Event, error) {
 	if w.Timestamp != "" {
 		ts, err := time.Parse(time.RFC3339Nano, w.Timestamp)
 		if err != nil {
-			return e, &ValidationError{Field: "timestamp", Reason: "not an RFC 3339 time"}
+			return &ValidationError{Field: "timestamp", Reason: "not an RFC 3339 time"}
 		}
 		e.Timestamp = ts
 	}
@@ -109,9 +117,9 @@ func (w *wireEvent) event() (Event, error) {
 		revenueField = "total"
 	}
 	if err := e.setMoney(string(price), "price", string(revenue), revenueField, w.Currency); err != nil {
-		return e, err
+		return err
 	}
-	return e, nil
+	return nil
 }
 
 // setMoney sets Currency, Price and Revenue from decimal texts.
