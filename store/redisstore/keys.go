@@ -43,9 +43,6 @@ func (k keys) dedup(shop, id string) string {
 	return b.String()
 }
 
-// pattern matches every key of the prefix (for SCAN in tests and tools).
-func (k keys) pattern() string { return k.base + "*" }
-
 // appendTime appends t as 16 hex digits that sort like the times they
 // encode: microseconds since the epoch with the sign bit flipped, so times
 // before 1970 still sort first.

@@ -128,6 +128,10 @@ type RelayStats struct {
 	// Errors counts failed attempts: dst.Append or Redis calls that failed,
 	// and entries that could not be decoded.
 	Errors int64
+	// Rejected counts events the destination refused as invalid
+	// (store.ErrInvalid) one by one: they are logged with their shop and id
+	// and acknowledged, so they do not block their batch-mates.
+	Rejected int64
 	// Streams is the number of shop streams the relay reads.
 	Streams int
 	// Pending is the number of entries of the group delivered to some relay
@@ -152,7 +156,7 @@ type Relay struct {
 	running    atomic.Bool
 	nextSample time.Time // owned by the Run goroutine
 
-	relayed, duplicates, batches, errs atomic.Int64
+	relayed, duplicates, batches, errs, rejected atomic.Int64
 
 	mu    sync.Mutex // guards the fields below, read by Stats
 	known map[string]bool
@@ -185,6 +189,7 @@ func (r *Relay) Stats() RelayStats {
 		Duplicates:    r.duplicates.Load(),
 		Batches:       r.batches.Load(),
 		Errors:        r.errs.Load(),
+		Rejected:      r.rejected.Load(),
 		Streams:       len(r.names),
 		Pending:       r.pend.n,
 		OldestPending: r.pend.age,
@@ -326,6 +331,32 @@ func (r *Relay) Run(ctx context.Context) error {
 // deliver stores the entries of one read in dst and acknowledges them,
 // retrying a failing dst.Append with backoff until it succeeds or the relay
 // stops; unacknowledged entries stay pending for a later claim.
+// isolate appends events in halves until the ones the destination refuses
+// as invalid stand alone; those are logged and counted as rejected. Any
+// other failure is returned, and the caller leaves the batch pending (the
+// parts already stored are duplicates when it comes again).
+func (r *Relay) isolate(work context.Context, log *slog.Logger, events []tracking.Event) error {
+	ar, err := r.dst.Append(work, events)
+	switch {
+	case err == nil:
+		r.relayed.Add(int64(ar.Inserted))
+		r.duplicates.Add(int64(ar.Duplicates))
+		r.batches.Add(1)
+		return nil
+	case !errors.Is(err, store.ErrInvalid):
+		return err
+	case len(events) == 1:
+		r.rejected.Add(1)
+		log.Error("relay: destination refused an event; dropping it", "shop", events[0].ShopID, "id", events[0].ID, "err", err)
+		return nil
+	}
+	half := len(events) / 2
+	if err := r.isolate(work, log, events[:half]); err != nil {
+		return err
+	}
+	return r.isolate(work, log, events[half:])
+}
+
 func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis.XStream) {
 	var events []tracking.Event
 	acks := make(map[string][]string, len(res))
@@ -364,6 +395,14 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 			if ctx.Err() != nil || work.Err() != nil {
 				log.Warn("relay: stopping with an unfinished batch; it stays pending", "events", len(events), "err", err)
 				return
+			}
+			if errors.Is(err, store.ErrInvalid) {
+				// Isolate the refused events so the rest are stored.
+				if err := r.isolate(work, log, events); err != nil {
+					log.Warn("relay: isolating refused events failed; the batch stays pending", "events", len(events), "err", err)
+					return
+				}
+				break
 			}
 			if !store.Retryable(err) {
 				log.Error("relay: destination rejected a batch; it stays pending for a later claim", "events", len(events), "err", err)

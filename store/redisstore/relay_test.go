@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/internal/faultstore"
 	"github.com/shoplytics/shoplytics/internal/pgtest"
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/store/memstore"
@@ -374,4 +375,35 @@ func TestRelayRunsOnce(t *testing.T) {
 	runRelay(t, r)
 	require.Eventually(t, func() bool { return !r.Stats().PendingAt.IsZero() }, waitTimeout, time.Millisecond)
 	require.Error(t, r.Run(context.Background()), "a second Run of the same relay is refused")
+}
+
+func TestRelayIsolatesAnEventTheTargetRefuses(t *testing.T) {
+	forEachTarget(t, func(t *testing.T, openTarget func(*testing.T) store.Store) {
+		c := newClient(t)
+		prefix := newPrefix(t, c)
+		src := newStore(t, c, prefix)
+		dst := openTarget(t)
+		target := faultstore.New(dst)
+		events := someEvents(100, 1, "p")
+		bad := events[37].ID
+		target.Reject(func(e *tracking.Event) bool { return e.ID == bad })
+		appendAll(t, src, events, 100)
+
+		r, err := redisstore.NewRelay(src, target, fast("g", "c1"))
+		require.NoError(t, err)
+		stop := runRelay(t, r)
+		waitStored(t, dst, 99, 1)
+		require.Eventually(t, func() bool { return pending(t, c, prefix, "g", 1) == 0 }, waitTimeout, 10*time.Millisecond,
+			"the refused event does not keep its batch pending")
+		stop()
+		got := stored(t, dst, 1)
+		require.Len(t, got, 99)
+		for k, n := range got {
+			require.Equal(t, 1, n, k)
+			require.NotEqual(t, bad, k.ID)
+		}
+		st := r.Stats()
+		require.Equal(t, int64(1), st.Rejected)
+		require.Equal(t, int64(99), st.Relayed)
+	})
 }
