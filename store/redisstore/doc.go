@@ -78,8 +78,10 @@
 // # What it does not do
 //
 // It does not persist anything itself, push aggregations down (every
-// analytics query streams events), erase single events, dead-letter a batch
-// the destination rejects as invalid (it stays pending and is retried after
-// ClaimIdle), delete the consumer names of relays that went away, or trim
+// analytics query streams events), erase single events, keep a dead-letter
+// copy of an event the destination refuses as invalid (the relay splits the
+// batch until that event stands alone, stores the rest, logs the refused one
+// with its shop and id, counts it in RelayStats.Rejected and acknowledges
+// it), delete the consumer names of relays that went away, or trim
 // streams after relaying (the stream is also the store's data).
 package redisstore
