@@ -14,36 +14,47 @@
 // # Layout
 //
 // Every key carries the Cluster hash tag {prefix}: "{p}:s:<shop>" is the
-// shop's stream (one entry per event, field "e" holding the event's JSON as
-// tracking.Event.AppendJSON writes it), "{p}:i:<shop>" its time index,
-// "{p}:d:<len>:<shop>:<id>" the dedup key of one event, and "{p}:shops" the
-// registry of shops the relay reads. A prefix therefore lives in one Cluster
-// slot; use several prefixes to spread load over nodes.
+// shop's stream, "{p}:i:<shop>" its time index and "{p}:c:<shop>" how far
+// the index has read the stream, "{p}:d:<generation>" a dedup generation,
+// and "{p}:shops" the registry of shops the relay reads. A prefix therefore
+// lives in one Cluster slot; use several prefixes to spread load over
+// nodes.
+//
+// A stream entry holds a chunk: the events of one shop written by one
+// Append, up to 256 of them, in two fields: "e", their JSON as
+// tracking.Event.AppendJSON writes it, separated by NUL bytes (which JSON
+// never holds), and "k", their time index member prefixes (below).
 //
 // # Writing
 //
-// Append runs a Lua script that, atomically, sets each event's dedup key
-// (SET NX with DedupTTL) and XADDs the events that were new, then adds
-// their index members with one ZADD per shop and their shops to the
-// registry with one SADD. One script call writes up to 100 events, ordered
-// by shop so those commands cover many events, and the calls of a batch
-// are pipelined. A
-// cancelled context stores nothing. A batch is atomic per event, not as a
-// whole: an Append that fails part-way (a dropped connection) may have
-// stored a prefix of the batch, and a retry reports those as duplicates.
+// Append groups a batch's events by shop (each shop's keeping their order)
+// into chunks and runs one Lua script per chunk, the calls of a batch in one
+// pipeline. The script, atomically, looks the chunk's ids up in the current
+// and the previous dedup generation (one SMISMEMBER each), XADDs the new
+// events as one entry, adds their ids to the current generation (SADD) and
+// the shop to the registry. Redis therefore does per event only the dedup
+// lookups and one set insert; the JSON travels as one string per chunk.
+// A cancelled context stores nothing. A chunk is atomic; a batch of several
+// chunks is not: an Append that fails part-way (a dropped connection) may
+// have stored some chunks, and a retry reports their events as duplicates.
 //
-// # Reading and the index's cost
+// # Reading and the index
 //
 // Streams are in arrival order, so each shop also has a sorted set whose
 // members sort as (timestamp, id): 16 hex digits of the timestamp in
 // microseconds, the id (NUL bytes escaped), a NUL and the stream entry id.
-// Events reads it with ZRANGE BYLEX in pages of PageSize, fetching the
-// entries of a page in the same script call, so memory stays constant and
-// every page is one round trip. From and To bound the range; the other
-// Filter fields are checked on decoded events, so a narrow filter over a
-// long range still reads the whole range. The index costs one sorted-set
-// member (about 100 bytes with the id) per event, and a ZADD, O(log n), per
-// append; the dedup key about 100 bytes more per event, for DedupTTL.
+// Appends do not maintain it: a read first indexes the entries appended
+// since the last read (up to the last entry when it starts, 16 entries per
+// script call), then walks the index with ZRANGE BYLEX in pages of PageSize,
+// fetching each page's entries in the same script call (at most 32 entries
+// per call, so a page whose events are spread over many chunks is cut short
+// and resumed), so memory stays constant and every page is one round trip.
+// The first read after many appends pays for indexing them, about a
+// microsecond of Redis time per event; a deployment that reads from the
+// relay's destination never builds the index at all. From and To bound the
+// range; the other Filter fields are checked on decoded events, so a narrow
+// filter over a long range still reads the whole range. Once built, the
+// index costs one sorted-set member (about 100 bytes with the id) per event.
 //
 // # Relay
 //
@@ -64,16 +75,23 @@
 //     here), a Redis restart loses every event not yet relayed, and a
 //     failover to a replica loses what had not been replicated. Use AOF
 //     (appendfsync everysec or always) when that matters.
-//   - Idempotency lasts DedupTTL (default 7 days): the same (shop_id, id)
-//     appended again within that window is a duplicate; after it, it is
-//     stored again (and the relay's destination, if it remembers ids for
-//     ever, drops it then).
+//   - Idempotency lasts at least DedupTTL (default 7 days) and at most
+//     twice that: ids are kept in generations DedupTTL long, and an append
+//     looks in the current and the previous one, so the same (shop_id, id)
+//     appended again within DedupTTL is a duplicate, and after 2×DedupTTL it
+//     is stored again (the relay's destination, if it remembers ids for
+//     ever, drops it then). A generation's set is unlinked (freed by Redis's
+//     background thread) by the first append two generations later, and
+//     expires a generation after that if no append comes. Memory: a set
+//     member per id, about 60 bytes plus the id, for one to two windows of
+//     traffic.
 //   - Order: Events yields (timestamp, id) order. The relay delivers each
 //     shop's entries in arrival order, batch by batch, but after a takeover
 //     or retry older entries may arrive after newer ones; destinations order
 //     by timestamp anyway.
-//   - MaxLen trims streams by arrival, whether or not an entry was relayed:
-//     leave it 0 unless losing old, unrelayed events is acceptable.
+//   - MaxLen trims streams by arrival, whether or not an entry was relayed,
+//     and counts entries (chunks), not events: leave it 0 unless losing
+//     old, unrelayed events is acceptable.
 //
 // # What it does not do
 //

@@ -10,7 +10,7 @@ import (
 
 // keys names every Redis key of one prefix. All of them carry the hash tag
 // {prefix}, so in Redis Cluster a prefix lives in one slot: the append script
-// touches a shop's stream, index, dedup key and the shop registry at once,
+// touches a shop's stream, the dedup generations and the registry at once,
 // and the relay's XREADGROUP names every shop stream in one command, which
 // Cluster allows only within one slot. Spread load across nodes by using
 // several prefixes.
@@ -25,22 +25,26 @@ func (k keys) shops() string { return k.base + "shops" }
 func (k keys) stream(shop string) string { return k.base + "s:" + shop }
 
 // index is a shop's time index: a sorted set, every score 0, read by lex
-// range; see indexMember.
+// range; see appendMemberPrefix.
 func (k keys) index(shop string) string { return k.base + "i:" + shop }
 
-// dedup remembers that (shop, id) was stored, for DedupTTL. The shop's
-// length makes the name unambiguous whatever bytes shop and id hold.
-func (k keys) dedup(shop, id string) string {
-	var b strings.Builder
-	b.Grow(len(k.base) + 8 + len(shop) + len(id))
-	b.WriteString(k.base)
-	b.WriteString("d:")
-	b.WriteString(strconv.Itoa(len(shop)))
-	b.WriteByte(':')
-	b.WriteString(shop)
-	b.WriteByte(':')
-	b.WriteString(id)
-	return b.String()
+// cursor holds the id of the last stream entry the shop's index covers;
+// see indexScript.
+func (k keys) cursor(shop string) string { return k.base + "c:" + shop }
+
+// dedup is the set of one dedup generation: the dedup members of every
+// event appended while it was current.
+func (k keys) dedup(gen int64) string { return k.base + "d:" + strconv.FormatInt(gen, 10) }
+
+// appendDedupMember appends the member that stands for (shop, id) in a dedup
+// set. The shop's length makes it unambiguous whatever bytes shop and id
+// hold.
+func appendDedupMember(b []byte, shop, id string) []byte {
+	b = strconv.AppendInt(b, int64(len(shop)), 10)
+	b = append(b, ':')
+	b = append(b, shop...)
+	b = append(b, ':')
+	return append(b, id...)
 }
 
 // appendTime appends t as 16 hex digits that sort like the times they
@@ -63,7 +67,9 @@ func ceilMicro(t time.Time) time.Time {
 
 // appendMemberPrefix appends what an index member starts with: the time,
 // then the id with each NUL byte escaped as NUL 0xFF, then a NUL terminator.
-// The append script adds the stream entry id after the terminator. Members
+// A chunk's prefixes, one after the other, are its entry's "k" field: the
+// terminators, the only NULs not followed by 0xFF, cut them apart. The index
+// member adds the stream entry id after the terminator. Members
 // therefore sort by (timestamp, id) exactly as Go compares strings: the
 // terminator (NUL followed by a digit of the entry id) sorts below any
 // longer id and below an escaped NUL.

@@ -30,13 +30,16 @@ type Options struct {
 	// are "{Prefix}:…" (a Cluster hash tag). Default "shoplytics". It must
 	// not contain braces.
 	Prefix string
-	// MaxLen caps each shop stream at about this many entries (XADD MAXLEN ~):
-	// older entries are dropped whether or not a relay has moved them yet,
+	// MaxLen caps each shop stream at about this many entries (XADD MAXLEN ~);
+	// an entry holds the events of one shop from one Append, up to 256.
+	// Older entries are dropped whether or not a relay has moved them yet,
 	// and reads skip them. 0, the default, keeps everything.
 	MaxLen int64
-	// DedupTTL is how long an event id is remembered for idempotency: the same
-	// (shop_id, id) appended again within this window is a duplicate; after
-	// it, the event would be stored a second time. Default 7 days.
+	// DedupTTL is how long an event id is at least remembered for
+	// idempotency: the same (shop_id, id) appended again within this window
+	// is a duplicate. Ids are forgotten a generation at a time, between
+	// DedupTTL and twice DedupTTL after they came. Default 7 days; at least
+	// one second.
 	DedupTTL time.Duration
 	// PageSize is how many index entries a read fetches per round trip;
 	// memory of a read is proportional to it. Default 500.
@@ -59,8 +62,8 @@ func (o Options) withDefaults() (Options, error) {
 	switch {
 	case o.DedupTTL == 0:
 		o.DedupTTL = DefaultDedupTTL
-	case o.DedupTTL < time.Millisecond:
-		return o, fmt.Errorf("redisstore: DedupTTL %v is below one millisecond", o.DedupTTL)
+	case o.DedupTTL < time.Second:
+		return o, fmt.Errorf("redisstore: DedupTTL %v is below one second", o.DedupTTL)
 	}
 	switch {
 	case o.PageSize == 0:
@@ -70,3 +73,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	return o, nil
 }
+
+// generationLength is the length in milliseconds of a dedup generation for
+// a window of ttl. An id is looked up in the current generation and the one
+// before it, so it is remembered for at least one generation (ttl) and at
+// most two.
+func generationLength(ttl time.Duration) int64 { return ttl.Milliseconds() }

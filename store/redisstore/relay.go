@@ -40,8 +40,11 @@ type RelayOptions struct {
 	// Consumer names this relay within the group; it must be unique among
 	// running relays. Default host-pid-n.
 	Consumer string
-	// BatchSize is the most entries read from each shop stream per round;
-	// one round is one dst.Append. Default 500.
+	// BatchSize is about how many events the relay reads from each shop
+	// stream per round; one round is one dst.Append. A stream entry holds the
+	// events of one shop appended in one call (up to 256), so the relay reads
+	// BatchSize divided by the average events per entry it has seen, at least
+	// one entry. Default 500.
 	BatchSize int
 	// Block is how long a read waits for new entries; it also bounds how
 	// long a stop waits for an idle read to return. Default 1s.
@@ -155,6 +158,9 @@ type Relay struct {
 
 	running    atomic.Bool
 	nextSample time.Time // owned by the Run goroutine
+	// perEntry is a moving average of the events per stream entry, which
+	// sizes reads; owned by the Run goroutine.
+	perEntry float64
 
 	relayed, duplicates, batches, errs, rejected atomic.Int64
 
@@ -295,7 +301,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		res, err := r.src.client.XReadGroup(work, &redis.XReadGroupArgs{
 			Group: r.opts.Group, Consumer: r.opts.Consumer, Streams: args,
-			Count: int64(r.opts.BatchSize), Block: block,
+			Count: r.count(), Block: block,
 		}).Result()
 		if errors.Is(err, redis.Nil) {
 			backoff = 0
@@ -363,19 +369,24 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 	for _, st := range res {
 		for _, m := range st.Messages {
 			acks[st.Stream] = append(acks[st.Stream], m.ID)
-			if m.Values == nil {
-				continue // trimmed by MAXLEN before it was relayed
-			}
-			data, _ := m.Values[entryField].(string)
-			e, err := tracking.DecodeStored([]byte(data))
-			if err != nil {
-				// Retrying cannot help an entry that does not decode: it is
-				// logged and acknowledged so it does not block the stream.
-				r.errs.Add(1)
-				log.Error("relay: dropping undecodable entry", "stream", st.Stream, "entry", m.ID, "err", err)
+			// An entry trimmed by MAXLEN before it was relayed has no values.
+			data, ok := m.Values[eventsField].(string)
+			if !ok {
 				continue
 			}
-			events = append(events, e)
+			r.noteEntry(strings.Count(data, "\x00") + 1)
+			for n, one := range strings.Split(data, "\x00") {
+				e, err := tracking.DecodeStored([]byte(one))
+				if err != nil {
+					// Retrying cannot help an event that does not decode: it is
+					// logged and acknowledged with its entry so it does not block
+					// the stream.
+					r.errs.Add(1)
+					log.Error("relay: dropping an undecodable event", "stream", st.Stream, "entry", m.ID, "position", n, "err", err)
+					continue
+				}
+				events = append(events, e)
+			}
 		}
 	}
 	if len(events) > 0 {
@@ -442,7 +453,7 @@ func (r *Relay) claim(ctx, work context.Context) error {
 		for ctx.Err() == nil {
 			msgs, next, err := r.src.client.XAutoClaim(work, &redis.XAutoClaimArgs{
 				Stream: stream, Group: r.opts.Group, Consumer: r.opts.Consumer,
-				MinIdle: r.opts.ClaimIdle, Start: start, Count: int64(r.opts.BatchSize),
+				MinIdle: r.opts.ClaimIdle, Start: start, Count: r.count(),
 			}).Result()
 			if err != nil {
 				if strings.HasPrefix(err.Error(), "NOGROUP") {
@@ -526,6 +537,24 @@ func (r *Relay) samplePending(ctx context.Context) error {
 	r.pend.n, r.pend.age, r.pend.at = n, age, now
 	r.mu.Unlock()
 	return nil
+}
+
+// noteEntry adds an entry of n events to the average that sizes reads.
+func (r *Relay) noteEntry(n int) {
+	if r.perEntry == 0 {
+		r.perEntry = float64(max(n, 1))
+		return
+	}
+	r.perEntry += (float64(max(n, 1)) - r.perEntry) / 16
+}
+
+// count is how many entries to read from each stream for about BatchSize
+// events.
+func (r *Relay) count() int64 {
+	if r.perEntry <= 1 {
+		return int64(r.opts.BatchSize)
+	}
+	return max(int64(float64(r.opts.BatchSize)/r.perEntry), 1)
 }
 
 func (r *Relay) streams() []string {

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -20,14 +22,19 @@ import (
 // Store keeps events in per-shop Redis streams with a time index, so it is
 // a complete store.Store as well as the log a Relay drains.
 type Store struct {
-	client   redis.UniversalClient
-	owned    bool // the client was opened from Options.URL
-	keys     keys
-	opts     Options
-	ttlMilli string
-	maxLen   string
-	// perScript is how many events one append script call writes.
-	perScript int
+	client redis.UniversalClient
+	owned  bool // the client was opened from Options.URL
+	keys   keys
+	opts   Options
+	maxLen string
+	// genLen is the length of a dedup generation in milliseconds, genMilli
+	// the same as an argument; genSkew corrects the local clock's
+	// generation to Redis's.
+	genLen   int64
+	genMilli string
+	genSkew  atomic.Int64
+	// chunk is the most events one append script call writes.
+	chunk int
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -50,14 +57,14 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		client:   opts.Client,
-		keys:     newKeys(opts.Prefix),
-		opts:     opts,
-		ttlMilli: strconv.FormatInt(opts.DedupTTL.Milliseconds(), 10),
-		maxLen:   strconv.FormatInt(opts.MaxLen, 10),
-
-		perScript: defaultPerScript,
+		client: opts.Client,
+		keys:   newKeys(opts.Prefix),
+		opts:   opts,
+		maxLen: strconv.FormatInt(opts.MaxLen, 10),
+		genLen: generationLength(opts.DedupTTL),
+		chunk:  defaultChunk,
 	}
+	s.genMilli = strconv.FormatInt(s.genLen, 10)
 	if s.client == nil {
 		ro, err := redis.ParseURL(opts.URL)
 		if err != nil {
@@ -75,7 +82,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 }
 
 func (s *Store) loadScripts(ctx context.Context) error {
-	for _, sc := range []*redis.Script{appendScript, pageScript} {
+	for _, sc := range []*redis.Script{appendScript, indexScript, pageScript} {
 		if err := sc.Load(ctx, s.client).Err(); err != nil {
 			return wrap("load scripts", err)
 		}
@@ -83,30 +90,45 @@ func (s *Store) loadScripts(ctx context.Context) error {
 	return nil
 }
 
-// scriptCall is one append script call of a batch.
-type scriptCall struct {
-	// order holds the call's events as positions in the batch's unique
-	// events, in the order the script writes them and answers for them.
-	order []int
-	keys  []string
+// chunk is one append script call: events of one shop, in batch order.
+type chunk struct {
+	shop string
+	// events holds the chunk's events as positions in the batch.
+	events []int
+	// parts locates in the batch's buffer the arguments after the fifth:
+	// the dedup members, then the entry's "k" and "e".
+	parts []offset
 	args  []any
 	cmd   *redis.Cmd
 }
 
-// defaultPerScript is how many events one append script call writes: large
-// enough that the per-call cost of EVALSHA is spread thin, small enough that
-// one call holds Redis for well under a millisecond.
-const defaultPerScript = 100
+// offset marks an argument as buf[from:to] while the buffer still grows.
+type offset struct{ from, to int }
+
+// bufPool holds the argument buffers of Append, so a steady stream of
+// batches does not allocate (and the runtime does not return) hundreds of
+// kilobytes per batch.
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuf is the largest buffer kept for reuse.
+const maxPooledBuf = 8 << 20
+
+// defaultChunk is the most events one script call, and so one stream entry,
+// holds: large enough that the per-call and per-entry costs of Redis are
+// spread thin, small enough that one call holds Redis for about a
+// millisecond and an entry stays a modest read (≈ 150 KB of typical events).
+const defaultChunk = 256
 
 // Client returns the Redis client the store uses.
 func (s *Store) Client() redis.UniversalClient { return s.client }
 
-// Append implements store.Store. Each new event is written atomically by a
-// script (dedup key, stream entry, index member and registry at once); one
-// script call writes a group of events and the calls of a batch go in one
-// pipeline. Unlike the SQL stores, a batch is
-// not atomic as a whole: when Append fails part-way, a prefix of the batch
-// may be stored, and a retry reports those events as duplicates.
+// Append implements store.Store. The batch's new events are grouped by
+// shop into chunks of up to 256; each chunk is one script call, atomic,
+// that drops the events already in the dedup window and writes the rest as
+// one stream entry; the calls of a batch go in one pipeline. Unlike the SQL
+// stores, a batch is not atomic as a whole: when Append fails part-way,
+// some chunks may be stored, and a retry reports their events as
+// duplicates.
 func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
 	if s.closed.Load() {
 		return store.AppendResult{}, fmt.Errorf("redisstore: append: %w", store.ErrClosed)
@@ -118,78 +140,96 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 	if len(unique) == 0 {
 		return store.Result(dup), nil
 	}
+	// Each shop's events keep their order.
+	slices.SortStableFunc(unique, func(a, b int) int {
+		return strings.Compare(events[a].ShopID, events[b].ShopID)
+	})
 
-	// One buffer for every payload and member prefix of the batch; the
-	// pipeline holds sub-slices of it until Exec has written them.
-	var buf []byte
-	offs := make([]int, 0, 2*len(unique)+1)
-	offs = append(offs, 0)
-	for _, i := range unique {
-		e := &events[i]
-		buf = e.AppendJSON(buf)
-		offs = append(offs, len(buf))
-		buf = appendMemberPrefix(buf, e.Timestamp, e.ID)
-		offs = append(offs, len(buf))
+	// One buffer for every argument of the batch; the pipeline holds
+	// sub-slices of it until Exec has written them.
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := (*bp)[:0]
+	var chunks []chunk
+	var members []int // end offsets in buf of a chunk's dedup members
+	for lo := 0; lo < len(unique); {
+		shop := events[unique[lo]].ShopID
+		hi := lo + 1
+		for hi < len(unique) && hi-lo < s.chunk && events[unique[hi]].ShopID == shop {
+			hi++
+		}
+		c := chunk{shop: shop, events: unique[lo:hi]}
+		start := len(buf)
+		members = members[:0]
+		for _, i := range c.events {
+			buf = appendDedupMember(buf, shop, events[i].ID)
+			members = append(members, len(buf))
+		}
+		k := len(buf)
+		for _, i := range c.events {
+			buf = appendMemberPrefix(buf, events[i].Timestamp, events[i].ID)
+		}
+		e := len(buf)
+		for n, i := range c.events {
+			if n > 0 {
+				buf = append(buf, 0)
+			}
+			at := len(buf)
+			buf = events[i].AppendJSON(buf)
+			if bytes.IndexByte(buf[at:], 0) >= 0 {
+				return store.AppendResult{}, fmt.Errorf("redisstore: append: event %d (shop %q, id %q): %w: its JSON holds a NUL byte", i, shop, events[i].ID, store.ErrInvalid)
+			}
+		}
+		c.parts = make([]offset, 0, len(members)+2)
+		from := start
+		for _, end := range members {
+			c.parts = append(c.parts, offset{from, end})
+			from = end
+		}
+		c.parts = append(c.parts, offset{k, e}, offset{e, len(buf)})
+		chunks = append(chunks, c)
+		lo = hi
 	}
-	// One script call per group of perScript events, all calls of the batch
-	// in one pipeline. Within a call the events are ordered by shop (stably,
-	// so each shop's events keep their order), so the script can write each
-	// shop's index members and registry entry with one command.
-	var calls []scriptCall
-	for lo := 0; lo < len(unique); lo += s.perScript {
-		hi := min(lo+s.perScript, len(unique))
-		order := make([]int, 0, hi-lo) // positions in unique
-		for j := lo; j < hi; j++ {
-			order = append(order, j)
+	// The buffer may have moved while it grew: take the arguments'
+	// sub-slices now that it is complete.
+	for k := range chunks {
+		c := &chunks[k]
+		c.args = make([]any, 5, 5+len(c.parts))
+		c.args[1], c.args[2], c.args[3], c.args[4] = s.genMilli, s.maxLen, c.shop, len(c.events)
+		for _, o := range c.parts {
+			c.args = append(c.args, buf[o.from:o.to])
 		}
-		slices.SortStableFunc(order, func(a, b int) int {
-			return strings.Compare(events[unique[a]].ShopID, events[unique[b]].ShopID)
-		})
-		c := scriptCall{
-			order: order,
-			keys:  make([]string, 0, 1+hi-lo+8),
-			args:  make([]any, 3, 3+2*(hi-lo)+8),
-		}
-		c.keys = append(c.keys, s.keys.shops())
-		c.args[0], c.args[1] = s.ttlMilli, s.maxLen
-		nshops := 0
-		for n, j := range order {
-			shop := events[unique[j]].ShopID
-			if n > 0 && shop == events[unique[order[n-1]]].ShopID {
-				continue
-			}
-			run := 1
-			for run < len(order)-n && events[unique[order[n+run]]].ShopID == shop {
-				run++
-			}
-			c.keys = append(c.keys, s.keys.stream(shop), s.keys.index(shop))
-			c.args = append(c.args, shop, run)
-			nshops++
-		}
-		c.args[2] = nshops
-		for _, j := range order {
-			e := &events[unique[j]]
-			c.keys = append(c.keys, s.keys.dedup(e.ShopID, e.ID))
-			c.args = append(c.args, buf[offs[2*j]:offs[2*j+1]], buf[offs[2*j+1]:offs[2*j+2]])
-		}
-		calls = append(calls, c)
+	}
+	if cap(buf) <= maxPooledBuf {
+		*bp = buf
 	}
 
-	todo := make([]int, len(calls)) // calls still to run
+	todo := make([]int, len(chunks)) // chunks still to run
 	for k := range todo {
 		todo[k] = k
 	}
+	gen := s.generation()
 	for attempt := 0; ; attempt++ {
 		pipe := s.client.Pipeline()
 		for _, k := range todo {
-			calls[k].cmd = appendScript.EvalSha(ctx, pipe, calls[k].keys, calls[k].args...)
+			c := &chunks[k]
+			c.args[0] = gen
+			c.cmd = appendScript.EvalSha(ctx, pipe, s.chunkKeys(c.shop, gen), c.args...)
 		}
 		_, _ = pipe.Exec(ctx)
 		// Calls that met an empty script cache (SCRIPT FLUSH, a restart, a
-		// failover) did nothing: load the script and run just those again.
+		// failover) or named another generation than Redis's clock did
+		// nothing: run just those again.
 		var again []int
+		noScript := false
 		for _, k := range todo {
-			if err := calls[k].cmd.Err(); isNoScript(err) {
+			err := chunks[k].cmd.Err()
+			if g, ok := otherGeneration(err); ok {
+				gen = g
+				s.learnGeneration(g)
+				again = append(again, k)
+			} else if isNoScript(err) {
+				noScript = true
 				again = append(again, k)
 			} else if err != nil {
 				return store.AppendResult{}, wrap("append", err)
@@ -198,39 +238,86 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		if len(again) == 0 {
 			break
 		}
-		if attempt == 2 {
-			return store.AppendResult{}, wrap("append", calls[again[0]].cmd.Err())
+		if attempt == 3 {
+			return store.AppendResult{}, wrap("append", chunks[again[0]].cmd.Err())
 		}
-		if err := appendScript.Load(ctx, s.client).Err(); err != nil {
-			return store.AppendResult{}, wrap("append: load script", err)
+		if noScript {
+			if err := appendScript.Load(ctx, s.client).Err(); err != nil {
+				return store.AppendResult{}, wrap("append: load script", err)
+			}
 		}
 		todo = again
 	}
-	for _, c := range calls {
+	for _, c := range chunks {
 		flags, err := c.cmd.Int64Slice()
 		if err != nil {
 			return store.AppendResult{}, wrap("append", err)
 		}
-		if len(flags) != len(c.order) {
-			return store.AppendResult{}, fmt.Errorf("redisstore: append: script answered for %d of %d events", len(flags), len(c.order))
+		if len(flags) != len(c.events) {
+			return store.AppendResult{}, fmt.Errorf("redisstore: append: script answered for %d of %d events", len(flags), len(c.events))
 		}
 		for n, f := range flags {
-			dup[unique[c.order[n]]] = f == 0
+			dup[c.events[n]] = f == 0
 		}
 	}
 	return store.Result(dup), nil
 }
 
-// Events implements store.Store. It walks the shop's time index in pages of
-// Options.PageSize, each page one script call that returns the members and
-// their entries; From and To bound the index range, the other filter fields
-// are checked on the decoded events.
+// chunkKeys are the keys of appendScript for a chunk of shop's events in
+// dedup generation gen.
+func (s *Store) chunkKeys(shop string, gen int64) []string {
+	return []string{
+		s.keys.shops(), s.keys.stream(shop),
+		s.keys.dedup(gen), s.keys.dedup(gen - 1), s.keys.dedup(gen - 2),
+	}
+}
+
+// generation is the dedup generation now, by the local clock corrected by
+// what Redis last said.
+func (s *Store) generation() int64 {
+	return time.Now().UnixMilli()/s.genLen + s.genSkew.Load()
+}
+
+// learnGeneration records that Redis is in generation g, so the next
+// Appends name it first time even when the clocks disagree.
+func (s *Store) learnGeneration(g int64) {
+	s.genSkew.Store(g - time.Now().UnixMilli()/s.genLen)
+}
+
+// otherGeneration reports the generation Redis answered when a script
+// call named another one.
+func otherGeneration(err error) (int64, bool) {
+	var re redis.Error
+	if !errors.As(err, &re) {
+		return 0, false
+	}
+	rest, ok := strings.CutPrefix(re.Error(), "GEN ")
+	if !ok {
+		return 0, false
+	}
+	g, perr := strconv.ParseInt(rest, 10, 64)
+	return g, perr == nil
+}
+
+// Events implements store.Store. It first brings the shop's time index up
+// to date with the stream (see indexScript), then walks the index in pages
+// of Options.PageSize, each page one script call that returns the members
+// and their events; From and To bound the index range, the other filter
+// fields are checked on the decoded events.
 func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.Event, error] {
 	if err := f.Validate(); err != nil {
 		return store.ErrorSeq(fmt.Errorf("redisstore: events: %w", err))
 	}
 	return func(yield func(tracking.Event, error) bool) {
 		fail := func(err error) { yield(tracking.Event{}, err) }
+		if s.closed.Load() {
+			fail(fmt.Errorf("redisstore: events: %w", store.ErrClosed))
+			return
+		}
+		if err := s.catchUp(ctx, f.ShopID); err != nil {
+			fail(err)
+			return
+		}
 		min, max := "-", "+"
 		if !f.From.IsZero() {
 			min = "[" + string(appendTime(nil, f.From))
@@ -250,13 +337,14 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.E
 				fail(fmt.Errorf("redisstore: events: %w", err))
 				return
 			}
-			res, err := s.runPage(ctx, keys, min, max, page)
+			res, err := s.run(ctx, pageScript, "events", keys, min, max, page, pageEntries)
 			if err != nil {
 				fail(err)
 				return
 			}
+			cut, _ := res[0].(int64)
 			var stale []any
-			for i := 0; i+1 < len(res); i += 2 {
+			for i := 1; i+1 < len(res); i += 2 {
 				member, _ := res[i].(string)
 				min = "(" + member
 				data, ok := res[i+1].(string)
@@ -289,24 +377,56 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.E
 				// costs a later read the same work.
 				_ = s.client.ZRem(ctx, keys[0], stale...).Err()
 			}
-			if len(res)/2 < s.opts.PageSize {
+			if cut == 0 && (len(res)-1)/2 < s.opts.PageSize {
 				return
 			}
 		}
 	}
 }
 
-func (s *Store) runPage(ctx context.Context, keys []string, min, max, count string) ([]any, error) {
-	v, err := pageScript.EvalSha(ctx, s.client, keys, min, max, count).Result()
+// pageEntries is how many stream entries (chunks) one page may fetch.
+const pageEntries = 32
+
+// indexEntries is how many stream entries one indexScript call indexes: a
+// few thousand events, a few milliseconds of Redis.
+const indexEntries = 16
+
+// catchUp indexes the entries of shop's stream appended since the last
+// read, up to the last one there now.
+func (s *Store) catchUp(ctx context.Context, shop string) error {
+	keys := []string{s.keys.stream(shop), s.keys.index(shop), s.keys.cursor(shop)}
+	stop := ""
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("redisstore: events: %w", err)
+		}
+		res, err := s.run(ctx, indexScript, "events: index", keys, indexEntries, stop)
+		if err != nil {
+			return err
+		}
+		if len(res) != 2 {
+			return fmt.Errorf("redisstore: events: index: unexpected reply %v", res)
+		}
+		stop, _ = res[0].(string)
+		if n, _ := res[1].(int64); n < indexEntries {
+			return nil
+		}
+	}
+}
+
+// run calls a read script, loading it when Redis's cache lost it, and
+// returns its array reply.
+func (s *Store) run(ctx context.Context, sc *redis.Script, op string, keys []string, args ...any) ([]any, error) {
+	v, err := sc.EvalSha(ctx, s.client, keys, args...).Result()
 	if isNoScript(err) {
-		v, err = pageScript.Eval(ctx, s.client, keys, min, max, count).Result()
+		v, err = sc.Eval(ctx, s.client, keys, args...).Result()
 	}
 	if err != nil {
-		return nil, wrap("events", err)
+		return nil, wrap(op, err)
 	}
 	res, ok := v.([]any)
 	if !ok {
-		return nil, fmt.Errorf("redisstore: events: unexpected reply %T", v)
+		return nil, fmt.Errorf("redisstore: %s: unexpected reply %T", op, v)
 	}
 	return res, nil
 }
