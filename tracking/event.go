@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"time"
@@ -176,9 +177,33 @@ func (e *Event) UnmarshalJSON(data []byte) error {
 // client input never sets.
 func DecodeStored(data []byte) (Event, error) {
 	var w wireEvent
+	if !decodeObjectFast(data, &w) {
+		return decodeStoredJSON(data)
+	}
+	return w.stored()
+}
+
+// decodeStoredJSON is DecodeStored through encoding/json alone: the
+// reference the fast path is tested against, and the path for anything the
+// fast decoder hands back.
+func decodeStoredJSON(data []byte) (Event, error) {
+	var w wireEvent
 	if err := json.Unmarshal(data, &w); err != nil {
 		return Event{}, fieldError(err)
 	}
+	if len(w.Properties) > 0 {
+		// Stored properties are compact already; the fast path compacts
+		// whatever it reads, and so does this one.
+		var b bytes.Buffer
+		if err := json.Compact(&b, w.Properties); err == nil {
+			w.Properties = b.Bytes()
+		}
+	}
+	return w.stored()
+}
+
+// stored makes the event of a stored form, keeping received_at.
+func (w *wireEvent) stored() (Event, error) {
 	e, err := w.event()
 	if err != nil {
 		return Event{}, err

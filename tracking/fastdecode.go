@@ -438,6 +438,28 @@ func decodeItemsFast(b *Body) {
 	b.fast = d.finish()
 }
 
+// decodeObjectFast decodes data, one event object and nothing else but
+// white space, into w, as encoding/json would. It reports false, with w
+// unspecified, for anything it hands back to encoding/json.
+func decodeObjectFast(data []byte, w *wireEvent) bool {
+	if len(data) == 0 || data[0] != '{' {
+		return false
+	}
+	var spans [24]span
+	d := &fastDecoder{data: data, spans: spans[:0]}
+	d.getScratch()
+	var it fastItem
+	end, st := d.object(0, &it.quantity, false)
+	if st != stOK || d.ws(end) != len(data) {
+		d.putScratch()
+		return false
+	}
+	it.ok, it.to = true, uint32(len(d.spans))
+	d.fitems = []fastItem{it}
+	d.finish().wire(0, w)
+	return true
+}
+
 // finish hands over what was decoded.
 func (d *fastDecoder) finish() *fastBody {
 	fb := &fastBody{strs: string(d.strs), spans: d.spans, items: d.fitems}

@@ -3,6 +3,7 @@ package tracking
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -102,5 +103,68 @@ func FuzzFastDecode(f *testing.F) {
 	f.Add([]byte(benchEvent(1)), false)
 	f.Fuzz(func(t *testing.T, data []byte, ndjson bool) {
 		requireSameDecoding(t, data, ndjson)
+	})
+}
+
+// requireSameStored checks that DecodeStored's fast path and encoding/json
+// agree on data: the same event, or the same error.
+func requireSameStored(t *testing.T, data []byte) {
+	t.Helper()
+	want, wantErr := decodeStoredJSON(data)
+	got, err := DecodeStored(data)
+	if wantErr != nil {
+		require.EqualError(t, err, wantErr.Error(), "%q", data)
+		return
+	}
+	require.NoError(t, err, "%q", data)
+	if len(want.Properties) == 0 && len(got.Properties) == 0 {
+		want.Properties, got.Properties = nil, nil
+	}
+	require.Equal(t, want, got, "%q", data)
+}
+
+// storedSeeds are events as AppendJSON writes them, and near misses.
+func storedSeeds(t testing.TB) [][]byte {
+	at := time.Date(2026, 5, 1, 12, 0, 0, 123456789, time.UTC)
+	events := []Event{
+		{ID: "e1", ShopID: "s", Type: ProductViewed, AnonymousID: "a", Timestamp: at, ReceivedAt: at.Add(time.Second)},
+		{ID: "e\x002", ShopID: "s", Type: PurchaseCompleted, UserID: "u", SessionID: "x", OrderID: "o", Quantity: 3,
+			Price: Money{Minor: 1999, Currency: "USD"}, Revenue: Money{Minor: -5, Currency: "USD"}, Currency: "USD",
+			ProductID: "p", ProductName: "Ünïcode \"quoted\" \\ name\u2028", Category: "c", URL: "https://x/y?z=1&w=2",
+			Referrer: "r", UserAgent: "ua", Properties: []byte(`{"a":[1,2,{"b":null}],"c":"\u00e9\n"}`),
+			Timestamp: at, ReceivedAt: at},
+		{ID: "e3", ShopID: "s", Type: "custom_type", AnonymousID: "a", Price: Money{Minor: 5, Currency: "JPY"}, Currency: "JPY",
+			Timestamp: time.Date(1969, 12, 31, 23, 59, 59, 0, time.UTC)},
+	}
+	var out [][]byte
+	for i := range events {
+		out = append(out, events[i].AppendJSON(nil))
+	}
+	out = append(out,
+		[]byte(`{"id":"x","type":"t","received_at":"not a time","timestamp":"2026-01-01T00:00:00Z"}`),
+		[]byte(`{"id":"x","type":"t","received_at":"2026-01-01T01:00:00+01:00"}`),
+		[]byte(` {"id":"x","type":"t"} `), []byte(`{"id":"x","type":"t"}{}`), []byte(`{"id":"x","id":"y"}`),
+		[]byte(`{"id":"x","quantity":"2","price":"1.50","currency":"eur"}`), []byte(`[]`), []byte(``), []byte(`{`),
+	)
+	for _, s := range fastDecodeSeeds {
+		out = append(out, []byte(s))
+	}
+	return out
+}
+
+func TestDecodeStoredMatchesEncodingJSON(t *testing.T) {
+	for _, data := range storedSeeds(t) {
+		requireSameStored(t, data)
+	}
+}
+
+// DecodeStored's fast path and encoding/json give the same event or the
+// same error on every input.
+func FuzzDecodeStored(f *testing.F) {
+	for _, data := range storedSeeds(f) {
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		requireSameStored(t, data)
 	})
 }
