@@ -11,6 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/internal/pgtest"
+	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/store/memstore"
 	"github.com/shoplytics/shoplytics/store/redisstore"
 	"github.com/shoplytics/shoplytics/tracking"
@@ -212,33 +214,116 @@ func BenchmarkRawPipelinedXADD(b *testing.B) {
 }
 
 // BenchmarkRelay measures a relay draining a backlog of 20,000 events (four
-// shops) into a memory store; each round is a new consumer group, which
-// reads the streams from the start.
+// shops) into a destination; each round is a new consumer group, which
+// reads the streams from the start, and a fresh destination. "direct" is
+// the same events appended straight into PostgreSQL in batches of 2,000,
+// the most the relay hands over at once with its defaults: the relay's
+// ceiling.
 func BenchmarkRelay(b *testing.B) {
 	const backlog = 20 * benchBatch
 	c := newClient(b)
 	src := newStore(b, c, newPrefix(b, c))
 	ctx := context.Background()
-	var events []tracking.Event
+	var all []tracking.Event
 	for n := range backlog / benchBatch {
-		events = benchEvents(events, n)
+		events := benchEvents(nil, n)
 		_, err := src.Append(ctx, events)
 		require.NoError(b, err)
+		all = append(all, events...)
 	}
-	rounds := 0
-	for b.Loop() {
-		rounds++
-		dst := memstore.New()
-		r, err := redisstore.NewRelay(src, dst, redisstore.RelayOptions{Group: "g" + strconv.Itoa(rounds), Block: 10 * time.Millisecond})
-		require.NoError(b, err)
-		runCtx, cancel := context.WithCancel(ctx)
-		done := make(chan error, 1)
-		go func() { done <- r.Run(runCtx) }()
-		for dst.Len() < backlog {
-			time.Sleep(100 * time.Microsecond)
+	counted := func(s store.Store) func() int {
+		return func() int {
+			n := 0
+			for shop := range 4 {
+				for _, err := range s.Events(ctx, store.Filter{ShopID: "shop-" + strconv.Itoa(shop)}) {
+					require.NoError(b, err)
+					n++
+				}
+			}
+			return n
 		}
-		cancel()
-		require.NoError(b, <-done)
 	}
-	reportEvents(b, rounds*backlog)
+	dests := []struct {
+		name string
+		open func(b *testing.B) (store.Store, func() int)
+	}{
+		{"memstore", func(*testing.B) (store.Store, func() int) { m := memstore.New(); return m, m.Len }},
+		{"pgstore", func(b *testing.B) (store.Store, func() int) { p := pgtest.Open(b); return p, counted(p) }},
+	}
+	for _, d := range dests {
+		b.Run(d.name, func(b *testing.B) {
+			rounds := 0
+			for b.Loop() {
+				b.StopTimer()
+				rounds++
+				dst, stored := d.open(b)
+				r, err := redisstore.NewRelay(src, dst, redisstore.RelayOptions{Group: d.name + strconv.Itoa(rounds), Block: 10 * time.Millisecond})
+				require.NoError(b, err)
+				runCtx, cancel := context.WithCancel(ctx)
+				done := make(chan error, 1)
+				b.StartTimer()
+				go func() { done <- r.Run(runCtx) }()
+				for r.Stats().Relayed < backlog {
+					time.Sleep(100 * time.Microsecond)
+				}
+				cancel()
+				require.NoError(b, <-done)
+				b.StopTimer()
+				require.Equal(b, backlog, stored())
+				b.StartTimer()
+			}
+			reportEvents(b, rounds*backlog)
+		})
+	}
+	b.Run("direct-pgstore", func(b *testing.B) {
+		rounds := 0
+		for b.Loop() {
+			b.StopTimer()
+			rounds++
+			dst := pgtest.Open(b)
+			b.StartTimer()
+			for i := 0; i < len(all); i += 2000 {
+				_, err := dst.Append(ctx, all[i:i+2000])
+				require.NoError(b, err)
+			}
+		}
+		reportEvents(b, rounds*backlog)
+	})
+}
+
+// BenchmarkEvents reads 20,000 events of one shop: "cold" right after they
+// were appended, so the read first indexes them, "warm" again afterwards.
+func BenchmarkEvents(b *testing.B) {
+	const n = 20 * benchBatch
+	ctx := context.Background()
+	for _, temp := range []string{"cold", "warm"} {
+		b.Run(temp, func(b *testing.B) {
+			c := newClient(b)
+			rounds := 0
+			var s *redisstore.Store
+			for b.Loop() {
+				if temp == "cold" || s == nil {
+					b.StopTimer()
+					s = newStore(b, c, newPrefix(b, c))
+					for k := range n / benchBatch {
+						events := benchEvents(nil, k)
+						for i := range events {
+							events[i].ShopID = "shop"
+						}
+						_, err := s.Append(ctx, events)
+						require.NoError(b, err)
+					}
+					b.StartTimer()
+				}
+				rounds++
+				got := 0
+				for _, err := range s.Events(ctx, store.Filter{ShopID: "shop"}) {
+					require.NoError(b, err)
+					got++
+				}
+				require.Equal(b, n, got)
+			}
+			reportEvents(b, rounds*n)
+		})
+	}
 }
