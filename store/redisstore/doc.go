@@ -28,8 +28,8 @@
 // # Writing
 //
 // Append groups a batch's events by shop (each shop's keeping their order)
-// into chunks and runs one Lua script per chunk, the calls of a batch in one
-// pipeline. The script, atomically, looks the chunk's ids up in the current
+// into chunks and runs one Lua script per chunk, each sent as soon as it is
+// encoded, so Redis runs one chunk while the next is being encoded. The script, atomically, looks the chunk's ids up in the current
 // and the previous dedup generation (one SMISMEMBER each), XADDs the new
 // events as one entry, adds their ids to the current generation (SADD) and
 // the shop to the registry. Redis therefore does per event only the dedup
@@ -49,9 +49,10 @@
 // fetching each page's entries in the same script call (at most 32 entries
 // per call, so a page whose events are spread over many chunks is cut short
 // and resumed), so memory stays constant and every page is one round trip.
-// The first read after many appends pays for indexing them, about a
-// microsecond of Redis time per event; a deployment that reads from the
-// relay's destination never builds the index at all. From and To bound the
+// The first read after many appends pays for indexing them (a read of
+// 20,000 fresh events takes about 1.6 times as long as the same read
+// again); a deployment that reads from the relay's destination never builds
+// the index at all. From and To bound the
 // range; the other Filter fields are checked on decoded events, so a narrow
 // filter over a long range still reads the whole range. Once built, the
 // index costs one sorted-set member (about 100 bytes with the id) per event.

@@ -90,21 +90,6 @@ func (s *Store) loadScripts(ctx context.Context) error {
 	return nil
 }
 
-// chunk is one append script call: events of one shop, in batch order.
-type chunk struct {
-	shop string
-	// events holds the chunk's events as positions in the batch.
-	events []int
-	// parts locates in the batch's buffer the arguments after the fifth:
-	// the dedup members, then the entry's "k" and "e".
-	parts []offset
-	args  []any
-	cmd   *redis.Cmd
-}
-
-// offset marks an argument as buf[from:to] while the buffer still grows.
-type offset struct{ from, to int }
-
 // bufPool holds the argument buffers of Append, so a steady stream of
 // batches does not allocate (and the runtime does not return) hundreds of
 // kilobytes per batch.
@@ -125,10 +110,10 @@ func (s *Store) Client() redis.UniversalClient { return s.client }
 // Append implements store.Store. The batch's new events are grouped by
 // shop into chunks of up to 256; each chunk is one script call, atomic,
 // that drops the events already in the dedup window and writes the rest as
-// one stream entry; the calls of a batch go in one pipeline. Unlike the SQL
-// stores, a batch is not atomic as a whole: when Append fails part-way,
-// some chunks may be stored, and a retry reports their events as
-// duplicates.
+// one stream entry. Chunks are sent as soon as they are encoded, on
+// connections of their own. Unlike the SQL stores, a batch is not atomic as
+// a whole: when Append fails part-way, some chunks may be stored, and a
+// retry reports their events as duplicates.
 func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
 	if s.closed.Load() {
 		return store.AppendResult{}, fmt.Errorf("redisstore: append: %w", store.ErrClosed)
@@ -145,122 +130,109 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		return strings.Compare(events[a].ShopID, events[b].ShopID)
 	})
 
-	// One buffer for every argument of the batch; the pipeline holds
-	// sub-slices of it until Exec has written them.
+	// Only properties hold bytes as the caller gave them; a raw NUL there
+	// would break the entry's separators.
+	for _, i := range unique {
+		if bytes.IndexByte(events[i].Properties, 0) >= 0 {
+			return store.AppendResult{}, fmt.Errorf("redisstore: append: event %d (shop %q, id %q): %w: properties hold a NUL byte", i, events[i].ShopID, events[i].ID, store.ErrInvalid)
+		}
+	}
+
+	// One buffer for every argument of the batch. A chunk's arguments are
+	// sub-slices of it that nothing writes again (growing copies the buffer
+	// and leaves the old array as it was), so each chunk is sent as soon as
+	// it is built, and Redis runs it while the next one is encoded.
 	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
 	buf := (*bp)[:0]
-	var chunks []chunk
-	var members []int // end offsets in buf of a chunk's dedup members
+	gen := s.generation()
+	var (
+		wg     sync.WaitGroup
+		errs   []error
+		errsMu sync.Mutex
+	)
 	for lo := 0; lo < len(unique); {
 		shop := events[unique[lo]].ShopID
 		hi := lo + 1
 		for hi < len(unique) && hi-lo < s.chunk && events[unique[hi]].ShopID == shop {
 			hi++
 		}
-		c := chunk{shop: shop, events: unique[lo:hi]}
-		start := len(buf)
-		members = members[:0]
-		for _, i := range c.events {
+		c := unique[lo:hi]
+		args := make([]any, 5, 7+len(c))
+		args[1], args[2], args[3], args[4] = s.genMilli, s.maxLen, shop, len(c)
+		for _, i := range c {
+			from := len(buf)
 			buf = appendDedupMember(buf, shop, events[i].ID)
-			members = append(members, len(buf))
+			args = append(args, buf[from:len(buf):len(buf)])
 		}
 		k := len(buf)
-		for _, i := range c.events {
+		for _, i := range c {
 			buf = appendMemberPrefix(buf, events[i].Timestamp, events[i].ID)
 		}
 		e := len(buf)
-		for n, i := range c.events {
+		for n, i := range c {
 			if n > 0 {
 				buf = append(buf, 0)
 			}
-			at := len(buf)
 			buf = events[i].AppendJSON(buf)
-			if bytes.IndexByte(buf[at:], 0) >= 0 {
-				return store.AppendResult{}, fmt.Errorf("redisstore: append: event %d (shop %q, id %q): %w: its JSON holds a NUL byte", i, shop, events[i].ID, store.ErrInvalid)
+		}
+		args = append(args, buf[k:e:e], buf[e:len(buf):len(buf)])
+		lo = hi
+		send := func() {
+			flags, err := s.writeChunk(ctx, shop, gen, args)
+			if err == nil && len(flags) != len(c) {
+				err = fmt.Errorf("redisstore: append: script answered for %d of %d events", len(flags), len(c))
+			}
+			if err != nil {
+				errsMu.Lock()
+				errs = append(errs, err)
+				errsMu.Unlock()
+				return
+			}
+			for n, f := range flags {
+				dup[c[n]] = f == 0
 			}
 		}
-		c.parts = make([]offset, 0, len(members)+2)
-		from := start
-		for _, end := range members {
-			c.parts = append(c.parts, offset{from, end})
-			from = end
-		}
-		c.parts = append(c.parts, offset{k, e}, offset{e, len(buf)})
-		chunks = append(chunks, c)
-		lo = hi
-	}
-	// The buffer may have moved while it grew: take the arguments'
-	// sub-slices now that it is complete.
-	for k := range chunks {
-		c := &chunks[k]
-		c.args = make([]any, 5, 5+len(c.parts))
-		c.args[1], c.args[2], c.args[3], c.args[4] = s.genMilli, s.maxLen, c.shop, len(c.events)
-		for _, o := range c.parts {
-			c.args = append(c.args, buf[o.from:o.to])
+		if lo == len(unique) {
+			send() // the last chunk: nothing left to overlap with
+		} else {
+			wg.Go(send)
 		}
 	}
+	wg.Wait()
 	if cap(buf) <= maxPooledBuf {
 		*bp = buf
 	}
-
-	todo := make([]int, len(chunks)) // chunks still to run
-	for k := range todo {
-		todo[k] = k
-	}
-	gen := s.generation()
-	for attempt := 0; ; attempt++ {
-		pipe := s.client.Pipeline()
-		for _, k := range todo {
-			c := &chunks[k]
-			c.args[0] = gen
-			c.cmd = appendScript.EvalSha(ctx, pipe, s.chunkKeys(c.shop, gen), c.args...)
-		}
-		_, _ = pipe.Exec(ctx)
-		// Calls that met an empty script cache (SCRIPT FLUSH, a restart, a
-		// failover) or named another generation than Redis's clock did
-		// nothing: run just those again.
-		var again []int
-		noScript := false
-		for _, k := range todo {
-			err := chunks[k].cmd.Err()
-			if g, ok := otherGeneration(err); ok {
-				gen = g
-				s.learnGeneration(g)
-				again = append(again, k)
-			} else if isNoScript(err) {
-				noScript = true
-				again = append(again, k)
-			} else if err != nil {
-				return store.AppendResult{}, wrap("append", err)
-			}
-		}
-		if len(again) == 0 {
-			break
-		}
-		if attempt == 3 {
-			return store.AppendResult{}, wrap("append", chunks[again[0]].cmd.Err())
-		}
-		if noScript {
-			if err := appendScript.Load(ctx, s.client).Err(); err != nil {
-				return store.AppendResult{}, wrap("append: load script", err)
-			}
-		}
-		todo = again
-	}
-	for _, c := range chunks {
-		flags, err := c.cmd.Int64Slice()
-		if err != nil {
-			return store.AppendResult{}, wrap("append", err)
-		}
-		if len(flags) != len(c.events) {
-			return store.AppendResult{}, fmt.Errorf("redisstore: append: script answered for %d of %d events", len(flags), len(c.events))
-		}
-		for n, f := range flags {
-			dup[c.events[n]] = f == 0
-		}
+	bufPool.Put(bp)
+	if len(errs) > 0 {
+		return store.AppendResult{}, errs[0]
 	}
 	return store.Result(dup), nil
+}
+
+// writeChunk runs appendScript for one chunk, again when Redis's script
+// cache lost it (SCRIPT FLUSH, a restart, a failover) or the chunk named
+// another dedup generation than Redis's clock; neither wrote anything.
+func (s *Store) writeChunk(ctx context.Context, shop string, gen int64, args []any) ([]int64, error) {
+	for attempt := 0; ; attempt++ {
+		args[0] = gen
+		flags, err := appendScript.EvalSha(ctx, s.client, s.chunkKeys(shop, gen), args...).Int64Slice()
+		if err == nil {
+			return flags, nil
+		}
+		if attempt == 3 {
+			return nil, wrap("append", err)
+		}
+		if g, ok := otherGeneration(err); ok {
+			gen = g
+			s.learnGeneration(g)
+		} else if isNoScript(err) {
+			if err := appendScript.Load(ctx, s.client).Err(); err != nil {
+				return nil, wrap("append: load script", err)
+			}
+		} else {
+			return nil, wrap("append", err)
+		}
+	}
 }
 
 // chunkKeys are the keys of appendScript for a chunk of shop's events in
