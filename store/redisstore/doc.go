@@ -94,13 +94,23 @@
 //     and counts entries (chunks), not events: leave it 0 unless losing
 //     old, unrelayed events is acceptable.
 //
+// # Dead letters
+//
+// An event the relay cannot deliver for a reason retrying cannot cure (the
+// destination refuses it as invalid, or it does not decode) is not lost:
+// the relay splits its batch until the event stands alone, stores the rest,
+// and copies the event with its origin and the reason to the dead-letter
+// stream "{p}:dead", in the same transaction as the entry's
+// acknowledgement. Store.DeadLetters reads it and Store.DeleteDeadLetters
+// removes what was dealt with; RelayStats.Rejected counts such events.
+// Nothing trims that stream. A corrected event must be appended to the
+// destination directly: appended to this store again within the dedup
+// window it would be dropped as a duplicate.
+//
 // # What it does not do
 //
 // It does not persist anything itself, push aggregations down (every
-// analytics query streams events), erase single events, keep a dead-letter
-// copy of an event the destination refuses as invalid (the relay splits the
-// batch until that event stands alone, stores the rest, logs the refused one
-// with its shop and id, counts it in RelayStats.Rejected and acknowledges
-// it), delete the consumer names of relays that went away, or trim
-// streams after relaying (the stream is also the store's data).
+// analytics query streams events), erase single events, delete the consumer
+// names of relays that went away, or trim streams after relaying (the stream
+// is also the store's data).
 package redisstore

@@ -21,6 +21,9 @@ func newKeys(prefix string) keys { return keys{base: "{" + prefix + "}:"} }
 // shops is the registry: a set of every shop id that has a stream.
 func (k keys) shops() string { return k.base + "shops" }
 
+// deadLetters is the stream of events relays gave up on.
+func (k keys) deadLetters() string { return k.base + "dead" }
+
 // stream is a shop's event log, in arrival order.
 func (k keys) stream(shop string) string { return k.base + "s:" + shop }
 

@@ -131,10 +131,14 @@ type RelayStats struct {
 	// Errors counts failed attempts: dst.Append or Redis calls that failed,
 	// and entries that could not be decoded.
 	Errors int64
-	// Rejected counts events the destination refused as invalid
-	// (store.ErrInvalid) one by one: they are logged with their shop and id
-	// and acknowledged, so they do not block their batch-mates.
-	Rejected int64
+	// Rejected counts events the relay gave up on: refused by the
+	// destination as invalid (store.ErrInvalid) one by one, or not
+	// decodable. Each is logged and copied to the dead-letter stream (see
+	// Store.DeadLetters) with its entry's acknowledgement, so it does not
+	// block its batch-mates and is not lost. DeadLetters counts the copies
+	// written; a batch redelivered after a failed acknowledgement may write
+	// one again.
+	Rejected, DeadLetters int64
 	// Streams is the number of shop streams the relay reads.
 	Streams int
 	// Pending is the number of entries of the group delivered to some relay
@@ -162,7 +166,7 @@ type Relay struct {
 	// sizes reads; owned by the Run goroutine.
 	perEntry float64
 
-	relayed, duplicates, batches, errs, rejected atomic.Int64
+	relayed, duplicates, batches, errs, rejected, deadLetters atomic.Int64
 
 	mu    sync.Mutex // guards the fields below, read by Stats
 	known map[string]bool
@@ -196,6 +200,7 @@ func (r *Relay) Stats() RelayStats {
 		Batches:       r.batches.Load(),
 		Errors:        r.errs.Load(),
 		Rejected:      r.rejected.Load(),
+		DeadLetters:   r.deadLetters.Load(),
 		Streams:       len(r.names),
 		Pending:       r.pend.n,
 		OldestPending: r.pend.age,
@@ -334,14 +339,21 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
-// deliver stores the entries of one read in dst and acknowledges them,
-// retrying a failing dst.Append with backoff until it succeeds or the relay
-// stops; unacknowledged entries stay pending for a later claim.
+// origin is where an event of a read came from.
+type origin struct{ stream, entry string }
+
+// deadLetter is an event the relay gives up on, with why.
+type deadLetter struct {
+	origin
+	reason string
+	data   string
+}
+
 // isolate appends events in halves until the ones the destination refuses
-// as invalid stand alone; those are logged and counted as rejected. Any
-// other failure is returned, and the caller leaves the batch pending (the
-// parts already stored are duplicates when it comes again).
-func (r *Relay) isolate(work context.Context, log *slog.Logger, events []tracking.Event) error {
+// as invalid stand alone; those are logged, counted as rejected and added
+// to dead. Any other failure is returned, and the caller leaves the batch
+// pending (the parts already stored are duplicates when it comes again).
+func (r *Relay) isolate(work context.Context, log *slog.Logger, events []tracking.Event, from []origin, dead *[]deadLetter) error {
 	ar, err := r.dst.Append(work, events)
 	switch {
 	case err == nil:
@@ -353,18 +365,29 @@ func (r *Relay) isolate(work context.Context, log *slog.Logger, events []trackin
 		return err
 	case len(events) == 1:
 		r.rejected.Add(1)
-		log.Error("relay: destination refused an event; dropping it", "shop", events[0].ShopID, "id", events[0].ID, "err", err)
+		log.Error("relay: destination refused an event; moving it to the dead-letter stream",
+			"shop", events[0].ShopID, "id", events[0].ID, "stream", from[0].stream, "entry", from[0].entry, "err", err)
+		*dead = append(*dead, deadLetter{origin: from[0], reason: err.Error(), data: string(events[0].AppendJSON(nil))})
 		return nil
 	}
 	half := len(events) / 2
-	if err := r.isolate(work, log, events[:half]); err != nil {
+	if err := r.isolate(work, log, events[:half], from[:half], dead); err != nil {
 		return err
 	}
-	return r.isolate(work, log, events[half:])
+	return r.isolate(work, log, events[half:], from[half:], dead)
 }
 
+// deliver stores the entries of one read in dst and acknowledges them,
+// retrying a failing dst.Append with backoff until it succeeds or the relay
+// stops; unacknowledged entries stay pending for a later claim. Events the
+// destination refuses as invalid, and events that do not decode, go to the
+// dead-letter stream in the same transaction as the acknowledgement.
 func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis.XStream) {
-	var events []tracking.Event
+	var (
+		events []tracking.Event
+		from   []origin
+		dead   []deadLetter
+	)
 	acks := make(map[string][]string, len(res))
 	for _, st := range res {
 		for _, m := range st.Messages {
@@ -378,14 +401,14 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 			for n, one := range strings.Split(data, "\x00") {
 				e, err := tracking.DecodeStored([]byte(one))
 				if err != nil {
-					// Retrying cannot help an event that does not decode: it is
-					// logged and acknowledged with its entry so it does not block
-					// the stream.
-					r.errs.Add(1)
-					log.Error("relay: dropping an undecodable event", "stream", st.Stream, "entry", m.ID, "position", n, "err", err)
+					// Retrying cannot help an event that does not decode.
+					r.rejected.Add(1)
+					log.Error("relay: an event does not decode; moving it to the dead-letter stream", "stream", st.Stream, "entry", m.ID, "position", n, "err", err)
+					dead = append(dead, deadLetter{origin: origin{st.Stream, m.ID}, reason: "does not decode: " + err.Error(), data: one})
 					continue
 				}
 				events = append(events, e)
+				from = append(from, origin{st.Stream, m.ID})
 			}
 		}
 	}
@@ -409,7 +432,7 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 			}
 			if errors.Is(err, store.ErrInvalid) {
 				// Isolate the refused events so the rest are stored.
-				if err := r.isolate(work, log, events); err != nil {
+				if err := r.isolate(work, log, events, from, &dead); err != nil {
 					log.Warn("relay: isolating refused events failed; the batch stays pending", "events", len(events), "err", err)
 					return
 				}
@@ -432,7 +455,14 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 			}
 		}
 	}
-	pipe := r.src.client.Pipeline()
+	// Dead letters and acknowledgements in one transaction: a relay that
+	// dies before it leaves the entries pending and writes no dead letter.
+	pipe := r.src.client.TxPipeline()
+	for _, d := range dead {
+		pipe.XAdd(work, &redis.XAddArgs{Stream: r.src.keys.deadLetters(), Values: []any{
+			"group", r.opts.Group, "stream", d.stream, "entry", d.entry, "reason", d.reason, eventsField, d.data,
+		}})
+	}
 	for stream, ids := range acks {
 		pipe.XAck(work, stream, r.opts.Group, ids...)
 	}
@@ -441,7 +471,9 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 		// idempotent destination reports them as duplicates.
 		r.errs.Add(1)
 		log.Warn("relay: ack failed", "err", wrap("relay: ack", err))
+		return
 	}
+	r.deadLetters.Add(int64(len(dead)))
 }
 
 // claim takes over entries of the group idle longer than ClaimIdle, from

@@ -406,6 +406,63 @@ func TestRelayIsolatesAnEventTheTargetRefuses(t *testing.T) {
 		}
 		st := r.Stats()
 		require.Equal(t, int64(1), st.Rejected)
+		require.Equal(t, int64(1), st.DeadLetters)
 		require.Equal(t, int64(99), st.Relayed)
+
+		dead, err := src.DeadLetters(context.Background(), "", 10)
+		require.NoError(t, err)
+		require.Len(t, dead, 1, "the refused event is kept, not lost")
+		d := dead[0]
+		require.Equal(t, "g", d.Group)
+		require.Equal(t, "{"+prefix+"}:s:shop-0", d.Stream)
+		require.NotEmpty(t, d.Entry)
+		require.Contains(t, d.Reason, "invalid")
+		e, err := tracking.DecodeStored([]byte(d.Event))
+		require.NoError(t, err)
+		require.Equal(t, bad, e.ID)
+		require.Equal(t, events[37].Timestamp, e.Timestamp)
+
+		require.NoError(t, src.DeleteDeadLetters(context.Background(), d.ID))
+		dead, err = src.DeadLetters(context.Background(), "", 10)
+		require.NoError(t, err)
+		require.Empty(t, dead)
 	})
+}
+
+func TestRelayMovesAnUndecodableEventToDeadLetters(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	src := newStore(t, c, prefix)
+	dst := memstore.New()
+	ctx := context.Background()
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	good1, good2 := ev("shop", "g1", at), ev("shop", "g2", at)
+	// An entry as no Append writes it: a corrupt event between two good ones.
+	data := string(good1.AppendJSON(nil)) + "\x00{not json\x00" + string(good2.AppendJSON(nil))
+	stream := "{" + prefix + "}:s:shop"
+	entry, err := c.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{"k", "", "e", data}}).Result()
+	require.NoError(t, err)
+	require.NoError(t, c.SAdd(ctx, "{"+prefix+"}:shops", "shop").Err())
+
+	r, err := redisstore.NewRelay(src, dst, fast("g", "c1"))
+	require.NoError(t, err)
+	stop := runRelay(t, r)
+	require.Eventually(t, func() bool { return r.Stats().DeadLetters == 1 }, waitTimeout, 10*time.Millisecond)
+	stop()
+	require.Equal(t, 2, dst.Len(), "the good events of the entry are stored")
+	p, err := c.XPending(ctx, stream, "g").Result()
+	require.NoError(t, err)
+	require.Zero(t, p.Count, "the entry is acknowledged")
+	dead, err := src.DeadLetters(ctx, "", 10)
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	require.Equal(t, "{not json", dead[0].Event)
+	require.Equal(t, entry, dead[0].Entry)
+	require.Contains(t, dead[0].Reason, "does not decode")
+
+	more, err := src.DeadLetters(ctx, dead[0].ID, 10)
+	require.NoError(t, err)
+	require.Empty(t, more, "paging goes past the last one")
+	_, err = src.DeadLetters(ctx, "", 0)
+	require.Error(t, err)
 }
