@@ -115,16 +115,17 @@ func logStats(ctx context.Context, log *slog.Logger, relays []*redisstore.Relay,
 			return
 		case <-t.C:
 		}
-		var relayed, dups int64
+		var relayed, dups, dead int64
 		var lag time.Duration
 		var pending int64
 		for _, r := range relays {
 			s := r.Stats()
 			relayed += s.Relayed
 			dups += s.Duplicates
+			dead += s.DeadLetters
 			pending = max(pending, s.Pending)
 			lag = max(lag, s.OldestPending)
 		}
-		log.Info("relay", "relayed", relayed, "duplicates", dups, "pending", pending, "oldest_pending", lag)
+		log.Info("relay", "relayed", relayed, "duplicates", dups, "dead_letters", dead, "pending", pending, "oldest_pending", lag)
 	}
 }
