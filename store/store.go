@@ -3,7 +3,10 @@ package store
 import (
 	"context"
 	"errors"
+	"io"
 	"iter"
+	"net"
+	"syscall"
 	"time"
 
 	"github.com/shoplytics/shoplytics/tracking"
@@ -127,6 +130,17 @@ func invalid(msg string) error { return invalidError(msg) }
 func Retryable(err error) bool {
 	return err != nil && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrClosed) &&
 		!errors.Is(err, context.Canceled)
+}
+
+// ConnectionLost reports whether err is a failure to reach a server or to
+// keep talking to it: a network error, a refused, reset or broken
+// connection, or a connection closed mid-reply. Backends map it to
+// ErrUnavailable, with the driver's own errors of the same kind.
+func ConnectionLost(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE)
 }
 
 // ErrorSeq returns a sequence that yields err once; backends use it when a

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 
 	"github.com/redis/go-redis/v9"
 
@@ -40,10 +37,7 @@ func wrap(op string, err error) error {
 var serverBusy = []string{"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "OOM", "NOREPLICAS", "NOSCRIPT"}
 
 func unavailable(err error) bool {
-	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
-		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, redis.ErrPoolTimeout) {
+	if store.ConnectionLost(err) || errors.Is(err, redis.ErrPoolTimeout) {
 		return true
 	}
 	var re redis.Error

@@ -244,17 +244,23 @@ func TestMaxLenTrimsAndReadsSkipTrimmed(t *testing.T) {
 	require.Equal(t, n, card, "a read drops index members of trimmed entries")
 }
 
-func TestOpenByURL(t *testing.T) {
-	c := newClient(t)
-	prefix := newPrefix(t, c)
+// storeURL is the test Redis's URL with query parameters added, given as
+// name, value pairs.
+func storeURL(t *testing.T, params ...string) *url.URL {
+	t.Helper()
 	u, err := url.Parse(testenv.RedisURL(t))
 	require.NoError(t, err)
 	q := u.Query()
-	q.Set("prefix", prefix)
-	q.Set("maxlen", "1000")
-	q.Set("dedup_ttl", "24h")
+	for i := 0; i+1 < len(params); i += 2 {
+		q.Set(params[i], params[i+1])
+	}
 	u.RawQuery = q.Encode()
+	return u
+}
 
+func TestOpenByURL(t *testing.T) {
+	c := newClient(t)
+	u := storeURL(t, "prefix", newPrefix(t, c), "maxlen", "1000", "dedup_ttl", "24h")
 	s, err := store.Open(context.Background(), u.String())
 	require.NoError(t, err)
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -274,13 +280,7 @@ func TestOpenWithSinkRelaysUntilClose(t *testing.T) {
 	prefix := newPrefix(t, c)
 	// A memory sink is gone with the store, so the test watches the
 	// group instead: everything read and acknowledged.
-	u, err := url.Parse(testenv.RedisURL(t))
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("prefix", prefix)
-	q.Set("sink", "memory://")
-	q.Set("group", "g")
-	u.RawQuery = q.Encode()
+	u := storeURL(t, "prefix", prefix, "sink", "memory://", "group", "g")
 	s, err := store.Open(context.Background(), u.String())
 	require.NoError(t, err)
 
