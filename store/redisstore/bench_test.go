@@ -200,7 +200,7 @@ func BenchmarkRawPipelinedXADD(b *testing.B) {
 	reportEvents(b, n*benchBatch)
 }
 
-// BenchmarkRelay measures a relay draining a backlog of 20,000 events (four
+// BenchmarkRelay measures relays draining a backlog of 20,000 events (four
 // shops) into a destination; each round is a new consumer group, which
 // reads the streams from the start, and a fresh destination. "direct" is
 // the same events appended straight into PostgreSQL in batches of 2,000,
@@ -230,12 +230,16 @@ func BenchmarkRelay(b *testing.B) {
 			return n
 		}
 	}
+	openMem := func(*testing.B) (store.Store, func() int) { m := memstore.New(); return m, m.Len }
+	openPG := func(b *testing.B) (store.Store, func() int) { p := pgtest.Open(b); return p, counted(p) }
 	dests := []struct {
-		name string
-		open func(b *testing.B) (store.Store, func() int)
+		name   string
+		relays int
+		open   func(b *testing.B) (store.Store, func() int)
 	}{
-		{"memstore", func(*testing.B) (store.Store, func() int) { m := memstore.New(); return m, m.Len }},
-		{"pgstore", func(b *testing.B) (store.Store, func() int) { p := pgtest.Open(b); return p, counted(p) }},
+		{"memstore", 1, openMem},
+		{"pgstore", 1, openPG},
+		{"pgstore-2-relays", 2, openPG},
 	}
 	groups := 0 // with -count, a sub-benchmark runs again on the same source
 	for _, d := range dests {
@@ -246,17 +250,31 @@ func BenchmarkRelay(b *testing.B) {
 				rounds++
 				groups++
 				dst, stored := d.open(b)
-				r, err := redisstore.NewRelay(src, dst, redisstore.RelayOptions{Group: "g" + strconv.Itoa(groups), Block: 10 * time.Millisecond})
-				require.NoError(b, err)
+				relays := make([]*redisstore.Relay, d.relays)
+				for i := range relays {
+					var err error
+					relays[i], err = redisstore.NewRelay(src, dst, redisstore.RelayOptions{Group: "g" + strconv.Itoa(groups), Block: 10 * time.Millisecond})
+					require.NoError(b, err)
+				}
+				relayed := func() (n int64) {
+					for _, r := range relays {
+						n += r.Stats().Relayed
+					}
+					return n
+				}
 				runCtx, cancel := context.WithCancel(ctx)
-				done := make(chan error, 1)
+				done := make(chan error, len(relays))
 				b.StartTimer()
-				go func() { done <- r.Run(runCtx) }()
-				for r.Stats().Relayed < backlog {
+				for _, r := range relays {
+					go func() { done <- r.Run(runCtx) }()
+				}
+				for relayed() < backlog {
 					time.Sleep(100 * time.Microsecond)
 				}
 				cancel()
-				require.NoError(b, <-done)
+				for range relays {
+					require.NoError(b, <-done)
+				}
 				b.StopTimer()
 				require.Equal(b, backlog, stored())
 				b.StartTimer()

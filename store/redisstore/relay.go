@@ -581,12 +581,14 @@ func (r *Relay) noteEntry(n int) {
 }
 
 // count is how many entries to read from each stream for about BatchSize
-// events.
+// events. Until it has seen entries, the relay assumes full chunks, so a
+// first read of a large backlog does not take it all in one batch.
 func (r *Relay) count() int64 {
-	if r.perEntry <= 1 {
-		return int64(r.opts.BatchSize)
+	per := r.perEntry
+	if per == 0 {
+		per = defaultChunk
 	}
-	return max(int64(float64(r.opts.BatchSize)/r.perEntry), 1)
+	return max(int64(float64(r.opts.BatchSize)/per), 1)
 }
 
 func (r *Relay) streams() []string {
