@@ -21,9 +21,9 @@
 // nodes.
 //
 // A stream entry holds a chunk: the events of one shop written by one
-// Append, up to 256 of them, in two fields: "e", their JSON as
-// tracking.Event.AppendJSON writes it, separated by NUL bytes (which JSON
-// never holds), and "k", their time index member prefixes (below).
+// Append, up to 256 of them and about 1 MiB, in two fields: "e", their JSON
+// as tracking.Event.AppendJSON writes it, separated by NUL bytes (which
+// JSON never holds), and "k", their time index member prefixes (below).
 //
 // # Writing
 //

@@ -104,11 +104,24 @@ const maxPooledBuf = 8 << 20
 // millisecond and an entry stays a modest read (≈ 150 KB of typical events).
 const defaultChunk = 256
 
+// maxChunkBytes bounds a chunk's size as well as its number of events, so
+// that an entry stays a modest read even when events are large.
+const maxChunkBytes = 1 << 20
+
+// approxSize is about how many bytes an event takes in an entry: its
+// strings and properties, plus the field names, times and money.
+func approxSize(e *tracking.Event) int {
+	return 300 + len(e.ID) + len(e.ShopID) + len(e.Type) + len(e.UserID) + len(e.AnonymousID) +
+		len(e.SessionID) + len(e.ProductID) + len(e.ProductName) + len(e.Category) + len(e.OrderID) +
+		len(e.URL) + len(e.Referrer) + len(e.UserAgent) + len(e.Properties)
+}
+
 // Client returns the Redis client the store uses.
 func (s *Store) Client() redis.UniversalClient { return s.client }
 
 // Append implements store.Store. The batch's new events are grouped by
-// shop into chunks of up to 256; each chunk is one script call, atomic,
+// shop into chunks of up to 256 (and about 1 MiB); each chunk is one script
+// call, atomic,
 // that drops the events already in the dedup window and writes the rest as
 // one stream entry. Chunks are sent as soon as they are encoded, on
 // connections of their own. Unlike the SQL stores, a batch is not atomic as
@@ -152,8 +165,11 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 	)
 	for lo := 0; lo < len(unique); {
 		shop := events[unique[lo]].ShopID
-		hi := lo + 1
+		hi, size := lo+1, approxSize(&events[unique[lo]])
 		for hi < len(unique) && hi-lo < s.chunk && events[unique[hi]].ShopID == shop {
+			if size += approxSize(&events[unique[hi]]); size > maxChunkBytes {
+				break
+			}
 			hi++
 		}
 		c := unique[lo:hi]

@@ -453,3 +453,28 @@ func TestSkewedClockLearnsRedisGeneration(t *testing.T) {
 		require.Equal(t, 1, res.Duplicates)
 	}
 }
+
+func TestLargeEventsMakeSmallerChunks(t *testing.T) {
+	// 30 events of ~100 KB: a chunk stops near 1 MiB, not at 256 events.
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	s := newStore(t, c, prefix)
+	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	props := []byte(`{"blob":"` + strings.Repeat("x", 100_000) + `"}`)
+	var batch []tracking.Event
+	for i := range 30 {
+		e := ev("shop", fmt.Sprintf("big-%02d", i), at.Add(time.Duration(i)*time.Second))
+		e.Properties = props
+		batch = append(batch, e)
+	}
+	res, err := s.Append(context.Background(), batch)
+	require.NoError(t, err)
+	require.Equal(t, 30, res.Inserted)
+	entries, err := c.XLen(context.Background(), "{"+prefix+"}:s:shop").Result()
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, entries, int64(3), "about ten events per chunk")
+	require.Equal(t, 30, streamEvents(t, c, prefix, "shop"))
+	got := storetest.All(t, s, store.Filter{ShopID: "shop"})
+	require.Len(t, got, 30)
+	require.JSONEq(t, string(props), string(got[29].Properties))
+}
