@@ -19,7 +19,7 @@ type Store interface {
 	// in the same batch, is skipped and reported as a duplicate, so
 	// retrying a failed batch is always safe. The SQL backends store a batch
 	// in one transaction (all or, with an error, none); a backend that
-	// cannot (the Redis stream writes event by event) documents it, and a
+	// cannot (the Redis stream writes chunk by chunk) documents it, and a
 	// retry then reports the part already stored as duplicates. Append does
 	// not validate; callers pass events that went through
 	// tracking.Normalize.
