@@ -120,7 +120,7 @@ func fillPreviousGeneration(b *testing.B, c *redis.Client, prefix string, n int)
 	ctx := context.Background()
 	gen := time.Now().UnixMilli() / redisstore.DefaultDedupTTL.Milliseconds()
 	for _, g := range []int64{gen - 1} {
-		key := "{" + prefix + "}:d:" + strconv.FormatInt(g, 10)
+		key := "{" + prefix + "}:d:" + strconv.FormatInt(redisstore.DefaultDedupTTL.Milliseconds(), 10) + ":" + strconv.FormatInt(g, 10)
 		pipe := c.Pipeline()
 		members := make([]any, 0, 10_000)
 		for i := range n {

@@ -27,16 +27,20 @@
 //
 // # Writing
 //
-// Append groups a batch's events by shop (each shop's keeping their order)
-// into chunks and runs one Lua script per chunk, each sent as soon as it is
-// encoded, so Redis runs one chunk while the next is being encoded. The script, atomically, looks the chunk's ids up in the current
-// and the previous dedup generation (one SMISMEMBER each), XADDs the new
-// events as one entry, adds their ids to the current generation (SADD) and
-// the shop to the registry. Redis therefore does per event only the dedup
-// lookups and one set insert; the JSON travels as one string per chunk.
-// A cancelled context stores nothing. A chunk is atomic; a batch of several
-// chunks is not: an Append that fails part-way (a dropped connection) may
-// have stored some chunks, and a retry reports their events as duplicates.
+// Append groups a batch's events by shop into chunks, each shop's events in
+// batch order, and runs one Lua script per chunk, each sent as soon as it is
+// encoded (at most four at a time), so Redis runs one chunk while the next
+// is being encoded. Chunks of one batch may therefore reach the stream in
+// any order; within a chunk the order is the batch's. The script,
+// atomically, looks the chunk's ids up in the current and the previous
+// dedup generation (one SMISMEMBER each), XADDs the new events as one
+// entry, adds their ids to the current generation (SADD) and the shop to
+// the registry. Redis therefore does per event only the dedup lookups and
+// one set insert; the JSON travels as one string per chunk. A context
+// cancelled before Append starts stores nothing. A chunk is atomic; a batch
+// of several chunks is not: an Append that fails or is cancelled part-way
+// may have stored some chunks, and a retry reports their events as
+// duplicates.
 //
 // # Reading and the index
 //

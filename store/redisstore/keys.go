@@ -36,8 +36,12 @@ func (k keys) index(shop string) string { return k.base + "i:" + shop }
 func (k keys) cursor(shop string) string { return k.base + "c:" + shop }
 
 // dedup is the set of one dedup generation: the dedup members of every
-// event appended while it was current.
-func (k keys) dedup(gen int64) string { return k.base + "d:" + strconv.FormatInt(gen, 10) }
+// event appended while it was current. The name holds the generation's
+// length, so stores on one prefix with different DedupTTLs never read each
+// other's generations as their own.
+func (k keys) dedup(length, gen int64) string {
+	return k.base + "d:" + strconv.FormatInt(length, 10) + ":" + strconv.FormatInt(gen, 10)
+}
 
 // appendDedupMember appends the member that stands for (shop, id) in a dedup
 // set. The shop's length makes it unambiguous whatever bytes shop and id

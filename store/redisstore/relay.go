@@ -135,9 +135,9 @@ type RelayStats struct {
 	// destination as invalid (store.ErrInvalid) one by one, or not
 	// decodable. Each is logged and copied to the dead-letter stream (see
 	// Store.DeadLetters) with its entry's acknowledgement, so it does not
-	// block its batch-mates and is not lost. DeadLetters counts the copies
-	// written; a batch redelivered after a failed acknowledgement may write
-	// one again.
+	// block its batch-mates and is not lost; both counters grow when that
+	// transaction commits. DeadLetters counts the copies written: a batch
+	// redelivered after a failed acknowledgement writes, and counts, again.
 	Rejected, DeadLetters int64
 	// Streams is the number of shop streams the relay reads.
 	Streams int
@@ -339,6 +339,54 @@ func (r *Relay) Run(ctx context.Context) error {
 	return nil
 }
 
+// store appends one batch to dst, retrying with backoff; events it refuses
+// as invalid are isolated into dead. It reports false when the batch was
+// not stored (the relay stops, or the destination rejects it for good):
+// the read's entries then stay pending.
+func (r *Relay) store(ctx, work context.Context, log *slog.Logger, events []tracking.Event, from []origin, dead *[]deadLetter) bool {
+	var backoff time.Duration
+	for {
+		ar, err := r.dst.Append(work, events)
+		if err == nil {
+			r.relayed.Add(int64(ar.Inserted))
+			r.duplicates.Add(int64(ar.Duplicates))
+			r.batches.Add(1)
+			if backoff > 0 {
+				log.Info("relay: destination recovered", "events", len(events))
+			}
+			return true
+		}
+		r.errs.Add(1)
+		if ctx.Err() != nil || work.Err() != nil {
+			log.Warn("relay: stopping with an unfinished batch; it stays pending", "events", len(events), "err", err)
+			return false
+		}
+		if errors.Is(err, store.ErrInvalid) {
+			// Isolate the refused events so the rest are stored.
+			if err := r.isolate(work, log, events, from, dead); err != nil {
+				log.Warn("relay: isolating refused events failed; the batch stays pending", "events", len(events), "err", err)
+				return false
+			}
+			return true
+		}
+		if !store.Retryable(err) {
+			log.Error("relay: destination rejected a batch; it stays pending for a later claim", "events", len(events), "err", err)
+			return false
+		}
+		backoff = r.nextBackoff(backoff)
+		log.Warn("relay: append failed", "events", len(events), "err", err, "retry_in", backoff)
+		if now := r.opts.Clock(); !now.Before(r.nextSample) {
+			// Keep the lag in Stats current while the destination is down.
+			if err := r.samplePending(work); err != nil {
+				log.Warn("relay: sampling pending entries failed", "err", err)
+			}
+		}
+		if !sleep(ctx, backoff) {
+			return false
+		}
+	}
+}
+
 // origin is where an event of a read came from.
 type origin struct{ stream, entry string }
 
@@ -364,7 +412,6 @@ func (r *Relay) isolate(work context.Context, log *slog.Logger, events []trackin
 	case !errors.Is(err, store.ErrInvalid):
 		return err
 	case len(events) == 1:
-		r.rejected.Add(1)
 		log.Error("relay: destination refused an event; moving it to the dead-letter stream",
 			"shop", events[0].ShopID, "id", events[0].ID, "stream", from[0].stream, "entry", from[0].entry, "err", err)
 		*dead = append(*dead, deadLetter{origin: from[0], reason: err.Error(), data: string(events[0].AppendJSON(nil))})
@@ -392,9 +439,13 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 	for _, st := range res {
 		for _, m := range st.Messages {
 			acks[st.Stream] = append(acks[st.Stream], m.ID)
-			// An entry trimmed by MAXLEN before it was relayed has no values.
+			if m.Values == nil {
+				continue // trimmed by MAXLEN before it was relayed
+			}
 			data, ok := m.Values[eventsField].(string)
 			if !ok {
+				log.Error("relay: an entry holds no events field; moving it to the dead-letter stream", "stream", st.Stream, "entry", m.ID)
+				dead = append(dead, deadLetter{origin: origin{st.Stream, m.ID}, reason: "entry without an events field", data: fmt.Sprint(m.Values)})
 				continue
 			}
 			r.noteEntry(strings.Count(data, "\x00") + 1)
@@ -402,7 +453,6 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 				e, err := tracking.DecodeStored([]byte(one))
 				if err != nil {
 					// Retrying cannot help an event that does not decode.
-					r.rejected.Add(1)
 					log.Error("relay: an event does not decode; moving it to the dead-letter stream", "stream", st.Stream, "entry", m.ID, "position", n, "err", err)
 					dead = append(dead, deadLetter{origin: origin{st.Stream, m.ID}, reason: "does not decode: " + err.Error(), data: one})
 					continue
@@ -412,47 +462,12 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 			}
 		}
 	}
-	if len(events) > 0 {
-		var backoff time.Duration
-		for {
-			ar, err := r.dst.Append(work, events)
-			if err == nil {
-				r.relayed.Add(int64(ar.Inserted))
-				r.duplicates.Add(int64(ar.Duplicates))
-				r.batches.Add(1)
-				if backoff > 0 {
-					log.Info("relay: destination recovered", "events", len(events))
-				}
-				break
-			}
-			r.errs.Add(1)
-			if ctx.Err() != nil || work.Err() != nil {
-				log.Warn("relay: stopping with an unfinished batch; it stays pending", "events", len(events), "err", err)
-				return
-			}
-			if errors.Is(err, store.ErrInvalid) {
-				// Isolate the refused events so the rest are stored.
-				if err := r.isolate(work, log, events, from, &dead); err != nil {
-					log.Warn("relay: isolating refused events failed; the batch stays pending", "events", len(events), "err", err)
-					return
-				}
-				break
-			}
-			if !store.Retryable(err) {
-				log.Error("relay: destination rejected a batch; it stays pending for a later claim", "events", len(events), "err", err)
-				return
-			}
-			backoff = r.nextBackoff(backoff)
-			log.Warn("relay: append failed", "events", len(events), "err", err, "retry_in", backoff)
-			if now := r.opts.Clock(); !now.Before(r.nextSample) {
-				// Keep the lag in Stats current while the destination is down.
-				if err := r.samplePending(work); err != nil {
-					log.Warn("relay: sampling pending entries failed", "err", err)
-				}
-			}
-			if !sleep(ctx, backoff) {
-				return
-			}
+	// One read may hold more than BatchSize events (entries bigger than the
+	// relay had seen so far): hand them over BatchSize at a time.
+	for lo := 0; lo < len(events); lo += r.opts.BatchSize {
+		hi := min(lo+r.opts.BatchSize, len(events))
+		if !r.store(ctx, work, log, events[lo:hi], from[lo:hi], &dead) {
+			return
 		}
 	}
 	// Dead letters and acknowledgements in one transaction: a relay that
@@ -473,6 +488,7 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 		log.Warn("relay: ack failed", "err", wrap("relay: ack", err))
 		return
 	}
+	r.rejected.Add(int64(len(dead)))
 	r.deadLetters.Add(int64(len(dead)))
 }
 

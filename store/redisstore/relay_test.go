@@ -466,3 +466,43 @@ func TestRelayMovesAnUndecodableEventToDeadLetters(t *testing.T) {
 	_, err = src.DeadLetters(ctx, "", 0)
 	require.Error(t, err)
 }
+
+// largestBatch records the largest Append it passed on.
+type largestBatch struct {
+	store.Store
+	max atomic.Int64
+}
+
+func (l *largestBatch) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
+	for {
+		m := l.max.Load()
+		if int64(len(events)) <= m || l.max.CompareAndSwap(m, int64(len(events))) {
+			break
+		}
+	}
+	return l.Store.Append(ctx, events)
+}
+
+func TestRelayHandsOverAtMostBatchSizeEvents(t *testing.T) {
+	// After many one-event entries the relay reads many entries at once; a
+	// backlog of full chunks then must still reach the destination in
+	// batches of BatchSize, not all at once.
+	c := newClient(t)
+	src := newStore(t, c, newPrefix(t, c))
+	dst := &largestBatch{Store: memstore.New()}
+	opts := fast("g", "c1")
+	opts.BatchSize = 100
+	r, err := redisstore.NewRelay(src, dst, opts)
+	require.NoError(t, err)
+	stop := runRelay(t, r)
+	defer stop()
+	singles := someEvents(200, 1, "one")
+	for i := range singles {
+		appendAll(t, src, singles[i:i+1], 1)
+	}
+	require.Eventually(t, func() bool { return r.Stats().Relayed == 200 }, waitTimeout, 10*time.Millisecond)
+	backlog := someEvents(10_000, 1, "many")
+	appendAll(t, src, backlog, 10_000)
+	require.Eventually(t, func() bool { return r.Stats().Relayed == 10_200 }, waitTimeout, 10*time.Millisecond)
+	require.LessOrEqual(t, dst.max.Load(), int64(100))
+}

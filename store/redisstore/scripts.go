@@ -63,7 +63,7 @@ end
 var appendScript = redis.NewScript(splitLua + `
 local gen, glen, maxlen, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[5])
 local t = redis.call('TIME')
-local now = math.floor((tonumber(t[1]) * 1000000 + tonumber(t[2])) / 1000 / glen)
+local now = math.floor((tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) / glen)
 if now ~= gen then
   return redis.error_reply('GEN ' .. string.format('%d', now))
 end

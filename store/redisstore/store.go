@@ -3,6 +3,7 @@ package redisstore
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -104,6 +105,10 @@ const maxPooledBuf = 8 << 20
 // millisecond and an entry stays a modest read (≈ 150 KB of typical events).
 const defaultChunk = 256
 
+// chunksInFlight bounds how many chunks of one Append are sent at once, so
+// a large batch does not take every connection of the client's pool.
+const chunksInFlight = 4
+
 // maxChunkBytes bounds a chunk's size as well as its number of events, so
 // that an entry stays a modest read even when events are large.
 const maxChunkBytes = 1 << 20
@@ -124,9 +129,13 @@ func (s *Store) Client() redis.UniversalClient { return s.client }
 // call, atomic,
 // that drops the events already in the dedup window and writes the rest as
 // one stream entry. Chunks are sent as soon as they are encoded, on
-// connections of their own. Unlike the SQL stores, a batch is not atomic as
-// a whole: when Append fails part-way, some chunks may be stored, and a
-// retry reports their events as duplicates.
+// connections of their own (at most four at a time). Unlike the SQL stores,
+// a batch is not atomic as a whole: when Append fails part-way, or its
+// context is cancelled while it runs, some chunks may be stored, and a
+// retry reports their events as duplicates. The same holds within one
+// call when the client retries a command whose reply was lost (go-redis
+// does, up to its MaxRetries): the events are stored once, but reported as
+// duplicates.
 func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
 	if s.closed.Load() {
 		return store.AppendResult{}, fmt.Errorf("redisstore: append: %w", store.ErrClosed)
@@ -143,11 +152,12 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		return strings.Compare(events[a].ShopID, events[b].ShopID)
 	})
 
-	// Only properties hold bytes as the caller gave them; a raw NUL there
-	// would break the entry's separators.
+	// Only properties hold bytes as the caller gave them: invalid JSON there
+	// would make every later read of the shop fail at that event, and a raw
+	// NUL would break the entry's separators.
 	for _, i := range unique {
-		if bytes.IndexByte(events[i].Properties, 0) >= 0 {
-			return store.AppendResult{}, fmt.Errorf("redisstore: append: event %d (shop %q, id %q): %w: properties hold a NUL byte", i, events[i].ShopID, events[i].ID, store.ErrInvalid)
+		if p := events[i].Properties; len(p) > 0 && (bytes.IndexByte(p, 0) >= 0 || !json.Valid(p)) {
+			return store.AppendResult{}, fmt.Errorf("redisstore: append: event %d (shop %q, id %q): %w: properties are not valid JSON without NUL bytes", i, events[i].ShopID, events[i].ID, store.ErrInvalid)
 		}
 	}
 
@@ -162,6 +172,8 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		wg     sync.WaitGroup
 		errs   []error
 		errsMu sync.Mutex
+		failed atomic.Bool
+		slots  = make(chan struct{}, chunksInFlight)
 	)
 	for lo := 0; lo < len(unique); {
 		shop := events[unique[lo]].ShopID
@@ -194,11 +206,16 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		args = append(args, buf[k:e:e], buf[e:len(buf):len(buf)])
 		lo = hi
 		send := func() {
+			defer func() { <-slots }()
+			if failed.Load() {
+				return // the batch failed already: send no more of it
+			}
 			flags, err := s.writeChunk(ctx, shop, gen, args)
 			if err == nil && len(flags) != len(c) {
 				err = fmt.Errorf("redisstore: append: script answered for %d of %d events", len(flags), len(c))
 			}
 			if err != nil {
+				failed.Store(true)
 				errsMu.Lock()
 				errs = append(errs, err)
 				errsMu.Unlock()
@@ -208,6 +225,7 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 				dup[c[n]] = f == 0
 			}
 		}
+		slots <- struct{}{}
 		if lo == len(unique) {
 			send() // the last chunk: nothing left to overlap with
 		} else {
@@ -256,7 +274,7 @@ func (s *Store) writeChunk(ctx context.Context, shop string, gen int64, args []a
 func (s *Store) chunkKeys(shop string, gen int64) []string {
 	return []string{
 		s.keys.shops(), s.keys.stream(shop),
-		s.keys.dedup(gen), s.keys.dedup(gen - 1), s.keys.dedup(gen - 2),
+		s.keys.dedup(s.genLen, gen), s.keys.dedup(s.genLen, gen-1), s.keys.dedup(s.genLen, gen-2),
 	}
 }
 

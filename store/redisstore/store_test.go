@@ -423,19 +423,21 @@ func TestPagesOverManyEntriesAreCutAndResumed(t *testing.T) {
 	require.Equal(t, "50-0", got[0].ID)
 }
 
-func TestEventWhoseJSONHoldsNULIsRefused(t *testing.T) {
-	// Append does not validate; an event that went around Normalize with a
-	// raw NUL in its properties would break the entry's separators.
-	c := newClient(t)
-	prefix := newPrefix(t, c)
-	s := newStore(t, c, prefix)
-	at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-	bad := ev("shop", "bad", at)
-	bad.Properties = []byte("{\"a\":\"\x00\"}")
-	_, err := s.Append(context.Background(), []tracking.Event{ev("shop", "good", at), bad})
-	require.ErrorIs(t, err, store.ErrInvalid)
-	require.ErrorContains(t, err, `"bad"`)
-	require.Empty(t, storetest.All(t, s, store.Filter{ShopID: "shop"}), "nothing of the batch is stored")
+func TestEventWithBadPropertiesIsRefused(t *testing.T) {
+	// Append does not validate; an event that went around Normalize with
+	// properties that are not JSON, or hold a raw NUL, would make reads of
+	// the shop fail or break the entry's separators.
+	for _, props := range []string{"{\"a\":\"\x00\"}", `{"a":}`, `{"a":1`} {
+		c := newClient(t)
+		s := newStore(t, c, newPrefix(t, c))
+		at := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		bad := ev("shop", "bad", at)
+		bad.Properties = []byte(props)
+		_, err := s.Append(context.Background(), []tracking.Event{ev("shop", "good", at), bad})
+		require.ErrorIs(t, err, store.ErrInvalid, props)
+		require.ErrorContains(t, err, `"bad"`)
+		require.Empty(t, storetest.All(t, s, store.Filter{ShopID: "shop"}), "nothing of the batch is stored")
+	}
 }
 
 func TestSkewedClockLearnsRedisGeneration(t *testing.T) {
