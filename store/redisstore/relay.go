@@ -448,8 +448,9 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 				dead = append(dead, deadLetter{origin: origin{st.Stream, m.ID}, reason: "entry without an events field", data: fmt.Sprint(m.Values)})
 				continue
 			}
-			r.noteEntry(strings.Count(data, "\x00") + 1)
-			for n, one := range strings.Split(data, "\x00") {
+			parts := strings.Split(data, "\x00")
+			r.noteEntry(len(parts))
+			for n, one := range parts {
 				e, err := tracking.DecodeStored([]byte(one))
 				if err != nil {
 					// Retrying cannot help an event that does not decode.
