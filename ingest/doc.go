@@ -8,6 +8,14 @@
 // the oldest has waited [Options.MaxBatchAge]; up to [Options.Flushers]
 // batches are written at once with store.Store.Append.
 //
+// # Validation
+//
+// The ingester never stores a malformed event. Events the HTTP API decoded
+// are normalised already; events Go code builds by hand may skip
+// tracking.Normalize (their ReceivedAt is zero), and Enqueue normalises them
+// on a copy. Every event is validated, and a call with an invalid one fails
+// whole with an [InvalidEventError] naming the event and its field.
+//
 // # Failures
 //
 // A store that fails with a retryable error is retried with exponential

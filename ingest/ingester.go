@@ -24,6 +24,21 @@ var (
 	ErrTooLarge = errors.New("ingest: more events than the queue holds")
 )
 
+// InvalidEventError is the error of Enqueue and TryEnqueue for an event that
+// cannot be stored as it is: Err is the *tracking.ValidationError naming the
+// field at fault, as the HTTP API reports it. The call took no events.
+type InvalidEventError struct {
+	// Index is the event's position among the events of the call.
+	Index int
+	Err   error
+}
+
+func (e *InvalidEventError) Error() string {
+	return fmt.Sprintf("ingest: event %d: %v", e.Index, e.Err)
+}
+
+func (e *InvalidEventError) Unwrap() error { return e.Err }
+
 // Ingester buffers events in a bounded queue and writes them to a store in
 // batches: a batch is written when it is full or its oldest event is
 // MaxBatchAge old, by up to Flushers concurrent writers, retried with backoff
@@ -128,7 +143,17 @@ func (in *Ingester) Run(ctx context.Context) error {
 
 // Enqueue queues events for storage, blocking while the queue is full until
 // there is room or ctx ends. The events are taken all or none.
+//
+// An event that has not been through tracking.Normalize (its ReceivedAt is
+// zero) is normalised here, with the ingester's clock, on a copy: it gets an
+// id, a canonical type, a timestamp and its currency. Every event is then
+// validated; one that fails makes the call fail with an *InvalidEventError
+// and nothing is taken, so a malformed event is never stored.
 func (in *Ingester) Enqueue(ctx context.Context, events ...tracking.Event) error {
+	events, err := in.prepare(events)
+	if err != nil {
+		return err
+	}
 	for {
 		in.mu.Lock()
 		err := in.offerLocked(events)
@@ -146,15 +171,42 @@ func (in *Ingester) Enqueue(ctx context.Context, events ...tracking.Event) error
 }
 
 // TryEnqueue queues events for storage, all or none, or fails at once with
-// ErrQueueFull when they do not fit now.
+// ErrQueueFull when they do not fit now. Events are normalised and
+// validated as by Enqueue.
 func (in *Ingester) TryEnqueue(events ...tracking.Event) error {
+	events, err := in.prepare(events)
+	if err != nil {
+		return err
+	}
 	in.mu.Lock()
-	err := in.offerLocked(events)
+	err = in.offerLocked(events)
 	if errors.Is(err, ErrQueueFull) {
 		in.stats.Refused += uint64(len(events))
 	}
 	in.mu.Unlock()
 	return err
+}
+
+// prepare normalises the events that skipped tracking.Normalize, on a copy
+// of the caller's slice, and validates all of them.
+func (in *Ingester) prepare(events []tracking.Event) ([]tracking.Event, error) {
+	copied := false
+	for i := range events {
+		if events[i].ReceivedAt.IsZero() {
+			if !copied {
+				events = append([]tracking.Event(nil), events...)
+				copied = true
+			}
+			if err := tracking.Normalize(&events[i], time.Time{}, tracking.NormalizeOptions{Now: in.opts.Now()}); err != nil {
+				return nil, &InvalidEventError{Index: i, Err: err}
+			}
+			continue
+		}
+		if err := tracking.Validate(&events[i]); err != nil {
+			return nil, &InvalidEventError{Index: i, Err: err}
+		}
+	}
+	return events, nil
 }
 
 func (in *Ingester) offerLocked(events []tracking.Event) error {

@@ -175,12 +175,13 @@ func TestInvalidEventIsIsolatedFromItsBatch(t *testing.T) {
 	fs := faultstore.New(memstore.New())
 	fs.Reject(func(e *tracking.Event) bool { return e.ID == "bad-000137" })
 	var failed []string
+	var failures []error
 	var mu sync.Mutex
 	in := newIngester(t, fs, ingest.Options{BatchSize: 500, Hooks: ingest.Hooks{
 		OnFailed: func(evs []tracking.Event, err error) {
 			mu.Lock()
 			defer mu.Unlock()
-			require.ErrorIs(t, err, store.ErrInvalid)
+			failures = append(failures, err)
 			for _, e := range evs {
 				failed = append(failed, e.ID)
 			}
@@ -190,6 +191,8 @@ func TestInvalidEventIsIsolatedFromItsBatch(t *testing.T) {
 	require.NoError(t, in.Enqueue(context.Background(), events("bad", 500)...))
 	shutdown(t, in)
 	require.Equal(t, []string{"bad-000137"}, failed)
+	require.Len(t, failures, 1)
+	require.ErrorIs(t, failures[0], store.ErrInvalid)
 	require.Equal(t, 499, count(t, fs))
 	st := in.Stats()
 	require.Equal(t, uint64(499), st.Stored)
@@ -230,17 +233,25 @@ func TestConcurrentProducers(t *testing.T) {
 	in := newIngester(t, mem, ingest.Options{QueueSize: 1000, BatchSize: 100, Flushers: 4, MaxBatchAge: time.Millisecond})
 	in.Start()
 	var wg sync.WaitGroup
+	errs := make(chan error, 16)
 	for p := range 16 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			evs := events(fmt.Sprintf("p%02d", p), 1000)
 			for i := 0; i < len(evs); i += 25 {
-				require.NoError(t, in.Enqueue(context.Background(), evs[i:i+25]...))
+				if err := in.Enqueue(context.Background(), evs[i:i+25]...); err != nil {
+					errs <- err
+					return
+				}
 			}
 		}()
 	}
 	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
 	shutdown(t, in)
 	require.Equal(t, 16000, count(t, mem))
 	require.Equal(t, uint64(16000), in.Stats().Stored)
@@ -267,12 +278,15 @@ func TestClosedStoreFailsTheBatchWhole(t *testing.T) {
 	mem := memstore.New()
 	require.NoError(t, mem.Close())
 	fs := faultstore.New(mem)
-	calls := 0
+	var mu sync.Mutex
+	var failures []error
+	var sizes []int
 	in := newIngester(t, fs, ingest.Options{BatchSize: 1000, Hooks: ingest.Hooks{
 		OnFailed: func(evs []tracking.Event, err error) {
-			calls++
-			require.ErrorIs(t, err, store.ErrClosed)
-			require.Len(t, evs, 1000)
+			mu.Lock()
+			defer mu.Unlock()
+			failures = append(failures, err)
+			sizes = append(sizes, len(evs))
 		},
 	}})
 	in.Start()
@@ -280,8 +294,84 @@ func TestClosedStoreFailsTheBatchWhole(t *testing.T) {
 	shutdown(t, in)
 	appends, _ := fs.Counts()
 	require.Equal(t, 1, appends, "only invalid data is split; a closed store is not retried event by event")
-	require.Equal(t, 1, calls)
+	require.Equal(t, []int{1000}, sizes)
+	require.ErrorIs(t, failures[0], store.ErrClosed)
 	st := in.Stats()
 	require.Equal(t, uint64(1000), st.Failed)
 	require.Equal(t, uint64(0), st.InFlight)
+}
+
+func TestEnqueueNormalisesEventsThatSkippedNormalize(t *testing.T) {
+	mem := memstore.New()
+	now := time.Date(2026, 6, 1, 9, 30, 0, 123456789, time.UTC)
+	in := newIngester(t, mem, ingest.Options{Now: func() time.Time { return now }})
+	in.Start()
+	raw := []tracking.Event{
+		{ShopID: "shop", Type: "purchase", UserID: "u1", Revenue: tracking.Money{Minor: 1999}},
+		{ShopID: "shop", Type: "purchase", UserID: "u2", Revenue: tracking.Money{Minor: 500}, Currency: "eur"},
+	}
+	require.NoError(t, in.Enqueue(context.Background(), raw...))
+	require.NoError(t, in.TryEnqueue(tracking.Event{ShopID: "shop", Type: "view", AnonymousID: "a", ProductID: "p1"}))
+	require.Empty(t, raw[0].ID, "the caller's events are not modified")
+	shutdown(t, in)
+
+	var got []tracking.Event
+	for e, err := range mem.Events(context.Background(), store.Filter{ShopID: "shop"}) {
+		require.NoError(t, err)
+		got = append(got, e)
+	}
+	require.Len(t, got, 3, "events without an id are not duplicates of each other")
+	ids := map[string]bool{}
+	for _, e := range got {
+		require.NotEmpty(t, e.ID)
+		ids[e.ID] = true
+		require.Equal(t, now.Truncate(time.Microsecond), e.Timestamp)
+		require.Equal(t, now.Truncate(time.Microsecond), e.ReceivedAt)
+		require.NoError(t, tracking.Validate(&e))
+	}
+	require.Len(t, ids, 3)
+	byUser := map[string]tracking.Event{}
+	for _, e := range got {
+		byUser[e.UserID] = e
+	}
+	require.Equal(t, tracking.PurchaseCompleted, byUser["u1"].Type)
+	require.Equal(t, "USD", byUser["u1"].Currency)
+	require.Equal(t, tracking.Money{Minor: 1999, Currency: "USD"}, byUser["u1"].Revenue)
+	require.Equal(t, "EUR", byUser["u2"].Currency)
+	require.Equal(t, tracking.ProductViewed, byUser[""].Type)
+}
+
+func TestEnqueueRefusesInvalidEventsWithTheirField(t *testing.T) {
+	mem := memstore.New()
+	in := newIngester(t, mem, ingest.Options{})
+	in.Start()
+	good := events("g", 2)
+	for _, tc := range []struct {
+		name  string
+		bad   tracking.Event
+		field string
+	}{
+		{"no shop", tracking.Event{Type: tracking.PageViewed, AnonymousID: "a"}, "shop_id"},
+		{"purchase without revenue", tracking.Event{ShopID: "shop", Type: tracking.PurchaseCompleted, UserID: "u"}, "revenue"},
+		{"no person", tracking.Event{ShopID: "shop", Type: tracking.PageViewed}, "anonymous_id"},
+		{"normalised but no id", tracking.Event{ShopID: "shop", Type: tracking.PageViewed, AnonymousID: "a", Timestamp: t0, ReceivedAt: t0}, "id"},
+		{"normalised but no timestamp", tracking.Event{ID: "x", ShopID: "shop", Type: tracking.PageViewed, AnonymousID: "a", ReceivedAt: t0}, "timestamp"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			batch := append(append([]tracking.Event(nil), good...), tc.bad)
+			for _, err := range []error{
+				in.Enqueue(context.Background(), batch...),
+				in.TryEnqueue(batch...),
+			} {
+				var ie *ingest.InvalidEventError
+				require.ErrorAs(t, err, &ie)
+				require.Equal(t, 2, ie.Index)
+				var ve *tracking.ValidationError
+				require.ErrorAs(t, err, &ve)
+				require.Equal(t, tc.field, ve.Field)
+			}
+		})
+	}
+	shutdown(t, in)
+	require.Equal(t, 0, count(t, mem), "a call with an invalid event takes none of its events")
 }
