@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/shoplytics/shoplytics/ingest"
 	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/tracking"
 )
 
 // Config configures the handler. Store and Ingester are required; every
@@ -58,6 +60,40 @@ type Shop struct {
 	// ShopifyDomain, such as example.myshopify.com, names the shop in
 	// webhooks that carry no ?shop= parameter.
 	ShopifyDomain string `json:"shopify_domain,omitempty"`
+	// Timezone is the shop's IANA zone (default UTC): the default tz of its
+	// reads and the day of its daily report.
+	Timezone string `json:"timezone,omitempty"`
+}
+
+// Validate checks a shop as New will: its id follows the rule of event
+// shop ids, and its time zone is known. The error names the field (id,
+// timezone), so a configuration file is refused at start-up, not every
+// event for the shop later.
+func (s Shop) Validate() error {
+	if err := tracking.CheckShopID(s.ID); err != nil {
+		var ve *tracking.ValidationError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("id: %q %s", s.ID, ve.Reason)
+		}
+		return err
+	}
+	if _, err := loadZone(s.Timezone); err != nil {
+		return fmt.Errorf("timezone: %w", err)
+	}
+	return nil
+}
+
+// loadZone loads an IANA zone; empty is UTC. "Local" is refused: a
+// server's own zone is no shop's.
+func loadZone(name string) (*time.Location, error) {
+	if name == "" {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || strings.EqualFold(name, "local") {
+		return nil, fmt.Errorf("unknown time zone %q", name)
+	}
+	return loc, nil
 }
 
 // Access is what a request wants to do.
@@ -110,10 +146,15 @@ func (c *Config) setDefaults() error {
 		c.Now = time.Now
 	}
 	seen := map[string]string{}
+	ids := map[string]bool{}
 	for i, s := range c.Shops {
-		if s.ID == "" {
-			return fmt.Errorf("httpapi: Shops[%d]: id is required", i)
+		if err := s.Validate(); err != nil {
+			return fmt.Errorf("httpapi: Shops[%d].%w", i, err)
 		}
+		if ids[s.ID] {
+			return fmt.Errorf("httpapi: Shops[%d].id: shop %q is listed twice", i, s.ID)
+		}
+		ids[s.ID] = true
 		for _, k := range []string{s.WriteKey, s.ReadKey} {
 			if k == "" {
 				continue

@@ -319,6 +319,20 @@ func TestConfigIsValidated(t *testing.T) {
 		_, err := httpapi.New(c)
 		require.Error(t, err)
 	}
+	for _, c := range []struct {
+		shops []httpapi.Shop
+		msg   string
+	}{
+		{[]httpapi.Shop{{ID: "my shop", WriteKey: "k"}}, `Shops[0].id: "my shop" may hold only`},
+		{[]httpapi.Shop{{ID: "a"}, {ID: ""}}, `Shops[1].id: "" is required`},
+		{[]httpapi.Shop{{ID: strings.Repeat("x", 65)}}, "Shops[0].id:"},
+		{[]httpapi.Shop{{ID: "a"}, {ID: "a"}}, `Shops[1].id: shop "a" is listed twice`},
+		{[]httpapi.Shop{{ID: "a", Timezone: "Europe/Berln"}}, `Shops[0].timezone: unknown time zone "Europe/Berln"`},
+		{[]httpapi.Shop{{ID: "a", Timezone: "Local"}}, `Shops[0].timezone`},
+	} {
+		_, err := httpapi.New(httpapi.Config{Store: mem, Ingester: in, Shops: c.shops})
+		require.ErrorContains(t, err, c.msg)
+	}
 }
 
 func TestUnknownRoutesAnswerJSON(t *testing.T) {

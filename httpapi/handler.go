@@ -6,12 +6,17 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 type handler struct {
 	cfg  Config
 	keys keyring
-	mux  *http.ServeMux
+	// zones holds each shop's zone, the default tz of its reads.
+	zones map[string]*time.Location
+	// shops lists the configured shop ids.
+	shops map[string]bool
+	mux   *http.ServeMux
 	// allow lists the methods of each path, for JSON 405 answers.
 	allow map[string][]string
 }
@@ -24,7 +29,12 @@ func New(cfg Config) (http.Handler, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	h := &handler{cfg: cfg, keys: newKeyring(&cfg), mux: http.NewServeMux(), allow: map[string][]string{}}
+	h := &handler{cfg: cfg, keys: newKeyring(&cfg), zones: map[string]*time.Location{}, shops: map[string]bool{},
+		mux: http.NewServeMux(), allow: map[string][]string{}}
+	for _, s := range cfg.Shops {
+		h.zones[s.ID], _ = loadZone(s.Timezone) // checked by setDefaults
+		h.shops[s.ID] = true
+	}
 	h.route("POST", "/events", h.cors(h.postEvents))
 	h.route("OPTIONS", "/events", h.cors(nil))
 	h.route("GET", "/health", h.health)

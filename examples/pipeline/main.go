@@ -98,7 +98,7 @@ func run(ctx context.Context, args []string) error {
 
 	err = serve.Run(ctx, serve.Config{
 		Addr: *addr, Store: stream, ReadStore: db, Keys: keys, Logger: log,
-		StoreLabel: *redisURL + " → " + serve.Redact(*pgURL),
+		StoreLabel: store.Redact(*redisURL) + " → " + store.Redact(*pgURL),
 	})
 	stopRelays()
 	wg.Wait()

@@ -4,6 +4,7 @@
 package serve
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,8 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/shoplytics/shoplytics/httpapi"
@@ -31,7 +32,11 @@ type Keys struct {
 var DemoKeys = Keys{AdminKey: "ak_demo", Shops: []httpapi.Shop{{ID: "demo", WriteKey: "wk_demo", ReadKey: "rk_demo"}}}
 
 // LoadKeys reads a -config file; with an empty path it returns DemoKeys and
-// prints them to w.
+// prints them to w. A field the file format does not have (a misspelt
+// "writekey"), trailing data, or an invalid shop (an id events could not
+// carry, an unknown time zone, a key shared by two shops) is an error naming
+// the field, so a mistake stops start-up instead of silently turning a
+// shop's events away.
 func LoadKeys(path string, w io.Writer) (Keys, error) {
 	if path == "" {
 		d := DemoKeys.Shops[0]
@@ -40,13 +45,52 @@ func LoadKeys(path string, w io.Writer) (Keys, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Keys{}, err
+		return Keys{}, fmt.Errorf("config: %w", err)
 	}
-	var k Keys
-	if err := json.Unmarshal(b, &k); err != nil {
+	k, err := parseKeys(b)
+	if err != nil {
 		return Keys{}, fmt.Errorf("config %s: %w", path, err)
 	}
 	return k, nil
+}
+
+// parseKeys decodes and checks a -config file's contents.
+func parseKeys(b []byte) (Keys, error) {
+	var file struct {
+		AdminKey string            `json:"admin_key"`
+		Shops    []json.RawMessage `json:"shops"`
+	}
+	if err := strictJSON(b, &file); err != nil {
+		return Keys{}, err
+	}
+	k := Keys{AdminKey: file.AdminKey}
+	for i, raw := range file.Shops {
+		var s httpapi.Shop
+		if err := strictJSON(raw, &s); err != nil {
+			return Keys{}, fmt.Errorf("shops[%d]: %w", i, err)
+		}
+		if err := s.Validate(); err != nil {
+			return Keys{}, fmt.Errorf("shops[%d].%w", i, err)
+		}
+		k.Shops = append(k.Shops, s)
+	}
+	// What only the whole set can tell (keys shared between shops, a shop
+	// listed twice) is checked by httpapi.New, with the same names.
+	return k, nil
+}
+
+// strictJSON decodes one JSON value into v, refusing unknown fields and
+// anything after the value.
+func strictJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON object")
+	}
+	return nil
 }
 
 // Config is what Run serves.
@@ -61,7 +105,8 @@ type Config struct {
 	Keys Keys
 	// Logger receives the server's log (default slog.Default()).
 	Logger *slog.Logger
-	// StoreLabel names the store in the listening line (passwords redacted).
+	// StoreLabel names the store in the listening line. It is logged as it
+	// is: redact the URLs in it first (store.Redact).
 	StoreLabel string
 	// ShutdownTimeout bounds each step of a stop (default 30s): first the
 	// HTTP server's, then, with a budget of its own, the ingester's drain,
@@ -72,9 +117,6 @@ type Config struct {
 // Run serves until ctx ends, then stops taking requests, stores every
 // accepted event and returns. It does not close the store.
 func Run(ctx context.Context, c Config) error {
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = 30 * time.Second
-	}
 	log := c.Logger
 	if log == nil {
 		log = slog.Default()
@@ -96,40 +138,12 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	in.Start()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	log.Info("shoplytics listening", "addr", "http://"+ln.Addr().String(), "store", Redact(c.StoreLabel))
-
-	var failed error
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		failed = fmt.Errorf("serve: %w", err)
-		log.Error("serve", "err", err)
-	}
-	// Stop taking requests first, then store everything that was accepted.
-	httpCtx, cancel := context.WithTimeout(context.Background(), c.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(httpCtx); err != nil {
-		log.Warn("http shutdown: closing the connections still open", "err", err)
-		_ = srv.Close()
-	}
-	drainCtx, cancelDrain := context.WithTimeout(context.Background(), c.ShutdownTimeout)
-	defer cancelDrain()
-	if err := in.Shutdown(drainCtx); err != nil {
-		return errors.Join(failed, err)
+	log.Info("shoplytics listening", "addr", "http://"+ln.Addr().String(), "store", c.StoreLabel)
+	if err := httpapi.Run(ctx, srv, in, httpapi.RunOptions{Listener: ln, ShutdownTimeout: c.ShutdownTimeout, Logger: log}); err != nil {
+		return err
 	}
 	st := in.Stats()
 	log.Info("shoplytics stopped", "stored", st.Stored, "duplicates", st.Duplicates, "failed", st.Failed)
-	return failed
-}
-
-// Redact hides a password in a URL before it is logged.
-func Redact(raw string) string {
-	if u, err := url.Parse(raw); err == nil {
-		return u.Redacted()
-	}
-	return raw
+	return nil
 }

@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/shoplytics/shoplytics/ingest"
+)
+
+// RunOptions tune Run. The zero value is ready to use.
+type RunOptions struct {
+	// Listener, when set, is served instead of listening on the server's
+	// Addr (tests pass one on port 0; systemd sockets pass theirs).
+	Listener net.Listener
+	// ShutdownTimeout bounds each step of the stop (default 30s): first the
+	// HTTP server's Shutdown, then, with a budget of its own, the
+	// ingester's drain, so slow clients cannot eat the time owed to
+	// accepted events.
+	ShutdownTimeout time.Duration
+	// Logger receives what the stop could not do cleanly (default
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+// Run serves srv, whose Handler is the application's router with this
+// package's handler mounted on it, until ctx ends (typically
+// signal.NotifyContext for SIGINT and SIGTERM); then it stops in the order
+// that loses no accepted event: the HTTP server first, so no request is
+// taken any more and the handlers in flight finish, then the ingester,
+// which stores everything queued. It starts the ingester if it is not
+// running and always shuts it down before returning, also when the server
+// cannot listen or fails.
+//
+// Run returns nil after a clean stop; otherwise the server's error, or the
+// ingester's if its drain overran ShutdownTimeout (its error counts what
+// was not stored).
+func Run(ctx context.Context, srv *http.Server, in *ingest.Ingester, opts RunOptions) error {
+	if srv == nil || in == nil {
+		return errors.New("httpapi: Run needs a server and an ingester")
+	}
+	if opts.ShutdownTimeout < 0 {
+		return errors.New("httpapi: RunOptions.ShutdownTimeout must not be negative")
+	}
+	if opts.ShutdownTimeout == 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	in.Start()
+	ln := opts.Listener
+	if ln == nil {
+		addr := srv.Addr
+		if addr == "" {
+			addr = ":http"
+		}
+		var err error
+		if ln, err = net.Listen("tcp", addr); err != nil {
+			return errors.Join(fmt.Errorf("httpapi: listen: %w", err), drain(in, opts.ShutdownTimeout))
+		}
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	var failed error
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		failed = fmt.Errorf("httpapi: serve: %w", err)
+	}
+	httpCtx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(httpCtx); err != nil {
+		log.Warn("httpapi: http shutdown: closing the connections still open", "err", err)
+		_ = srv.Close()
+	}
+	return errors.Join(failed, drain(in, opts.ShutdownTimeout))
+}
+
+// drain shuts the ingester down within timeout.
+func drain(in *ingest.Ingester, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return in.Shutdown(ctx)
+}

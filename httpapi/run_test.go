@@ -1,0 +1,88 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoplytics/shoplytics/httpapi"
+	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/internal/faultstore"
+	"github.com/shoplytics/shoplytics/store/memstore"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// TestRunStoresEveryAcceptedEventWhenItsContextEnds cancels Run while
+// clients are posting to a store that is slow to take batches, and finds
+// every event answered 202 stored once Run has returned.
+func TestRunStoresEveryAcceptedEventWhenItsContextEnds(t *testing.T) {
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.Hold() // nothing is stored until the stop: all of it waits in the queue
+	in, err := ingest.New(fs, ingest.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	h, err := httpapi.New(httpapi.Config{Store: mem, Ingester: in, Shops: shops, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- httpapi.Run(ctx, &http.Server{Handler: h}, in, httpapi.RunOptions{Listener: ln, Logger: slog.New(slog.DiscardHandler)})
+	}()
+
+	var accepted atomic.Int64
+	var wg sync.WaitGroup
+	for c := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				req, _ := http.NewRequest("POST", "http://"+ln.Addr().String()+"/events",
+					strings.NewReader(fmt.Sprintf(`{"id":"c%d-%d","type":"page_viewed","anonymous_id":"a"}`, c, i)))
+				req.SetBasicAuth("wk_a", "")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return // the server has stopped listening
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					return
+				}
+				accepted.Add(1)
+				if accepted.Load() >= 2000 {
+					return
+				}
+			}
+		}()
+	}
+	require.Eventually(t, func() bool { return accepted.Load() >= 500 }, 30*time.Second, time.Millisecond)
+	cancel()
+	go func() { time.Sleep(100 * time.Millisecond); fs.Release() }()
+	require.NoError(t, <-done)
+	wg.Wait()
+	require.Equal(t, int(accepted.Load()), mem.Len(), "every event answered 202 is stored when Run returns")
+	require.ErrorIs(t, in.TryEnqueue(tracking.Event{ID: "late", ShopID: "shop-a", Type: "page_viewed", AnonymousID: "a", Timestamp: time.Now(), ReceivedAt: time.Now()}), ingest.ErrClosed)
+}
+
+func TestRunDrainsTheIngesterWhenItCannotListen(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer busy.Close()
+	mem := memstore.New()
+	in, err := ingest.New(mem, ingest.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	require.NoError(t, in.TryEnqueue(tracking.Event{ShopID: "shop-a", Type: "page_viewed", AnonymousID: "a"}))
+	err = httpapi.Run(context.Background(), &http.Server{Addr: busy.Addr().String()}, in, httpapi.RunOptions{})
+	require.ErrorContains(t, err, "listen")
+	require.Equal(t, 1, mem.Len(), "the queue is drained although the server never ran")
+}
