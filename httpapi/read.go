@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -15,8 +14,12 @@ type readParams struct {
 	Location *time.Location
 }
 
-// paramError is a 400 naming the parameter at fault.
-type paramError struct{ field, msg string }
+// paramError is an answer naming the parameter at fault: 400, or status
+// when it is set.
+type paramError struct {
+	field, msg string
+	status     int
+}
 
 func (e *paramError) Error() string { return e.field + ": " + e.msg }
 
@@ -33,6 +36,10 @@ func (h *handler) read(next func(http.ResponseWriter, *http.Request, readParams)
 		if err != nil {
 			var pe *paramError
 			if errors.As(err, &pe) {
+				if pe.status != 0 {
+					writeError(w, pe.status, pe.msg, pe.field)
+					return
+				}
 				writeError(w, http.StatusBadRequest, pe.Error(), pe.field)
 				return
 			}
@@ -49,8 +56,12 @@ func (h *handler) parseReadParams(r *http.Request, p Principal) (readParams, err
 	shop := q.Get("shop")
 	switch {
 	case p.Admin && shop == "":
-		return rp, &paramError{"shop", "is required with an admin key"}
+		return rp, &paramError{field: "shop", msg: "is required with an admin key"}
 	case p.Admin:
+		// An app's own Authorize may serve shops it did not list.
+		if !h.shops[shop] && (h.cfg.Authorize == nil || len(h.cfg.Shops) > 0) {
+			return rp, &paramError{field: "shop", msg: "unknown shop", status: http.StatusNotFound}
+		}
 		rp.ShopID = shop
 	case shop != "" && shop != p.ShopID:
 		return rp, ErrForbidden
@@ -58,20 +69,23 @@ func (h *handler) parseReadParams(r *http.Request, p Principal) (readParams, err
 		rp.ShopID = p.ShopID
 	}
 
-	rp.Location = time.UTC
+	rp.Location = h.zones[rp.ShopID]
+	if rp.Location == nil {
+		rp.Location = time.UTC
+	}
 	if tz := q.Get("tz"); tz != "" {
-		loc, err := time.LoadLocation(tz)
-		if err != nil || strings.EqualFold(tz, "local") {
-			return rp, &paramError{"tz", fmt.Sprintf("unknown time zone %q", tz)}
+		loc, err := loadZone(tz)
+		if err != nil {
+			return rp, &paramError{field: "tz", msg: err.Error()}
 		}
 		rp.Location = loc
 	}
 	var err error
 	if rp.To, err = parseInstant(q.Get("to"), rp.Location); err != nil {
-		return rp, &paramError{"to", err.Error()}
+		return rp, &paramError{field: "to", msg: err.Error()}
 	}
 	if rp.From, err = parseInstant(q.Get("from"), rp.Location); err != nil {
-		return rp, &paramError{"from", err.Error()}
+		return rp, &paramError{field: "from", msg: err.Error()}
 	}
 	if rp.To.IsZero() {
 		// Up to now, including what arrived a moment ago: the next
@@ -82,10 +96,10 @@ func (h *handler) parseReadParams(r *http.Request, p Principal) (readParams, err
 		rp.From = rp.To.Add(-30 * 24 * time.Hour)
 	}
 	if !rp.From.Before(rp.To) {
-		return rp, &paramError{"from", "must be before to"}
+		return rp, &paramError{field: "from", msg: "must be before to"}
 	}
 	if rp.To.Sub(rp.From) > h.cfg.MaxRange {
-		return rp, &paramError{"from", fmt.Sprintf("range longer than %s", h.cfg.MaxRange)}
+		return rp, &paramError{field: "from", msg: "range longer than " + durationText(h.cfg.MaxRange)}
 	}
 	return rp, nil
 }
@@ -101,16 +115,35 @@ func ceilMicro(t time.Time) time.Time {
 }
 
 // parseInstant reads RFC 3339 or YYYY-MM-DD (midnight in loc). Empty gives
-// the zero time.
+// the zero time, meaning "not given"; an instant outside the years events
+// may have (1970 to 9999) is an error, so that the zero time can never be
+// asked for by name.
 func parseInstant(s string, loc *time.Location) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return ceilMicro(t.UTC()), nil
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err == nil {
+		t = ceilMicro(t.UTC())
+	} else if t, err = time.ParseInLocation(time.DateOnly, s, loc); err == nil {
+		t = t.UTC()
+	} else {
+		return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor YYYY-MM-DD", s)
 	}
-	if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
-		return t.UTC(), nil
+	if t.Year() < 1970 || t.Year() > 9999 {
+		return time.Time{}, fmt.Errorf("%q is outside the years 1970 to 9999", s)
 	}
-	return time.Time{}, fmt.Errorf("%q is neither RFC 3339 nor YYYY-MM-DD", s)
+	return t, nil
+}
+
+// durationText says a duration as people would: "400 days", "36h0m0s".
+func durationText(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		if d == day {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }

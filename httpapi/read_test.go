@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/httpapi"
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/store/memstore"
 	"github.com/shoplytics/shoplytics/store/sqlitestore"
@@ -39,6 +40,7 @@ func TestReadAuthorisationAndParameters(t *testing.T) {
 		{"other shop", "rk_a", "shop=shop-b", 403, "shop"},
 		{"admin with shop", adminKey, "shop=shop-b", 200, ""},
 		{"admin without shop", adminKey, "", 400, "shop"},
+		{"admin with unknown shop", adminKey, "shop=shop-zz", 404, "shop"},
 		{"no key", "", "", 401, ""},
 		{"unknown key", "rk_nope", "", 401, ""},
 		{"write key", "wk_a", "", 401, ""},
@@ -51,6 +53,10 @@ func TestReadAuthorisationAndParameters(t *testing.T) {
 		{"from equals to", "rk_a", "from=2026-02-01&to=2026-02-01", 400, "from"},
 		{"unknown zone", "rk_a", "tz=Mars/Olympus", 400, "tz"},
 		{"range too large", "rk_a", "from=2020-01-01&to=2026-01-01", 400, "from"},
+		{"year one is not 'not given'", "rk_a", "from=0001-01-01", 400, "from"},
+		{"zero instant", "rk_a", "from=0001-01-01T00:00:00Z&to=2026-01-01", 400, "from"},
+		{"before 1970", "rk_a", "from=1969-12-31&to=1970-01-02", 400, "from"},
+		{"year one to", "rk_a", "to=0001-01-01", 400, "to"},
 	}
 	for _, route := range []string{"/api/counts", "/api/export"} {
 		all := append([]tc(nil), cases...)
@@ -66,6 +72,9 @@ func TestReadAuthorisationAndParameters(t *testing.T) {
 					require.NoError(t, json.Unmarshal(b, &eb), string(b))
 					require.NotEmpty(t, eb.Error)
 					require.Equal(t, c.field, eb.Field)
+				}
+				if status == 404 {
+					require.JSONEq(t, `{"error":"unknown shop","field":"shop"}`, string(b))
 				}
 			})
 		}
@@ -301,4 +310,69 @@ func TestExportStopsWhenTheClientGoesAway(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the export went on after the client left")
 	}
+}
+
+func TestReadErrorsSayTheRangeInDays(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	status, b := e.get("rk_a", "/api/counts?from=2020-01-01&to=2026-01-01")
+	require.Equal(t, 400, status)
+	require.Contains(t, string(b), "range longer than 400 days")
+}
+
+func TestReadsDefaultToTheShopsZone(t *testing.T) {
+	e := newEnv(t, envOptions{config: func(c *httpapi.Config) {
+		c.Shops = []httpapi.Shop{{ID: "shop-a", WriteKey: "wk_a", ReadKey: "rk_a", Timezone: "Pacific/Auckland"}}
+	}})
+	// 2026-01-10 in Auckland (UTC+13) starts at 2026-01-09T11:00Z.
+	status, _ := e.post("wk_a", `[
+		{"id":"in","type":"page_viewed","anonymous_id":"a","timestamp":"2026-01-09T11:30:00Z"},
+		{"id":"out","type":"page_viewed","anonymous_id":"a","timestamp":"2026-01-09T10:30:00Z"}]`)
+	require.Equal(t, http.StatusAccepted, status)
+	e.flush()
+	status, b := e.get("rk_a", "/api/export?from=2026-01-10&to=2026-01-11")
+	require.Equal(t, 200, status, string(b))
+	require.Contains(t, string(b), `"id":"in"`)
+	require.NotContains(t, string(b), `"id":"out"`)
+	status, b = e.get("rk_a", "/api/export?from=2026-01-10&to=2026-01-11&tz=UTC")
+	require.Equal(t, 200, status, string(b))
+	require.Empty(t, strings.TrimSpace(string(b)), "tz= overrides the shop's zone")
+}
+
+func TestExportCSVNeutralisesFormulas(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	status, a := e.post("wk_a", `[
+		{"id":"=1+1","type":"product_viewed","anonymous_id":"+a","session_id":"-s","product_id":"@p","product_name":"=HYPERLINK(\"http://evil.example\",\"x\")","category":"\tcat","url":"\rhttps://shop.example/","referrer":"-2+3","user_agent":"@ua","order_id":"=o","user_id":"=cmd|' /C calc'!A0","price":"1.00"},
+		{"id":"plain","type":"page_viewed","anonymous_id":"a-1","url":"https://shop.example/a=b"}]`)
+	require.Equal(t, http.StatusAccepted, status, a.Error)
+	require.Empty(t, a.Rejected)
+	e.flush()
+	status, _, b := e.do("GET", "/api/export?format=csv", nil, map[string]string{"Authorization": "Bearer rk_a"})
+	require.Equal(t, 200, status, string(b))
+	records, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, records, 3)
+	for _, rec := range records[1:] {
+		for i, cell := range rec {
+			if cell != "" {
+				require.NotContains(t, "=+-@\t\r", cell[:1], "column %s: %q", records[0][i], cell)
+			}
+		}
+	}
+	byID := map[string][]string{}
+	for _, rec := range records[1:] {
+		byID[rec[0]] = rec
+	}
+	evil := byID["'=1+1"]
+	require.NotNil(t, evil, "the id is neutralised too")
+	require.Equal(t, `'=HYPERLINK("http://evil.example","x")`, evil[7])
+	require.Equal(t, "'\tcat", evil[8])
+	require.Equal(t, "1.00", evil[9])
+	plain := byID["plain"]
+	require.Equal(t, "a-1", plain[4], "values that merely contain the characters are left alone")
+	require.Equal(t, "https://shop.example/a=b", plain[14])
+
+	// NDJSON is the stored data, unchanged.
+	status, b = e.get("rk_a", "/api/export")
+	require.Equal(t, 200, status)
+	require.Contains(t, string(b), `"id":"=1+1"`)
 }
