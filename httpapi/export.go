@@ -27,7 +27,9 @@ var csvHeader = []string{
 
 // export streams the shop's raw events for the range in time order, as
 // NDJSON or CSV, straight from the store: memory stays flat however many
-// events there are, and a client that goes away cancels the query.
+// events there are, and a client that goes away cancels the query. CSV
+// cells that a spreadsheet would take for a formula are neutralised (see
+// safeCell); NDJSON is written exactly as stored.
 func (h *handler) export(w http.ResponseWriter, r *http.Request, rp readParams) {
 	format := r.URL.Query().Get("format")
 	if format == "" {
@@ -117,11 +119,24 @@ func csvRecord(rec []string, e *tracking.Event) {
 		qty = strconv.FormatInt(e.Quantity, 10)
 	}
 	copy(rec, []string{
-		e.ID, e.ShopID, e.Type, e.UserID, e.AnonymousID, e.SessionID,
-		e.ProductID, e.ProductName, e.Category, money(e.Price), qty, money(e.Revenue),
-		e.Currency, e.OrderID, e.URL, e.Referrer, e.UserAgent, string(e.Properties),
+		safeCell(e.ID), e.ShopID, e.Type, safeCell(e.UserID), safeCell(e.AnonymousID), safeCell(e.SessionID),
+		safeCell(e.ProductID), safeCell(e.ProductName), safeCell(e.Category), money(e.Price), qty, money(e.Revenue),
+		e.Currency, safeCell(e.OrderID), safeCell(e.URL), safeCell(e.Referrer), safeCell(e.UserAgent), string(e.Properties),
 		instant(e.Timestamp), instant(e.ReceivedAt),
 	})
+}
+
+// safeCell neutralises a client-sent value that a spreadsheet would run as
+// a formula (CSV injection): as OWASP recommends, a cell that begins with
+// =, +, -, @, a tab or a carriage return gets a leading single quote, which
+// spreadsheets show as text. Shop ids, types and currencies are validated
+// to a safe alphabet, properties always begin with "{", and the numbers
+// and times are written by the server.
+func safeCell(v string) string {
+	if v != "" && strings.IndexByte("=+-@\t\r", v[0]) >= 0 {
+		return "'" + v
+	}
+	return v
 }
 
 // fileSafe keeps the characters a file name in a header may hold plainly.
