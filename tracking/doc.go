@@ -15,6 +15,14 @@
 // decimal text digit by digit, never through float64. Amounts of different
 // currencies are never added together.
 //
+// An amount is stored exactly as sent or refused: one with more decimal
+// places than its currency's minor unit ("19.999" USD, "100.5" JPY) is a
+// *[ValidationError] naming its field, never rounded. Only the binary noise
+// of a number a client computed in floating point, within one part in 10^12
+// of a whole number of minor units ("0.30000000000000004",
+// "0.7999999999999999"), is taken as the amount it is noise of ("0.30",
+// "0.80"); [ParseMoney] states the rule digit by digit.
+//
 // # Decoding and validation
 //
 // [DecodeBody] reads a request body in any accepted form (object, array,

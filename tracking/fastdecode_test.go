@@ -83,6 +83,8 @@ var fastDecodeSeeds = []string{
 	`{"type":"x","session_id":"s","user_agent":"\u0000"}`, `[{"type":"x","anonymous_id":"a\\u0000"}]`,
 	"[{\"type\":\"x\",\"anonymous_id\":\"a\",\"url\":\"\xc3\"},{\"type\":\"x\",\"anonymous_id\":\"\xe6\x97\xa5\"}]",
 	"[\n {\"type\" : \"x\" ,\n  \"anonymous_id\" : \"a\" }\n]", `[{"type":"x","anonymous_id":"a","timestamp":"2025-03-16T15:00:00Z"}]`,
+	`{"type":"purchase","anonymous_id":"a","revenue":"19.999","currency":"USD"}`, `{"currency":"jpy","type":"x","anonymous_id":"a","price":100.5}`,
+	`[{"type":"x","anonymous_id":"a","price":0.30000000000000004,"total":0.7999999999999999},{"type":"x","anonymous_id":"a","price":-1}]`,
 }
 
 func TestFastDecodeMatchesEncodingJSON(t *testing.T) {

@@ -159,6 +159,9 @@ func validate(e *Event, clean bool) error {
 	if !e.Revenue.IsZero() && e.Revenue.Currency != e.Currency {
 		return &ValidationError{Field: "revenue", Reason: "currency differs from the event's currency"}
 	}
+	if e.Price.Minor < 0 {
+		return &ValidationError{Field: "price", Reason: "must not be negative"}
+	}
 	if e.Revenue.Minor < 0 {
 		return &ValidationError{Field: "revenue", Reason: "must not be negative"}
 	}

@@ -166,3 +166,71 @@ func TestEventUnmarshalJSON(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	require.Equal(t, "price", ve.Field)
 }
+
+// decodeBoth decodes one event object through the fast decoder and through
+// encoding/json alone, and requires the same outcome of both.
+func decodeBoth(t *testing.T, body string) (Event, error) {
+	t.Helper()
+	e, err := decodeOne(t, body)
+	ref, refErr := decodeReference([]byte(body), false)
+	require.NoError(t, refErr)
+	events, rejected := ref.Events(NormalizeOptions{Now: testNow, ShopID: "shop1"})
+	if err != nil {
+		require.Empty(t, events)
+		require.Len(t, rejected, 1)
+		require.EqualError(t, rejected[0].Err, err.Error())
+		return Event{}, err
+	}
+	require.Empty(t, rejected)
+	require.Len(t, events, 1)
+	require.Equal(t, e.Price, events[0].Price)
+	require.Equal(t, e.Revenue, events[0].Revenue)
+	return e, nil
+}
+
+// An amount finer than its currency's minor unit, or a negative one, is
+// refused naming its field, by either decoder and wherever the currency
+// stands in the object; float noise and trailing zeros are not finer.
+func TestMoneyFinerThanTheMinorUnitOrNegative(t *testing.T) {
+	const who = `"anonymous_id":"a"`
+	for _, tc := range []struct {
+		body         string
+		err          string // refused with this, or accepted
+		price, total Money
+		validation   bool // refused by validation, not already by Event.UnmarshalJSON
+	}{
+		{body: `{"type":"purchase",` + who + `,"revenue":19.999}`, err: "revenue: 19.999 has more decimal places than USD allows (2)"},
+		{body: `{"type":"purchase",` + who + `,"revenue":"19.999","currency":"USD"}`, err: "revenue: 19.999 has more decimal places than USD allows (2)"},
+		{body: `{"type":"x",` + who + `,"price":100.5,"currency":"jpy"}`, err: "price: 100.5 has more decimal places than JPY allows (0)"},
+		{body: `{"currency":"KWD","type":"x",` + who + `,"price":"1.2505"}`, err: "price: 1.2505 has more decimal places than KWD allows (3)"},
+		{body: `{"type":"purchase",` + who + `,"total":0.001}`, err: "total: 0.001 has more decimal places than USD allows (2)"},
+		{body: `{"type":"purchase",` + who + `,"order_amount":"2.675","currency":"EUR"}`, err: "order_amount: 2.675 has more decimal places than EUR allows (2)"},
+		{body: `{"type":"x",` + who + `,"price":-0.01}`, err: "price: must not be negative", validation: true},
+		{body: `{"type":"x",` + who + `,"price":"-5","currency":"JPY"}`, err: "price: must not be negative", validation: true},
+		{body: `{"type":"purchase",` + who + `,"total":-1}`, err: "revenue: must not be negative", validation: true},
+		{body: `{"type":"x",` + who + `,"price":"-0"}`, price: Money{0, "USD"}},
+		{body: `{"type":"purchase",` + who + `,"revenue":"19.990000"}`, total: Money{1999, "USD"}},
+		{body: `{"type":"purchase",` + who + `,"revenue":0.30000000000000004}`, total: Money{30, "USD"}},
+		{body: `{"type":"x",` + who + `,"price":0.7999999999999999,"currency":"EUR"}`, price: Money{80, "EUR"}},
+		{body: `{"type":"x",` + who + `,"price":"1.250","currency":"KWD"}`, price: Money{1250, "KWD"}},
+		{body: `{"type":"x",` + who + `,"price":100,"currency":"JPY"}`, price: Money{100, "JPY"}},
+		{body: `{"type":"x",` + who + `,"price":1e2}`, price: Money{10000, "USD"}},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			e, err := decodeBoth(t, tc.body)
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				var ve *ValidationError
+				require.ErrorAs(t, err, &ve)
+				if !tc.validation {
+					var direct Event
+					require.EqualError(t, json.Unmarshal([]byte(tc.body), &direct), tc.err, "Event.UnmarshalJSON")
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.price, e.Price)
+			require.Equal(t, tc.total, e.Revenue)
+		})
+	}
+}
