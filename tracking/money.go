@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Money is an exact amount of one currency: an integer count of the
@@ -63,39 +64,86 @@ func AppendDecimal(b []byte, v int64, digits int) []byte {
 	return append(b, frac...)
 }
 
-// currencyDigits lists the ISO 4217 currencies whose minor unit is not 1/100.
-var currencyDigits = map[string]int{
-	// no minor unit
-	"BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0,
-	"KRW": 0, "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0,
-	"XAF": 0, "XOF": 0, "XPF": 0,
-	// thousandths
-	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-	// four digits
-	"CLF": 4, "UYW": 4,
+// iso4217 is ISO 4217 List One as published for 2026-01-01: the codes of
+// current currencies and funds, by how many decimal digits their minor unit
+// has. Codes withdrawn from the list (HRK, ANG, BGN, SLL, ZWL, CUC, ...)
+// and XTS and XXX (testing, no currency) are not in it.
+//
+// ISO 4217 gives the precious metals (XAU, XAG, XPT, XPD), the SDR (XDR),
+// the Sucre (XSU), the ADB unit of account (XUA) and the bond market units
+// (XBA-XBD) no minor unit. They are kept to two decimal places, the default
+// of CLDR and ICU and what amounts in them have always been stored with:
+// stores keep minor units, so a different scale would change the meaning of
+// amounts already stored.
+var iso4217 = [...]struct {
+	digits int
+	codes  string
+}{
+	{0, "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"},
+	{2, "AED AFN ALL AMD AOA ARS AUD AWG AZN BAM BBD BDT BMD BND BOB BOV BRL BSD " +
+		"BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP " +
+		"DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF " +
+		"IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL " +
+		"MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR " +
+		"NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP " +
+		"SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD " +
+		"USN UYU UZS VED VES WST XAD XCD XCG YER ZAR ZMW ZWG"},
+	{2, "XAG XAU XBA XBB XBC XBD XDR XPD XPT XSU XUA"}, // no minor unit in ISO 4217
+	{3, "BHD IQD JOD KWD LYD OMR TND"},
+	{4, "CLF UYW"},
+}
+
+// currencyDigits holds, for each three-letter code (by currencyIndex), 1 +
+// the decimal digits of its minor unit, or 0 when it is not an ISO 4217
+// code. An array indexed by the letters is faster than a map on the hot
+// path, where every event with an amount looks its currency up.
+var currencyDigits = func() (t [26 * 26 * 26]uint8) {
+	for _, g := range iso4217 {
+		for _, code := range strings.Fields(g.codes) {
+			i, ok := currencyIndex(code)
+			if !ok || t[i] != 0 {
+				panic("tracking: bad or repeated currency " + code)
+			}
+			t[i] = uint8(1 + g.digits)
+		}
+	}
+	return t
+}()
+
+// currencyIndex maps three upper-case ASCII letters to 0..26³-1.
+func currencyIndex(code string) (int, bool) {
+	if len(code) != 3 {
+		return 0, false
+	}
+	i := 0
+	for k := range 3 {
+		c := code[k]
+		if c < 'A' || c > 'Z' {
+			return 0, false
+		}
+		i = i*26 + int(c-'A')
+	}
+	return i, true
 }
 
 // MinorDigits returns how many decimal digits the minor unit of currency has:
-// 2 for most, 0 for JPY and KRW, 3 for KWD and BHD.
+// 2 for most, 0 for JPY and KRW, 3 for KWD and BHD, 4 for CLF. It is 2 for
+// codes without a minor unit in ISO 4217 (XAU, XDR, ...; see iso4217) and
+// for anything that is not an ISO 4217 code.
 func MinorDigits(currency string) int {
-	if d, ok := currencyDigits[currency]; ok {
-		return d
+	if i, ok := currencyIndex(currency); ok && currencyDigits[i] != 0 {
+		return int(currencyDigits[i]) - 1
 	}
 	return 2
 }
 
-// ValidCurrency reports whether code has the form of an ISO 4217 code: three
-// upper-case ASCII letters.
+// ValidCurrency reports whether code is a current ISO 4217 currency code
+// (List One, funds codes included; XTS and XXX, which name no currency, are
+// not), in upper case. Amounts in anything else could not be reported
+// sensibly next to real currencies.
 func ValidCurrency(code string) bool {
-	if len(code) != 3 {
-		return false
-	}
-	for i := range 3 {
-		if code[i] < 'A' || code[i] > 'Z' {
-			return false
-		}
-	}
-	return true
+	i, ok := currencyIndex(code)
+	return ok && currencyDigits[i] != 0
 }
 
 // Errors of ParseMoney. They are wrapped in *ValidationError when they come

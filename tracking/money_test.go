@@ -3,6 +3,7 @@ package tracking
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -211,15 +212,45 @@ func TestMoneySumIsExact(t *testing.T) {
 	require.NotEqual(t, 100000.0, fsum, "float64 would have drifted")
 }
 
-func TestMinorDigitsAndValidCurrency(t *testing.T) {
-	require.Equal(t, 2, MinorDigits("USD"))
-	require.Equal(t, 2, MinorDigits("EUR"))
-	require.Equal(t, 2, MinorDigits("XYZ"))
-	require.Equal(t, 0, MinorDigits("JPY"))
-	require.Equal(t, 0, MinorDigits("KRW"))
-	require.Equal(t, 3, MinorDigits("KWD"))
-	require.Equal(t, 3, MinorDigits("BHD"))
-	for code, ok := range map[string]bool{"USD": true, "EUR": true, "usd": false, "US": false, "USDX": false, "U$D": false, "": false} {
-		require.Equal(t, ok, ValidCurrency(code), code)
+func TestMinorDigits(t *testing.T) {
+	for want, codes := range map[int][]string{
+		0: {"JPY", "KRW", "ISK", "UGX", "VND", "CLP", "PYG", "XAF", "XOF", "XPF", "BIF", "DJF", "GNF", "KMF", "RWF", "UYI", "VUV"},
+		2: {"USD", "EUR", "GBP", "CHF", "XCD", "XCG", "ZWG", "SLE", "MRU", "VES", "VED", "STN",
+			"XAU", "XAG", "XPT", "XPD", "XDR", "XSU", "XUA", // no minor unit in ISO 4217: kept to 2
+			"XYZ", "XTS", "XXX", "", "usd"}, // not ISO 4217 currencies: 2, for want of one
+		3: {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"},
+		4: {"CLF", "UYW"},
+	} {
+		for _, code := range codes {
+			require.Equal(t, want, MinorDigits(code), code)
+		}
 	}
+}
+
+func TestValidCurrencyIsISO4217(t *testing.T) {
+	for _, code := range []string{"USD", "EUR", "JPY", "KWD", "CLF", "UYW", "CHE", "CHW", "BOV", "COU", "MXV", "USN", "UYI",
+		"XAF", "XOF", "XPF", "XCD", "XCG", "XAD", "XDR", "XAU", "XAG", "XPT", "XPD", "XSU", "XUA", "XBA", "XBD"} {
+		require.True(t, ValidCurrency(code), code)
+	}
+	for _, code := range []string{"XYZ", "XTS", "XXX", "AAA", "ZZZ", "HRK", "usd", "Usd", "US", "USDX", "U$D", "", "\x00SD"} {
+		require.False(t, ValidCurrency(code), code)
+	}
+}
+
+// Every ISO 4217 code parses and renders its amounts with its own minor
+// unit, and every one of them is valid.
+func TestEveryCurrencyRoundTrips(t *testing.T) {
+	n := 0
+	for _, g := range iso4217 {
+		for _, code := range strings.Fields(g.codes) {
+			n++
+			require.True(t, ValidCurrency(code), code)
+			require.Equal(t, g.digits, MinorDigits(code), code)
+			m := Money{Minor: 123456, Currency: code}
+			got, err := ParseMoney(m.String(), code)
+			require.NoError(t, err, code)
+			require.Equal(t, m, got)
+		}
+	}
+	require.Greater(t, n, 170, "List One has some 180 codes")
 }

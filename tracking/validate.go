@@ -151,7 +151,7 @@ func validate(e *Event, clean bool) error {
 		}
 	}
 	if e.Currency != "" && !ValidCurrency(e.Currency) {
-		return &ValidationError{Field: "currency", Reason: "not an ISO 4217 code"}
+		return &ValidationError{Field: "currency", Reason: "not an ISO 4217 currency code"}
 	}
 	if !e.Price.IsZero() && e.Price.Currency != e.Currency {
 		return &ValidationError{Field: "price", Reason: "currency differs from the event's currency"}

@@ -127,7 +127,7 @@ func (e *Event) setMoney(price, priceField, revenue, revenueField, currency stri
 	if currency != "" {
 		currency = strings.ToUpper(currency)
 		if !ValidCurrency(currency) {
-			return &ValidationError{Field: "currency", Reason: "not an ISO 4217 code"}
+			return &ValidationError{Field: "currency", Reason: "not an ISO 4217 currency code"}
 		}
 		e.Currency = currency
 	}
