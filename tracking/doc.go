@@ -30,6 +30,13 @@
 // validates each event and reports the bad ones by index without stopping.
 // Every validation failure is a *[ValidationError] naming the field.
 //
+// A string field that holds invalid UTF-8 or a \uD800–\uDFFF escape
+// without its pair is refused ("session_id: contains an unpaired UTF-16
+// surrogate"), whatever its input name, rather than repaired to U+FFFD as
+// encoding/json does: the repair would make "s\ud800" and "s\udbff" the
+// same id, and the second event would be dropped as a duplicate of the
+// first although its client was told it was accepted.
+//
 // # Fast decoding
 //
 // Ingestion decodes events with a purpose-built scanner rather than

@@ -116,6 +116,8 @@ func FuzzDecodeBody(f *testing.F) {
 		"{\"type\":\"x\",\"session_id\":\"s\"}\n{\"type\":\"y\"}\n",
 		`{"type":"x","anonymous_id":"a\u2028\ud800","timestamp":"2025-03-14T15:00:00.1234567+01:00","sent_at":"2025-03-14T18:00:00Z"}`,
 		`{"type":"x","anonymous_id":"a","properties":{ "k" : "v" }, "quantity":"2"}`,
+		`[{"type":"x","session_id":"s\ud800"},{"type":"x","session_id":"s\udbff"}]`,
+		"{\"type\":\"x\",\"userId\":\"u\xff\"}", `{"type":"x","anonymous_id":"a","price":19.999,"currency":"USD"}`,
 		`[]`, `{}`, ``, `nul`,
 	} {
 		f.Add([]byte(s), false)

@@ -238,11 +238,11 @@ func storableJSON(b []byte) string {
 							lo, ok = escapeAt(b, i+8)
 						}
 						if !ok || lo < 0xDC00 || lo > 0xDFFF {
-							return "contains an unpaired UTF-16 surrogate"
+							return reasonSurrogate
 						}
 						i += 6
 					case r >= 0xDC00 && r <= 0xDFFF:
-						return "contains an unpaired UTF-16 surrogate"
+						return reasonSurrogate
 					}
 					i += 5
 				} else {

@@ -240,3 +240,97 @@ func TestMoneyFinerThanTheMinorUnitOrNegative(t *testing.T) {
 		})
 	}
 }
+
+// A string field holding invalid UTF-8 or an unpaired UTF-16 surrogate
+// escape is refused naming the field, in every input name and by both
+// decoders, rather than repaired to U+FFFD: "s\ud800" and "s\udbff" would
+// otherwise become the same id.
+func TestStringFieldsRefuseInvalidUTF8(t *testing.T) {
+	fields := map[string]string{ // input name: the field named
+		"id": "id", "shop_id": "shop_id", "shopId": "shop_id",
+		"type": "type", "event_type": "type", "eventType": "type", "event": "type",
+		"user_id": "user_id", "userId": "user_id", "anonymous_id": "anonymous_id", "anonymousId": "anonymous_id",
+		"session_id": "session_id", "sessionId": "session_id", "product_id": "product_id", "productId": "product_id",
+		"product_name": "product_name", "productName": "product_name", "category": "category",
+		"currency": "currency", "order_id": "order_id", "orderId": "order_id",
+		"url": "url", "referrer": "referrer", "user_agent": "user_agent", "userAgent": "user_agent",
+		"timestamp": "timestamp", "sent_at": "sent_at", "sentAt": "sent_at", "received_at": "received_at",
+		"price": "price", "revenue": "revenue", "order_amount": "order_amount", "total": "total", "quantity": "quantity",
+	}
+	const surrogate, badUTF8 = "contains an unpaired UTF-16 surrogate", "not valid UTF-8"
+	for _, tc := range []struct{ value, reason string }{
+		{`s\ud800`, surrogate},
+		{`s\udbff`, surrogate},
+		{`\udc00s`, surrogate},
+		{`s\ud800x`, surrogate},
+		{`s\ud800\u0041`, surrogate},
+		{`s\ud800\ud800\udc00`, surrogate},
+		{`s\ude00\ud83d`, surrogate},
+		{`s\ud83d`, surrogate},
+		{"s\xff", badUTF8},
+		{"s\xc3", badUTF8},
+		{"s\xed\xa0\x80", badUTF8}, // a surrogate encoded as UTF-8
+		{"s\xc0\xaf", badUTF8},     // overlong
+		{"\xff" + `\ud800`, badUTF8},
+		{`\ud800` + "\xff", surrogate},
+		{`\n` + "\xff", badUTF8},
+	} {
+		for in, field := range fields {
+			body := `{"` + in + `":"` + tc.value + `"`
+			if in != "type" {
+				body += `,"type":"x"`
+			}
+			if in != "anonymous_id" {
+				body += `,"anonymous_id":"a"`
+			}
+			body += "}"
+			t.Run(body, func(t *testing.T) {
+				_, err := decodeBoth(t, body)
+				require.EqualError(t, err, field+": "+tc.reason)
+				var ve *ValidationError
+				require.ErrorAs(t, err, &ve)
+				require.Equal(t, field, ve.Field)
+				var e Event
+				require.EqualError(t, json.Unmarshal([]byte(body), &e), field+": "+tc.reason, "Event.UnmarshalJSON")
+				_, err = DecodeStored([]byte(body))
+				require.EqualError(t, err, field+": "+tc.reason, "DecodeStored")
+			})
+		}
+	}
+}
+
+// Valid escapes, a surrogate pair among them, stay accepted.
+func TestStringFieldsKeepValidEscapes(t *testing.T) {
+	for _, in := range []string{"id", "userId", "anonymous_id", "session_id", "product_name", "category", "order_id", "url", "referrer", "userAgent"} {
+		body := `{"type":"x","anonymous_id":"a","` + in + `":"s\ud83d\ude00\u00e9\uFFFD` + "\xef\xbf\xbd日本" + `"}`
+		if in == "anonymous_id" {
+			body = `{"type":"x","anonymous_id":"s\ud83d\ude00\u00e9\uFFFD` + "\xef\xbf\xbd日本" + `"}`
+		}
+		_, err := decodeBoth(t, body)
+		require.NoError(t, err, body)
+	}
+	e, err := decodeBoth(t, `{"type":"x","sessionId":"s\ud83d\ude00"}`)
+	require.NoError(t, err)
+	require.Equal(t, "s😀", e.SessionID)
+}
+
+// Two ids that differ only in their unpaired surrogates are both refused,
+// not stored as one and dropped as a duplicate.
+func TestUnpairedSurrogatesDoNotCollide(t *testing.T) {
+	for _, body := range []string{
+		`[{"type":"x","session_id":"s\ud800"},{"type":"x","session_id":"s\udbff"}]`,
+		`{"batch":[{"type":"x","session_id":"s\ud800"},{"type":"x","session_id":"s\udbff"}]}`,
+		"{\"type\":\"x\",\"session_id\":\"s\\ud800\"}\n{\"type\":\"x\",\"session_id\":\"s\\udbff\"}\n",
+	} {
+		requireSameDecoding(t, []byte(body), false)
+		b, err := DecodeBody([]byte(body), false)
+		require.NoError(t, err)
+		events, rejected := b.Events(NormalizeOptions{Now: testNow, ShopID: "shop1"})
+		require.Empty(t, events, body)
+		require.Len(t, rejected, 2, body)
+		for k, r := range rejected {
+			require.Equal(t, k, r.Index)
+			require.EqualError(t, r.Err, "session_id: contains an unpaired UTF-16 surrogate")
+		}
+	}
+}
