@@ -170,8 +170,8 @@ var (
 // a whole number of minor units (relative to the amount, or to one minor
 // unit for amounts below one), and the amount is then rounded to that
 // number ("0.30", "0.80"). A float64 carries about 16 significant digits,
-// so its noise always passes, and a real sub-cent amount (a price of
-// "0.001") never does.
+// so the noise of a few operations on amounts lies well past that bound,
+// while a real sub-cent amount (a price of "0.001") never comes near it.
 //
 // Digit by digit, with D the number of digits the amount has at or above
 // the minor unit (D ≤ 0 for amounts under one minor unit): the first
