@@ -93,11 +93,11 @@ func decodeBodyJSON(data []byte) (*Body, error) {
 			}
 			if !errors.As(err, &syn) {
 				// Valid JSON with a wrong-typed field: one bad event.
-				return &Body{WriteKey: env.WriteKey, items: []json.RawMessage{data}}, nil
+				return &Body{WriteKey: string(env.WriteKey), items: []json.RawMessage{data}}, nil
 			}
 			return nil, fmt.Errorf("%w: %v", ErrBody, err)
 		}
-		b := &Body{WriteKey: env.WriteKey, SentAt: env.sentAt()}
+		b := &Body{WriteKey: string(env.WriteKey), SentAt: env.sentAt()}
 		if env.Batch != nil {
 			b.items = env.Batch
 			return checkLen(b)

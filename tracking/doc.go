@@ -15,12 +15,27 @@
 // decimal text digit by digit, never through float64. Amounts of different
 // currencies are never added together.
 //
+// An amount is stored exactly as sent or refused: one with more decimal
+// places than its currency's minor unit ("19.999" USD, "100.5" JPY) is a
+// *[ValidationError] naming its field, never rounded. Only the binary noise
+// of a number a client computed in floating point, within one part in 10^12
+// of a whole number of minor units ("0.30000000000000004",
+// "0.7999999999999999"), is taken as the amount it is noise of ("0.30",
+// "0.80"); [ParseMoney] states the rule digit by digit.
+//
 // # Decoding and validation
 //
 // [DecodeBody] reads a request body in any accepted form (object, array,
 // {"batch":[...]}, NDJSON, camelCase names); [Body.Events] normalises and
 // validates each event and reports the bad ones by index without stopping.
 // Every validation failure is a *[ValidationError] naming the field.
+//
+// A string field that holds invalid UTF-8 or a \uD800–\uDFFF escape
+// without its pair is refused ("session_id: contains an unpaired UTF-16
+// surrogate"), whatever its input name, rather than repaired to U+FFFD as
+// encoding/json does: the repair would make "s\ud800" and "s\udbff" the
+// same id, and the second event would be dropped as a duplicate of the
+// first although its client was told it was accepted.
 //
 // # Fast decoding
 //

@@ -209,7 +209,7 @@ func (w *wireEvent) stored() (Event, error) {
 		return Event{}, err
 	}
 	if w.ReceivedAt != "" {
-		if e.ReceivedAt, err = time.Parse(time.RFC3339Nano, w.ReceivedAt); err != nil {
+		if e.ReceivedAt, err = time.Parse(time.RFC3339Nano, string(w.ReceivedAt)); err != nil {
 			return Event{}, &ValidationError{Field: "received_at", Reason: "not an RFC 3339 time"}
 		}
 		e.ReceivedAt = e.ReceivedAt.UTC()

@@ -17,7 +17,8 @@ import (
 // into one allocation, unescapes only strings holding a backslash, and keeps
 // properties as a validated, compacted slice. Whatever it is not sure to
 // decode exactly as encoding/json does (a wrong type, a duplicate or
-// case-folded key, an error of any kind) it hands back: an item to the
+// case-folded key, a string field holding invalid UTF-8 or an unpaired
+// surrogate escape, an error of any kind) it hands back: an item to the
 // encoding/json path of Body.Events, a malformed body to the encoding/json
 // path of DecodeBody, which then produces the same error as always.
 
@@ -218,13 +219,13 @@ func (w *wireEvent) slot(f fieldID) *string {
 	case fShopIDCamel:
 		return (*string)(&w.ShopIDCamel)
 	case fType:
-		return &w.Type
+		return (*string)(&w.Type)
 	case fEventType:
-		return &w.EventType
+		return (*string)(&w.EventType)
 	case fEventTypeCamel:
-		return &w.EventTypeCamel
+		return (*string)(&w.EventTypeCamel)
 	case fEventName:
-		return &w.EventName
+		return (*string)(&w.EventName)
 	case fUserID:
 		return (*string)(&w.UserID)
 	case fUserIDCamel:
@@ -256,27 +257,27 @@ func (w *wireEvent) slot(f fieldID) *string {
 	case fTotal:
 		return (*string)(&w.Total)
 	case fCurrency:
-		return &w.Currency
+		return (*string)(&w.Currency)
 	case fOrderID:
 		return (*string)(&w.OrderID)
 	case fOrderIDCamel:
 		return (*string)(&w.OrderIDCamel)
 	case fURL:
-		return &w.URL
+		return (*string)(&w.URL)
 	case fReferrer:
-		return &w.Referrer
+		return (*string)(&w.Referrer)
 	case fUserAgent:
-		return &w.UserAgent
+		return (*string)(&w.UserAgent)
 	case fUserAgentCamel:
-		return &w.UserAgentCamel
+		return (*string)(&w.UserAgentCamel)
 	case fTimestamp:
-		return &w.Timestamp
+		return (*string)(&w.Timestamp)
 	case fSentAt:
-		return &w.SentAt
+		return (*string)(&w.SentAt)
 	case fSentAtCamel:
-		return &w.SentAtCamel
+		return (*string)(&w.SentAtCamel)
 	case fReceivedAt:
-		return &w.ReceivedAt
+		return (*string)(&w.ReceivedAt)
 	}
 	return nil
 }
@@ -342,9 +343,9 @@ type fastDecoder struct {
 	sawWS bool // ws skipped white space
 	sc    *scratch
 	// nul is set when a decoded string holds a NUL (from an escape). Every
-	// decoded string is valid UTF-8 (unescaping repairs it as encoding/json
-	// does), so the strings of an object decoded without nul need neither
-	// check again.
+	// decoded string is valid UTF-8 (one that is not, raw or by an unpaired
+	// surrogate escape, is handed back), so the strings of an object decoded
+	// without nul need neither check again.
 	nul bool
 
 	envSpans []span // a top-level object's own fields
@@ -662,28 +663,32 @@ func (d *fastDecoder) value(i int, quantity *int64, f fieldID) (int, status) {
 		if !ok {
 			return end, stSyntax
 		}
+		if kind != kindString && kind != kindFlex && kind != kindDecimal {
+			return end, stSlow
+		}
+		// A string that is not valid UTF-8, raw or by an unpaired
+		// surrogate escape, goes to encoding/json, whose path refuses it
+		// naming the field (see wireString).
+		v := data[i+1 : end-1]
+		if esc {
+			var bad string
+			if d.tmp, bad = appendUnquoted(d.tmp[:0], v); bad != "" {
+				return end, stSlow
+			}
+			v = d.tmp
+			d.nul = d.nul || bytes.IndexByte(v, 0) >= 0
+		} else if high && !utf8.Valid(v) {
+			return end, stSlow
+		}
 		switch kind {
 		case kindString, kindFlex:
-			v := data[i+1 : end-1]
-			if esc || high && !utf8.Valid(v) {
-				d.tmp = appendUnquoted(d.tmp[:0], v)
-				v = d.tmp
-				d.nul = d.nul || bytes.IndexByte(v, 0) >= 0
-			}
 			d.addString(f, v)
 		case kindDecimal:
-			v := data[i+1 : end-1]
-			if esc || high && !utf8.Valid(v) {
-				d.tmp = appendUnquoted(d.tmp[:0], v)
-				v = d.tmp
-			}
 			v = bytes.TrimSpace(v)
 			if len(v) == 0 {
 				return end, stSlow
 			}
 			d.addString(f, v)
-		default:
-			return end, stSlow
 		}
 		return end, stOK
 	case c == 'n':
@@ -931,9 +936,11 @@ func hex4(b []byte) rune {
 	return r
 }
 
-// appendUnquoted unescapes s exactly as encoding/json does: invalid UTF-8
-// and unpaired surrogates become U+FFFD.
-func appendUnquoted(dst, s []byte) []byte {
+// appendUnquoted unescapes s, the inside of a valid JSON string, as
+// encoding/json does, except that invalid UTF-8 and an unpaired surrogate
+// escape, which encoding/json replaces with U+FFFD, stop it: bad then says
+// which of the two came first, and dst is unspecified.
+func appendUnquoted(dst, s []byte) (_ []byte, bad string) {
 	for r := 0; r < len(s); {
 		c := s[r]
 		switch {
@@ -963,7 +970,7 @@ func appendUnquoted(dst, s []byte) []byte {
 						dst = utf8.AppendRune(dst, dec)
 						continue
 					}
-					rr = unicode.ReplacementChar
+					return dst, reasonSurrogate
 				}
 				dst = utf8.AppendRune(dst, rr)
 				continue
@@ -976,11 +983,14 @@ func appendUnquoted(dst, s []byte) []byte {
 			r++
 		default:
 			rr, size := utf8.DecodeRune(s[r:])
+			if rr == utf8.RuneError && size == 1 {
+				return dst, reasonBadUTF8
+			}
+			dst = append(dst, s[r:r+size]...)
 			r += size
-			dst = utf8.AppendRune(dst, rr)
 		}
 	}
-	return dst
+	return dst, ""
 }
 
 // appendCompact appends valid JSON src without white space outside strings,

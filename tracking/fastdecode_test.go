@@ -83,6 +83,15 @@ var fastDecodeSeeds = []string{
 	`{"type":"x","session_id":"s","user_agent":"\u0000"}`, `[{"type":"x","anonymous_id":"a\\u0000"}]`,
 	"[{\"type\":\"x\",\"anonymous_id\":\"a\",\"url\":\"\xc3\"},{\"type\":\"x\",\"anonymous_id\":\"\xe6\x97\xa5\"}]",
 	"[\n {\"type\" : \"x\" ,\n  \"anonymous_id\" : \"a\" }\n]", `[{"type":"x","anonymous_id":"a","timestamp":"2025-03-16T15:00:00Z"}]`,
+	`{"type":"purchase","anonymous_id":"a","revenue":"19.999","currency":"USD"}`, `{"currency":"jpy","type":"x","anonymous_id":"a","price":100.5}`,
+	`[{"type":"x","anonymous_id":"a","price":0.30000000000000004,"total":0.7999999999999999},{"type":"x","anonymous_id":"a","price":-1}]`,
+	`[{"type":"x","session_id":"s\ud800"},{"type":"x","session_id":"s\udbff"},{"type":"x","session_id":"s\ud83d\ude00"}]`,
+	`{"eventType":"x","userId":"\udc00","anonymousId":"a"}`, `{"type":"x","anonymous_id":"a","url":"\ud800\u0041"}`,
+	`{"type":"x","anonymous_id":"a","timestamp":"2025-03-14T15:00:00Z\ud800"}`, `{"type":"x","anonymous_id":"a","currency":"US\udfff"}`,
+	`{"type":"x","anonymous_id":"a","price":"1\ud800"}`, `{"type":"x","anonymous_id":"a","quantity":"\ud800"}`,
+	"{\"type\":\"x\",\"anonymous_id\":\"a\",\"category\":\"\xed\xa0\x80\"}", "{\"event\":\"x\xff\",\"anonymous_id\":\"a\"}",
+	"{\"type\":\"x\",\"anonymous_id\":\"a\",\"order_id\":\"\\n\xc3\"}",
+	`{"batch":[{"type":"x","anonymous_id":"a"}],"sentAt":"\ud800","writeKey":"k"}`, `{"batch":[{"type":"x","anonymous_id":"a"}],"writeKey":"k\ud800"}`,
 }
 
 func TestFastDecodeMatchesEncodingJSON(t *testing.T) {

@@ -17,6 +17,8 @@ var currencies = [...]string{"USD", "JPY", "KWD", "CLF"}
 func FuzzParseMoney(f *testing.F) {
 	for _, s := range []string{
 		"0", "19.99", "-19.99", "0.005", "-0.005", "0.30000000000000004", "1e2",
+		"19.999", "19.990000", "0.7999999999999999", "1004.9999999999999", "1e-20", "1e-14",
+		"0.00999999999999", "12345678901234.565", "1.2505",
 		"1.5E-1", "92233720368547758.07", "92233720368547758.075", "-9223372036854775807",
 		"9223372036854775808", "1e-400", "0.0000000000000000000000000000000000000000000000001e60",
 		"", ".", "-", "1e", "+.5e+3", "00000000000000000000000000000000000000000000001",
@@ -48,7 +50,9 @@ func FuzzParseMoney(f *testing.F) {
 var decimalSyntax = regexp.MustCompile(`^([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$`)
 
 // referenceDecimal is ParseMoney's arithmetic done the slow, obvious way with
-// math/big.
+// math/big: the amount in minor units is q + r/d, its finer part r/d must be
+// within 10^-k of 0 or of 1, k being 12 less the digits of q, and is rounded
+// half away from zero.
 func referenceDecimal(s string, digits int) (int64, error) {
 	p := decimalSyntax.FindStringSubmatch(s)
 	if p == nil || p[2]+p[3] == "" {
@@ -70,11 +74,25 @@ func referenceDecimal(s string, digits int) (int64, error) {
 		return 0, ErrDecimalRange // mant ≥ 1
 	case scale.Sign() >= 0:
 		mant.Mul(mant, new(big.Int).Exp(ten, scale, nil))
-	case scale.Cmp(big.NewInt(int64(-len(p[2]+p[3])-1))) < 0:
-		return 0, nil // below half a minor unit
+	case scale.Cmp(big.NewInt(int64(-len(p[2]+p[3])-13))) < 0:
+		return 0, nil // below 10^-12 of a minor unit: noise
 	default:
 		d := new(big.Int).Exp(ten, new(big.Int).Neg(scale), nil)
 		q, r := mant.QuoRem(mant, d, new(big.Int))
+		if r.Sign() != 0 {
+			k := 12
+			if q.Sign() > 0 {
+				k -= len(q.String())
+			}
+			if k > 0 {
+				tenK := new(big.Int).Exp(ten, big.NewInt(int64(k)), nil)
+				zeros := new(big.Int).Mul(r, tenK).Cmp(d) < 0                       // r/d < 10^-k
+				nines := new(big.Int).Mul(new(big.Int).Sub(d, r), tenK).Cmp(d) <= 0 // r/d ≥ 1 - 10^-k
+				if !zeros && !nines {
+					return 0, ErrDecimalPlaces
+				}
+			}
+		}
 		if r.Lsh(r, 1).Cmp(d) >= 0 {
 			q.Add(q, big.NewInt(1))
 		}
@@ -98,6 +116,8 @@ func FuzzDecodeBody(f *testing.F) {
 		"{\"type\":\"x\",\"session_id\":\"s\"}\n{\"type\":\"y\"}\n",
 		`{"type":"x","anonymous_id":"a\u2028\ud800","timestamp":"2025-03-14T15:00:00.1234567+01:00","sent_at":"2025-03-14T18:00:00Z"}`,
 		`{"type":"x","anonymous_id":"a","properties":{ "k" : "v" }, "quantity":"2"}`,
+		`[{"type":"x","session_id":"s\ud800"},{"type":"x","session_id":"s\udbff"}]`,
+		"{\"type\":\"x\",\"userId\":\"u\xff\"}", `{"type":"x","anonymous_id":"a","price":19.999,"currency":"USD"}`,
 		`[]`, `{}`, ``, `nul`,
 	} {
 		f.Add([]byte(s), false)

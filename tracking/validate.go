@@ -92,17 +92,21 @@ func normalize(e *Event, sentAt time.Time, opts NormalizeOptions, compact, clean
 			e.Revenue.Currency = e.Currency
 		}
 	}
-	return validate(e, clean)
+	return validate(e, clean, true)
 }
 
 // Validate checks a normalised event against the contract's rules and
-// returns a *ValidationError naming the first field at fault.
-func Validate(e *Event) error { return validate(e, false) }
+// returns a *ValidationError naming the first field at fault. A type alias
+// such as "purchase" is refused: a normalised event carries the canonical
+// name ("purchase_completed"), and stored under an alias it would be
+// counted apart from its canonical events.
+func Validate(e *Event) error { return validate(e, false, false) }
 
 // validate is Validate; clean says the strings other than shop_id (which
 // may come from the options) are valid UTF-8 without NUL, as the fast
-// decoder's are, so only their lengths need checking.
-func validate(e *Event, clean bool) error {
+// decoder's are, so only their lengths need checking, and canonical that
+// the type went through CanonicalType, so it is no alias.
+func validate(e *Event, clean, canonical bool) error {
 	if err := checkString("id", e.ID, MaxIDLen, true, clean); err != nil {
 		return err
 	}
@@ -117,6 +121,11 @@ func validate(e *Event, clean bool) error {
 	}
 	if !ValidType(e.Type) {
 		return &ValidationError{Field: "type", Reason: "must match [a-z0-9_]{1,64}"}
+	}
+	if !canonical {
+		if c := CanonicalType(e.Type); c != e.Type {
+			return &ValidationError{Field: "type", Reason: fmt.Sprintf("%q is an alias of %q; normalise the event first", e.Type, c)}
+		}
 	}
 	for _, f := range [...]struct {
 		name, v string
@@ -151,13 +160,16 @@ func validate(e *Event, clean bool) error {
 		}
 	}
 	if e.Currency != "" && !ValidCurrency(e.Currency) {
-		return &ValidationError{Field: "currency", Reason: "not an ISO 4217 code"}
+		return &ValidationError{Field: "currency", Reason: "not an ISO 4217 currency code"}
 	}
 	if !e.Price.IsZero() && e.Price.Currency != e.Currency {
 		return &ValidationError{Field: "price", Reason: "currency differs from the event's currency"}
 	}
 	if !e.Revenue.IsZero() && e.Revenue.Currency != e.Currency {
 		return &ValidationError{Field: "revenue", Reason: "currency differs from the event's currency"}
+	}
+	if e.Price.Minor < 0 {
+		return &ValidationError{Field: "price", Reason: "must not be negative"}
 	}
 	if e.Revenue.Minor < 0 {
 		return &ValidationError{Field: "revenue", Reason: "must not be negative"}
@@ -235,11 +247,11 @@ func storableJSON(b []byte) string {
 							lo, ok = escapeAt(b, i+8)
 						}
 						if !ok || lo < 0xDC00 || lo > 0xDFFF {
-							return "contains an unpaired UTF-16 surrogate"
+							return reasonSurrogate
 						}
 						i += 6
 					case r >= 0xDC00 && r <= 0xDFFF:
-						return "contains an unpaired UTF-16 surrogate"
+						return reasonSurrogate
 					}
 					i += 5
 				} else {

@@ -158,6 +158,11 @@ func TestValidate(t *testing.T) {
 		{"type with space", func(e *Event) { e.Type = "page viewed" }, "type"},
 		{"type of 64", func(e *Event) { e.Type = long(64) }, ""},
 		{"type over 64", func(e *Event) { e.Type = long(65) }, "type"},
+		{"type alias view", func(e *Event) { e.Type = "view" }, "type"},
+		{"type alias purchase", func(e *Event) { e.Type = "purchase"; e.Revenue = Money{100, "USD"}; e.Currency = "USD" }, "type"},
+		{"type alias session_start", func(e *Event) { e.Type = "session_start" }, "type"},
+		{"canonical type", func(e *Event) { e.Type = PurchaseCompleted; e.Revenue = Money{100, "USD"}; e.Currency = "USD" }, ""},
+		{"custom type", func(e *Event) { e.Type = "wishlist_added" }, ""},
 		{"someone required", func(e *Event) { e.AnonymousID = "" }, "anonymous_id"},
 		{"user_id is enough", func(e *Event) { e.AnonymousID = ""; e.UserID = "u" }, ""},
 		{"session_id is enough", func(e *Event) { e.AnonymousID = ""; e.SessionID = "s" }, ""},
@@ -180,8 +185,12 @@ func TestValidate(t *testing.T) {
 		{"purchase with revenue", func(e *Event) { e.Type = PurchaseCompleted; e.Revenue = Money{100, "USD"}; e.Currency = "USD" }, ""},
 		{"free purchase", func(e *Event) { e.Type = PurchaseCompleted; e.Revenue = Money{0, "USD"}; e.Currency = "USD" }, ""},
 		{"negative revenue", func(e *Event) { e.Revenue = Money{-1, "USD"}; e.Currency = "USD" }, "revenue"},
-		{"negative price is a discount", func(e *Event) { e.Price = Money{-1, "USD"}; e.Currency = "USD" }, ""},
+		{"negative price", func(e *Event) { e.Price = Money{-1, "USD"}; e.Currency = "USD" }, "price"},
+		{"free product", func(e *Event) { e.Price = Money{0, "USD"}; e.Currency = "USD" }, ""},
 		{"currency code", func(e *Event) { e.Currency = "usd" }, "currency"},
+		{"currency not ISO 4217", func(e *Event) { e.Currency = "XYZ" }, "currency"},
+		{"currency for testing", func(e *Event) { e.Currency = "XTS"; e.Price = Money{1, "XTS"} }, "currency"},
+		{"currency CFA franc", func(e *Event) { e.Currency = "XAF"; e.Price = Money{1, "XAF"} }, ""},
 		{"negative quantity", func(e *Event) { e.Quantity = -1 }, "quantity"},
 		{"properties too large", func(e *Event) { e.Properties = props(MaxPropertiesLen + 1) }, "properties"},
 		{"timestamp required", func(e *Event) { e.Timestamp = time.Time{} }, "timestamp"},
@@ -266,4 +275,23 @@ func TestMoneyInAnotherCurrencyThanTheEventIsRefused(t *testing.T) {
 	e.Price = Money{Minor: 5, Currency: "EUR"}
 	require.ErrorAs(t, Validate(&e), &ve)
 	require.Equal(t, "price", ve.Field)
+}
+
+// Validate refuses every alias with a message naming its canonical type;
+// Normalize, which canonicalises first, accepts them.
+func TestValidateRefusesAliases(t *testing.T) {
+	for alias, canonical := range aliases {
+		e := validEvent()
+		e.Type, e.Revenue, e.Currency = alias, Money{100, "USD"}, "USD"
+		err := Validate(&e)
+		require.EqualError(t, err, fmt.Sprintf("type: %q is an alias of %q; normalise the event first", alias, canonical))
+		var ve *ValidationError
+		require.ErrorAs(t, err, &ve)
+		require.Equal(t, "type", ve.Field)
+
+		require.NoError(t, Normalize(&e, time.Time{}, NormalizeOptions{Now: testNow}))
+		require.Equal(t, canonical, e.Type)
+		require.NoError(t, Validate(&e))
+	}
+	require.Len(t, aliases, 6)
 }

@@ -13,15 +13,17 @@ import (
 
 // wireEvent is the input form of an event: every accepted field name, with
 // types lenient enough for real clients (ids as numbers, money as numbers or
-// strings). Precedence among synonyms is the order of the fields.
+// strings). Precedence among synonyms is the order of the fields. Every
+// string field has a type of ours that refuses invalid UTF-8 and unpaired
+// surrogate escapes, which encoding/json would replace silently.
 type wireEvent struct {
 	ID             flexString      `json:"id"`
 	ShopID         flexString      `json:"shop_id"`
 	ShopIDCamel    flexString      `json:"shopId"`
-	Type           string          `json:"type"`
-	EventType      string          `json:"event_type"`
-	EventTypeCamel string          `json:"eventType"`
-	EventName      string          `json:"event"`
+	Type           wireString      `json:"type"`
+	EventType      wireString      `json:"event_type"`
+	EventTypeCamel wireString      `json:"eventType"`
+	EventName      wireString      `json:"event"`
 	UserID         flexString      `json:"user_id"`
 	UserIDCamel    flexString      `json:"userId"`
 	AnonID         flexString      `json:"anonymous_id"`
@@ -38,20 +40,20 @@ type wireEvent struct {
 	Revenue        decimalText     `json:"revenue"`
 	OrderAmount    decimalText     `json:"order_amount"`
 	Total          decimalText     `json:"total"`
-	Currency       string          `json:"currency"`
+	Currency       wireString      `json:"currency"`
 	OrderID        flexString      `json:"order_id"`
 	OrderIDCamel   flexString      `json:"orderId"`
-	URL            string          `json:"url"`
-	Referrer       string          `json:"referrer"`
-	UserAgent      string          `json:"user_agent"`
-	UserAgentCamel string          `json:"userAgent"`
+	URL            wireString      `json:"url"`
+	Referrer       wireString      `json:"referrer"`
+	UserAgent      wireString      `json:"user_agent"`
+	UserAgentCamel wireString      `json:"userAgent"`
 	Properties     json.RawMessage `json:"properties"`
-	Timestamp      string          `json:"timestamp"`
-	SentAt         string          `json:"sent_at"`
-	SentAtCamel    string          `json:"sentAt"`
+	Timestamp      wireString      `json:"timestamp"`
+	SentAt         wireString      `json:"sent_at"`
+	SentAtCamel    wireString      `json:"sentAt"`
 	// ReceivedAt is read only from stored events (DecodeStored); a client
 	// never sets it.
-	ReceivedAt string `json:"received_at"`
+	ReceivedAt wireString `json:"received_at"`
 }
 
 // wireEnvelope is a top-level object: either one event or a {"batch":[...]}
@@ -59,7 +61,7 @@ type wireEvent struct {
 type wireEnvelope struct {
 	wireEvent
 	Batch    []json.RawMessage `json:"batch"`
-	WriteKey string            `json:"writeKey"`
+	WriteKey wireString        `json:"writeKey"`
 }
 
 func first[T ~string](vs ...T) T {
@@ -85,7 +87,7 @@ func (w *wireEvent) fill(e *Event) error {
 	*e = Event{
 		ID:          string(w.ID),
 		ShopID:      string(first(w.ShopID, w.ShopIDCamel)),
-		Type:        first(w.Type, w.EventType, w.EventTypeCamel, w.EventName),
+		Type:        string(first(w.Type, w.EventType, w.EventTypeCamel, w.EventName)),
 		UserID:      string(first(w.UserID, w.UserIDCamel)),
 		AnonymousID: string(first(w.AnonID, w.AnonIDCamel)),
 		SessionID:   string(first(w.SessionID, w.SessionIDCamel)),
@@ -94,15 +96,15 @@ func (w *wireEvent) fill(e *Event) error {
 		Category:    string(w.Category),
 		Quantity:    int64(w.Quantity),
 		OrderID:     string(first(w.OrderID, w.OrderIDCamel)),
-		URL:         w.URL,
-		Referrer:    w.Referrer,
-		UserAgent:   first(w.UserAgent, w.UserAgentCamel),
+		URL:         string(w.URL),
+		Referrer:    string(w.Referrer),
+		UserAgent:   string(first(w.UserAgent, w.UserAgentCamel)),
 	}
 	if len(w.Properties) > 0 && string(w.Properties) != "null" {
 		e.Properties = w.Properties
 	}
 	if w.Timestamp != "" {
-		ts, err := time.Parse(time.RFC3339Nano, w.Timestamp)
+		ts, err := time.Parse(time.RFC3339Nano, string(w.Timestamp))
 		if err != nil {
 			return &ValidationError{Field: "timestamp", Reason: "not an RFC 3339 time"}
 		}
@@ -116,7 +118,7 @@ func (w *wireEvent) fill(e *Event) error {
 	} else if w.Revenue == "" && w.OrderAmount == "" && w.Total != "" {
 		revenueField = "total"
 	}
-	if err := e.setMoney(string(price), "price", string(revenue), revenueField, w.Currency); err != nil {
+	if err := e.setMoney(string(price), "price", string(revenue), revenueField, string(w.Currency)); err != nil {
 		return err
 	}
 	return nil
@@ -127,7 +129,7 @@ func (e *Event) setMoney(price, priceField, revenue, revenueField, currency stri
 	if currency != "" {
 		currency = strings.ToUpper(currency)
 		if !ValidCurrency(currency) {
-			return &ValidationError{Field: "currency", Reason: "not an ISO 4217 code"}
+			return &ValidationError{Field: "currency", Reason: "not an ISO 4217 currency code"}
 		}
 		e.Currency = currency
 	}
@@ -160,7 +162,7 @@ func (w *wireEvent) sentAt() time.Time {
 	if s == "" {
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := time.Parse(time.RFC3339Nano, string(s))
 	if err != nil {
 		return time.Time{}
 	}
@@ -170,6 +172,62 @@ func (w *wireEvent) sentAt() time.Time {
 // DefaultCurrency is the currency of amounts sent without one.
 const DefaultCurrency = "USD"
 
+// wireString is a JSON string field. Unlike a string, it refuses a string
+// holding invalid UTF-8 or an unpaired UTF-16 surrogate escape, which
+// encoding/json would replace with U+FFFD: "s\ud800" and "s\udbff" would
+// both become "s\uFFFD", the same id. The fast decoder hands such strings
+// to encoding/json, so this is where they are refused, naming the field.
+type wireString string
+
+func (s *wireString) UnmarshalJSON(b []byte) error {
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		v, err := unquote(b)
+		if err != nil {
+			return err
+		}
+		*s = wireString(v)
+	case string(b) == "null":
+		// null leaves a string as it was, as encoding/json does
+	default:
+		return typeError(b, reflect.TypeFor[string]())
+	}
+	return nil
+}
+
+// unquote decodes the JSON string literal b (valid JSON, quotes included)
+// as encoding/json does, refusing what wireString refuses with an error
+// that encoding/json names the field of.
+func unquote(b []byte) (string, error) {
+	s := b[1 : len(b)-1]
+	for _, c := range s {
+		if c == '\\' || c >= utf8.RuneSelf {
+			v, bad := appendUnquoted(make([]byte, 0, len(s)), s)
+			if bad != "" {
+				return "", refused(bad)
+			}
+			return string(v), nil
+		}
+	}
+	return string(s), nil
+}
+
+// Why a string field is refused.
+const (
+	reasonBadUTF8   = "not valid UTF-8"
+	reasonSurrogate = "contains an unpaired UTF-16 surrogate"
+)
+
+// refusedString marks the *json.UnmarshalTypeError of a string refused for
+// what it holds; its Value is the reason. An UnmarshalJSON method returns
+// one so that encoding/json names the field, and fieldError turns it into
+// a *ValidationError with that reason.
+type refusedString struct{}
+
+func refused(reason string) error {
+	return &json.UnmarshalTypeError{Value: reason, Type: reflect.TypeFor[refusedString]()}
+}
+
 // flexString accepts a JSON string or number (ids are often numeric) and
 // keeps the number's text exactly.
 type flexString string
@@ -177,8 +235,8 @@ type flexString string
 func (s *flexString) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(b) > 0 && b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
+		v, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		*s = flexString(v)
@@ -199,8 +257,8 @@ type decimalText string
 func (d *decimalText) UnmarshalJSON(b []byte) error {
 	switch {
 	case len(b) > 0 && b[0] == '"':
-		var v string
-		if err := json.Unmarshal(b, &v); err != nil {
+		v, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		v = strings.TrimSpace(v)
@@ -227,7 +285,8 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	s := string(b)
 	if len(b) > 0 && b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
+		var err error
+		if s, err = unquote(b); err != nil {
 			return err
 		}
 	}
@@ -270,6 +329,9 @@ func jsonKind(b []byte) string {
 func fieldError(err error) error {
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) && te.Field != "" {
+		if te.Type == reflect.TypeFor[refusedString]() {
+			return &ValidationError{Field: contractName(te.Field), Reason: te.Value}
+		}
 		return &ValidationError{Field: contractName(te.Field), Reason: wantReason(te.Type)}
 	}
 	return &ValidationError{Reason: err.Error()}

@@ -139,6 +139,8 @@ func TestWrongTypesNameTheField(t *testing.T) {
 		{`{"type":"x","anonymous_id":"a","quantity":"x"}`, "quantity"},
 		{`{"type":"x","anonymous_id":"a","currency":1}`, "currency"},
 		{`{"type":"x","anonymous_id":"a","currency":"dollars"}`, "currency"},
+		{`{"type":"x","anonymous_id":"a","currency":"XYZ"}`, "currency"},
+		{`{"type":"x","anonymous_id":"a","price":1,"currency":"xts"}`, "currency"},
 		{`{"type":"x","anonymous_id":"a","url":1}`, "url"},
 		{`{"type":"x","anonymous_id":"a","timestamp":1700000000}`, "timestamp"},
 		{`{"type":"x","anonymous_id":"a","timestamp":"yesterday"}`, "timestamp"},
@@ -165,4 +167,170 @@ func TestEventUnmarshalJSON(t *testing.T) {
 	var ve *ValidationError
 	require.ErrorAs(t, err, &ve)
 	require.Equal(t, "price", ve.Field)
+}
+
+// decodeBoth decodes one event object through the fast decoder and through
+// encoding/json alone, and requires the same outcome of both.
+func decodeBoth(t *testing.T, body string) (Event, error) {
+	t.Helper()
+	e, err := decodeOne(t, body)
+	ref, refErr := decodeReference([]byte(body), false)
+	require.NoError(t, refErr)
+	events, rejected := ref.Events(NormalizeOptions{Now: testNow, ShopID: "shop1"})
+	if err != nil {
+		require.Empty(t, events)
+		require.Len(t, rejected, 1)
+		require.EqualError(t, rejected[0].Err, err.Error())
+		return Event{}, err
+	}
+	require.Empty(t, rejected)
+	require.Len(t, events, 1)
+	require.Equal(t, e.Price, events[0].Price)
+	require.Equal(t, e.Revenue, events[0].Revenue)
+	return e, nil
+}
+
+// An amount finer than its currency's minor unit, or a negative one, is
+// refused naming its field, by either decoder and wherever the currency
+// stands in the object; float noise and trailing zeros are not finer.
+func TestMoneyFinerThanTheMinorUnitOrNegative(t *testing.T) {
+	const who = `"anonymous_id":"a"`
+	for _, tc := range []struct {
+		body         string
+		err          string // refused with this, or accepted
+		price, total Money
+		validation   bool // refused by validation, not already by Event.UnmarshalJSON
+	}{
+		{body: `{"type":"purchase",` + who + `,"revenue":19.999}`, err: "revenue: 19.999 has more decimal places than USD allows (2)"},
+		{body: `{"type":"purchase",` + who + `,"revenue":"19.999","currency":"USD"}`, err: "revenue: 19.999 has more decimal places than USD allows (2)"},
+		{body: `{"type":"x",` + who + `,"price":100.5,"currency":"jpy"}`, err: "price: 100.5 has more decimal places than JPY allows (0)"},
+		{body: `{"currency":"KWD","type":"x",` + who + `,"price":"1.2505"}`, err: "price: 1.2505 has more decimal places than KWD allows (3)"},
+		{body: `{"type":"purchase",` + who + `,"total":0.001}`, err: "total: 0.001 has more decimal places than USD allows (2)"},
+		{body: `{"type":"purchase",` + who + `,"order_amount":"2.675","currency":"EUR"}`, err: "order_amount: 2.675 has more decimal places than EUR allows (2)"},
+		{body: `{"type":"x",` + who + `,"price":-0.01}`, err: "price: must not be negative", validation: true},
+		{body: `{"type":"x",` + who + `,"price":"-5","currency":"JPY"}`, err: "price: must not be negative", validation: true},
+		{body: `{"type":"purchase",` + who + `,"total":-1}`, err: "revenue: must not be negative", validation: true},
+		{body: `{"type":"x",` + who + `,"price":"-0"}`, price: Money{0, "USD"}},
+		{body: `{"type":"x",` + who + `,"price":"1.00","currency":"XYZ"}`, err: "currency: not an ISO 4217 currency code"},
+		{body: `{"currency":"XXX","type":"x",` + who + `}`, err: "currency: not an ISO 4217 currency code"},
+		{body: `{"type":"x",` + who + `,"price":"1","currency":"xof"}`, price: Money{1, "XOF"}},
+		{body: `{"type":"x",` + who + `,"price":"1.5","currency":"XAU"}`, price: Money{150, "XAU"}},
+		{body: `{"type":"purchase",` + who + `,"revenue":"19.990000"}`, total: Money{1999, "USD"}},
+		{body: `{"type":"purchase",` + who + `,"revenue":0.30000000000000004}`, total: Money{30, "USD"}},
+		{body: `{"type":"x",` + who + `,"price":0.7999999999999999,"currency":"EUR"}`, price: Money{80, "EUR"}},
+		{body: `{"type":"x",` + who + `,"price":"1.250","currency":"KWD"}`, price: Money{1250, "KWD"}},
+		{body: `{"type":"x",` + who + `,"price":100,"currency":"JPY"}`, price: Money{100, "JPY"}},
+		{body: `{"type":"x",` + who + `,"price":1e2}`, price: Money{10000, "USD"}},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			e, err := decodeBoth(t, tc.body)
+			if tc.err != "" {
+				require.EqualError(t, err, tc.err)
+				var ve *ValidationError
+				require.ErrorAs(t, err, &ve)
+				if !tc.validation {
+					var direct Event
+					require.EqualError(t, json.Unmarshal([]byte(tc.body), &direct), tc.err, "Event.UnmarshalJSON")
+				}
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, tc.price, e.Price)
+			require.Equal(t, tc.total, e.Revenue)
+		})
+	}
+}
+
+// A string field holding invalid UTF-8 or an unpaired UTF-16 surrogate
+// escape is refused naming the field, in every input name and by both
+// decoders, rather than repaired to U+FFFD: "s\ud800" and "s\udbff" would
+// otherwise become the same id.
+func TestStringFieldsRefuseInvalidUTF8(t *testing.T) {
+	fields := map[string]string{ // input name: the field named
+		"id": "id", "shop_id": "shop_id", "shopId": "shop_id",
+		"type": "type", "event_type": "type", "eventType": "type", "event": "type",
+		"user_id": "user_id", "userId": "user_id", "anonymous_id": "anonymous_id", "anonymousId": "anonymous_id",
+		"session_id": "session_id", "sessionId": "session_id", "product_id": "product_id", "productId": "product_id",
+		"product_name": "product_name", "productName": "product_name", "category": "category",
+		"currency": "currency", "order_id": "order_id", "orderId": "order_id",
+		"url": "url", "referrer": "referrer", "user_agent": "user_agent", "userAgent": "user_agent",
+		"timestamp": "timestamp", "sent_at": "sent_at", "sentAt": "sent_at", "received_at": "received_at",
+		"price": "price", "revenue": "revenue", "order_amount": "order_amount", "total": "total", "quantity": "quantity",
+	}
+	const surrogate, badUTF8 = "contains an unpaired UTF-16 surrogate", "not valid UTF-8"
+	for _, tc := range []struct{ value, reason string }{
+		{`s\ud800`, surrogate},
+		{`s\udbff`, surrogate},
+		{`\udc00s`, surrogate},
+		{`s\ud800x`, surrogate},
+		{`s\ud800\u0041`, surrogate},
+		{`s\ud800\ud800\udc00`, surrogate},
+		{`s\ude00\ud83d`, surrogate},
+		{`s\ud83d`, surrogate},
+		{"s\xff", badUTF8},
+		{"s\xc3", badUTF8},
+		{"s\xed\xa0\x80", badUTF8}, // a surrogate encoded as UTF-8
+		{"s\xc0\xaf", badUTF8},     // overlong
+		{"\xff" + `\ud800`, badUTF8},
+		{`\ud800` + "\xff", surrogate},
+		{`\n` + "\xff", badUTF8},
+	} {
+		for in, field := range fields {
+			body := `{"` + in + `":"` + tc.value + `"`
+			if in != "type" {
+				body += `,"type":"x"`
+			}
+			if in != "anonymous_id" {
+				body += `,"anonymous_id":"a"`
+			}
+			body += "}"
+			t.Run(body, func(t *testing.T) {
+				_, err := decodeBoth(t, body)
+				require.EqualError(t, err, field+": "+tc.reason)
+				var ve *ValidationError
+				require.ErrorAs(t, err, &ve)
+				require.Equal(t, field, ve.Field)
+				var e Event
+				require.EqualError(t, json.Unmarshal([]byte(body), &e), field+": "+tc.reason, "Event.UnmarshalJSON")
+				_, err = DecodeStored([]byte(body))
+				require.EqualError(t, err, field+": "+tc.reason, "DecodeStored")
+			})
+		}
+	}
+}
+
+// Valid escapes, a surrogate pair among them, stay accepted.
+func TestStringFieldsKeepValidEscapes(t *testing.T) {
+	for _, in := range []string{"id", "userId", "anonymous_id", "session_id", "product_name", "category", "order_id", "url", "referrer", "userAgent"} {
+		body := `{"type":"x","anonymous_id":"a","` + in + `":"s\ud83d\ude00\u00e9\uFFFD` + "\xef\xbf\xbd日本" + `"}`
+		if in == "anonymous_id" {
+			body = `{"type":"x","anonymous_id":"s\ud83d\ude00\u00e9\uFFFD` + "\xef\xbf\xbd日本" + `"}`
+		}
+		_, err := decodeBoth(t, body)
+		require.NoError(t, err, body)
+	}
+	e, err := decodeBoth(t, `{"type":"x","sessionId":"s\ud83d\ude00"}`)
+	require.NoError(t, err)
+	require.Equal(t, "s😀", e.SessionID)
+}
+
+// Two ids that differ only in their unpaired surrogates are both refused,
+// not stored as one and dropped as a duplicate.
+func TestUnpairedSurrogatesDoNotCollide(t *testing.T) {
+	for _, body := range []string{
+		`[{"type":"x","session_id":"s\ud800"},{"type":"x","session_id":"s\udbff"}]`,
+		`{"batch":[{"type":"x","session_id":"s\ud800"},{"type":"x","session_id":"s\udbff"}]}`,
+		"{\"type\":\"x\",\"session_id\":\"s\\ud800\"}\n{\"type\":\"x\",\"session_id\":\"s\\udbff\"}\n",
+	} {
+		requireSameDecoding(t, []byte(body), false)
+		b, err := DecodeBody([]byte(body), false)
+		require.NoError(t, err)
+		events, rejected := b.Events(NormalizeOptions{Now: testNow, ShopID: "shop1"})
+		require.Empty(t, events, body)
+		require.Len(t, rejected, 2, body)
+		for k, r := range rejected {
+			require.Equal(t, k, r.Index)
+			require.EqualError(t, r.Err, "session_id: contains an unpaired UTF-16 surrogate")
+		}
+	}
 }
