@@ -43,3 +43,36 @@ func TestRetryable(t *testing.T) {
 	require.False(t, store.Retryable(context.Canceled))
 	require.False(t, store.Retryable(nil))
 }
+
+// secret is a password no error message may show.
+const secret = "s3cret-Pw"
+
+func TestOpenMalformedURLHidesThePassword(t *testing.T) {
+	cases := []string{
+		"postgres://postgres:" + secret + "@db.example:5432/sh%zzop",
+		"postgres://postgres:" + secret + "%zz@db.example:5432/shop",
+		"postgres://postgres:" + secret + "@db.example:54x2/shop",
+		"redis://:" + secret + "@cache example:6379/0",
+		"sqlite://u:" + secret + "@/tmp/x%1.db",
+		"postgres://postgres:" + secret + "/x@db.example/shop", // an unescaped '/' ends the authority early
+		"memory://:" + secret + "@\x7f",
+	}
+	for _, raw := range cases {
+		t.Run(raw, func(t *testing.T) {
+			_, err := store.Open(context.Background(), raw)
+			require.Error(t, err)
+			require.ErrorIs(t, err, store.ErrInvalid)
+			for _, part := range []string{secret, secret[:6], "/x@db"} {
+				require.NotContains(t, err.Error(), part)
+			}
+		})
+	}
+}
+
+func TestParseURLNamesSchemeAndReason(t *testing.T) {
+	_, err := store.ParseURL("postgres://u:" + secret + "@h/d%zzb")
+	require.EqualError(t, err, "store: invalid request: malformed postgres URL: invalid URL escape")
+	u, err := store.ParseURL("postgres://u:" + secret + "@h/db")
+	require.NoError(t, err)
+	require.Equal(t, "dial u:xxxxx@h: refused", store.RedactSecret("dial u:"+secret+"@h: refused", u))
+}

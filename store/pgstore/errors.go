@@ -6,6 +6,8 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
@@ -58,4 +60,34 @@ func interpretError(err error) error {
 func isUniqueViolation(err error) bool {
 	pqErr, ok := errors.AsType[*pq.Error](err)
 	return ok && pqErr.Code == pqerror.UniqueViolation
+}
+
+// passwordSetting finds the password of a key=value connection string.
+var passwordSetting = regexp.MustCompile(`password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
+
+// dsnError is the error lib/pq gave for dsn, told without the password it
+// may quote: a URL that does not parse is described by store.ParseURL
+// alone, and the password of a URL or of a key=value string is masked in
+// what lib/pq said. The DSN is the caller's configuration, so the error
+// wraps store.ErrInvalid.
+func dsnError(dsn string, err error) error {
+	msg := err.Error()
+	if strings.Contains(dsn, "://") {
+		u, perr := store.ParseURL(dsn)
+		if perr != nil {
+			return perr
+		}
+		msg = store.RedactSecret(msg, u)
+		if pw := u.Query().Get("password"); pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	for _, m := range passwordSetting.FindAllStringSubmatch(dsn, -1) {
+		for _, v := range []string{m[1], strings.Trim(m[1], "'")} {
+			if v != "" {
+				msg = strings.ReplaceAll(msg, v, "xxxxx")
+			}
+		}
+	}
+	return fmt.Errorf("%w: %s", store.ErrInvalid, msg)
 }

@@ -66,7 +66,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	} else {
 		connector, err := pq.NewConnector(opts.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("pgstore: dsn: %w", err)
+			return nil, fmt.Errorf("pgstore: dsn: %w", dsnError(opts.DSN, err))
 		}
 		db := sql.OpenDB(connector)
 		db.SetMaxOpenConns(opts.MaxConns)

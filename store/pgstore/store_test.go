@@ -402,3 +402,63 @@ func TestIDsOrderBytewise(t *testing.T) {
 	require.True(t, sort.StringsAreSorted(got), "got %q", got)
 	require.Len(t, got, len(events))
 }
+
+// secret is a password no error may show.
+const secret = "s3cret-Pw"
+
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	u, err := url.Parse(testenv.PostgresURL(t))
+	require.NoError(t, err)
+	u.User = url.UserPassword(u.User.Username(), secret) // the test server trusts any password
+	withPassword := func(host, path, query string) string {
+		v := *u
+		if host != "" {
+			v.Host = host
+		}
+		if path != "" {
+			v.Path = path
+		}
+		v.RawQuery = query
+		return v.String()
+	}
+	cases := []struct {
+		name string
+		open func() error
+	}{
+		{"New: URL that does not parse", func() error {
+			_, err := New(testCtx(t), Options{DSN: "postgres://postgres:" + secret + "@127.0.0.1:5432/te%zzst"})
+			return err
+		}},
+		{"New: key=value string that does not parse", func() error {
+			_, err := New(testCtx(t), Options{DSN: "host=127.0.0.1 password=" + secret + " dbname"})
+			return err
+		}},
+		{"New: unsupported setting", func() error {
+			_, err := New(testCtx(t), Options{DSN: withPassword("", "", "sslmode=bogus")})
+			return err
+		}},
+		{"Open: unreachable server", func() error {
+			_, err := store.Open(testCtx(t), withPassword("127.0.0.1:1", "", "sslmode=disable&connect_timeout=5"))
+			return err
+		}},
+		{"Open: no such database", func() error {
+			_, err := store.Open(testCtx(t), withPassword("", "/no_such_database", "sslmode=disable"))
+			return err
+		}},
+		{"Open: invalid schema", func() error {
+			_, err := store.Open(testCtx(t), withPassword("", "", "sslmode=disable&schema=Not-Valid"))
+			return err
+		}},
+		{"Open: URL that does not parse", func() error {
+			_, err := store.Open(testCtx(t), withPassword("", "", "")+"%zz")
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.open()
+			require.Error(t, err)
+			require.NotContains(t, err.Error(), secret)
+		})
+	}
+}

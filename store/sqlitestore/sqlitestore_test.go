@@ -359,3 +359,20 @@ func TestPathsThatNeedEscaping(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	const secret = "s3cret-Pw"
+	for _, raw := range []string{
+		"sqlite://u:" + secret + "@" + filepath.Join(t.TempDir(), "missing", "x.db"),
+		"sqlite://u:" + secret + "@/x.db?busy_timeout=soon",
+		"sqlite://u:" + secret + "@/x.db?nope=1",
+		"sqlite://u:" + secret + "@",
+		"sqlite://u:" + secret + "@/x%zz.db",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			_, err := store.Open(testCtx(t), raw)
+			require.Error(t, err)
+			require.NotContains(t, err.Error(), secret)
+		})
+	}
+}
