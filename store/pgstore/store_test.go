@@ -290,46 +290,6 @@ func TestInterpretError(t *testing.T) {
 	require.Equal(t, context.Canceled, interpretError(context.Canceled), "context errors pass through")
 }
 
-func TestCountByTypeMatchesEvents(t *testing.T) {
-	s := openStore(t, newSchema(t))
-	events := genEvents(6, "cnt", 5000)
-	_, err := s.Append(testCtx(t), events)
-	require.NoError(t, err)
-
-	filters := []store.Filter{
-		{ShopID: "shop-a"},
-		{ShopID: "shop-b"},
-		{ShopID: "shop-a", From: genBase.Add(72 * 3600e9), To: genBase.Add(240 * 3600e9)},
-		{ShopID: "shop-a", UserID: events[0].UserID, AnonymousID: "", SessionID: ""},
-		{ShopID: "shop-c", SessionID: events[1].SessionID},
-		{ShopID: "shop-a", AnonymousID: events[2].AnonymousID},
-		{ShopID: "nobody"},
-	}
-	for i, f := range filters {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			want := map[string]int64{}
-			for e, err := range s.Events(testCtx(t), f) {
-				require.NoError(t, err)
-				want[e.Type]++
-			}
-			counts, err := s.CountByType(testCtx(t), f)
-			require.NoError(t, err)
-			got := map[string]int64{}
-			for _, c := range counts {
-				got[c.Type] = c.Count
-			}
-			require.Equal(t, want, got)
-		})
-	}
-	_, err = s.CountByType(testCtx(t), store.Filter{})
-	require.ErrorIs(t, err, store.ErrInvalid)
-}
-
-func TestPing(t *testing.T) {
-	s := openStore(t, newSchema(t))
-	require.NoError(t, s.Ping(testCtx(t)))
-}
-
 func TestEventsRoundTripGeneratedData(t *testing.T) {
 	s := openStore(t, newSchema(t))
 	events := genEvents(7, "rt", 2000)

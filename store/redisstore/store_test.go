@@ -170,12 +170,6 @@ func TestCallerClientIsNeverClosed(t *testing.T) {
 	require.ErrorIs(t, s.Ping(context.Background()), store.ErrClosed)
 }
 
-func TestPing(t *testing.T) {
-	c := newClient(t)
-	s := newStore(t, c, newPrefix(t, c))
-	require.NoError(t, s.Ping(context.Background()))
-}
-
 func TestDedupWindow(t *testing.T) {
 	// With a window of 1s an id is remembered for at least 1s and at most
 	// 2s after it was appended (generations of 1s, two looked up).
