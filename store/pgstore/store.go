@@ -39,7 +39,6 @@ type Store struct {
 	owned  bool // db was opened from a DSN and is closed by Close
 	schema string
 	events string // quoted schema-qualified table name
-	write  writer // the Append path; see writer.go
 	closed atomic.Bool
 	// stagingBatches counts the batches still to go through staging after
 	// a direct COPY met a stored key (see writeCopyDirect).
@@ -60,7 +59,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{schema: opts.Schema, events: pq.QuoteIdentifier(opts.Schema) + ".events", write: defaultWriter}
+	s := &Store{schema: opts.Schema, events: pq.QuoteIdentifier(opts.Schema) + ".events"}
 	if opts.DB != nil {
 		s.db = sqlx.NewDb(opts.DB, "postgres")
 	} else {

@@ -37,13 +37,12 @@ func TestConformance(t *testing.T) {
 
 // Every write path must pass the suite, not only the one Append uses.
 func TestConformanceEveryWriter(t *testing.T) {
-	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues, writeCopyDirect} {
+	for _, w := range writers {
 		t.Run(w.String(), func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) store.Store {
 				s, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: newSchema(t)})
 				require.NoError(t, err)
-				s.write = w
-				return s
+				return writerStore{s, w}
 			})
 		})
 	}
@@ -233,12 +232,12 @@ func TestRefusedDataIsInvalid(t *testing.T) {
 		{"NUL byte in text", func(e *tracking.Event) { e.UserID = "a\x00b" }},
 		{"properties not JSON", func(e *tracking.Event) { e.Properties = []byte(`{"a":`) }},
 	}
-	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues, writeCopyDirect} {
+	for _, w := range writers {
 		for _, tc := range cases {
 			t.Run(w.String()+"/"+tc.name, func(t *testing.T) {
 				events := genEvents(5, "bad-"+w.String(), 3)
 				tc.mutate(&events[1])
-				_, err := s.appendWith(testCtx(t), w, events)
+				_, err := s.appendWith(testCtx(t), w.fn(), events)
 				require.ErrorIs(t, err, store.ErrInvalid)
 				require.False(t, store.Retryable(err))
 				n := 0
