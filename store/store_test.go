@@ -76,3 +76,40 @@ func TestParseURLNamesSchemeAndReason(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "dial u:xxxxx@h: refused", store.RedactSecret("dial u:"+secret+"@h: refused", u))
 }
+
+func TestClassify(t *testing.T) {
+	refused := errors.New("driver: refused")
+	busy := errors.New("driver: busy")
+	kind := func(err error) error {
+		switch {
+		case errors.Is(err, refused):
+			return store.ErrInvalid
+		case errors.Is(err, busy):
+			return store.ErrUnavailable
+		}
+		return nil
+	}
+	_, dialErr := net.Dial("tcp", "127.0.0.1:1")
+	cases := []struct {
+		err  error
+		want error // nil: returned unchanged
+	}{
+		{fmt.Errorf("insert: %w", refused), store.ErrInvalid},
+		{busy, store.ErrUnavailable},
+		{dialErr, store.ErrUnavailable},
+		{io.ErrUnexpectedEOF, store.ErrUnavailable},
+		{errors.New("syntax error"), nil},
+		{context.Canceled, nil},
+		{fmt.Errorf("x: %w", store.ErrClosed), nil},
+	}
+	for _, tc := range cases {
+		got := store.Classify(tc.err, kind)
+		require.ErrorIs(t, got, tc.err, "the driver's error stays in the chain")
+		if tc.want == nil {
+			require.Same(t, tc.err, got, "%v is returned unchanged", tc.err)
+			continue
+		}
+		require.ErrorIs(t, got, tc.want, "%v", tc.err)
+	}
+	require.NoError(t, store.Classify(nil, kind))
+}

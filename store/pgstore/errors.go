@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"context"
 	"database/sql"
 	"database/sql/driver"
 	"errors"
@@ -15,26 +14,22 @@ import (
 	"github.com/shoplytics/shoplytics/store"
 )
 
-// interpretError is the one place that turns driver and network errors into
-// the store's sentinels, so callers (the ingester's retry loop above all)
-// decide with errors.Is alone:
+// classify turns driver and network errors into the store's sentinels
+// (see store.Classify), so callers (the ingester's retry loop above all)
+// decide with errors.Is alone.
+func classify(err error) error { return store.Classify(err, errorKind) }
+
+// errorKind reads lib/pq's errors:
 //
 //   - the server cannot be reached, is shutting down, is out of connections
 //     or resources, or aborted a transaction for a conflict (serialization
-//     failure, deadlock): store.ErrUnavailable, retrying may succeed;
-//   - the data were refused (a data exception or a constraint): store.ErrInvalid;
-//   - context errors are returned as they are.
+//     failure, deadlock), or database/sql lost the connection:
+//     store.ErrUnavailable, retrying may succeed;
+//   - the data were refused (a data exception or a constraint): store.ErrInvalid.
 //
 // Anything else (a syntax error, missing privileges) is a bug or a
-// misconfiguration and is returned unchanged. The original error stays in the
-// chain for errors.As.
-func interpretError(err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	if errors.Is(err, store.ErrUnavailable) || errors.Is(err, store.ErrInvalid) || errors.Is(err, store.ErrClosed) {
-		return err
-	}
+// misconfiguration: nil, and the error is returned unchanged.
+func errorKind(err error) error {
 	if pqErr, ok := errors.AsType[*pq.Error](err); ok {
 		switch code := pqErr.Code; {
 		case code.Class() == pqerror.ClassConnectionException,
@@ -42,17 +37,17 @@ func interpretError(err error) error {
 			code == pqerror.AdminShutdown, code == pqerror.CrashShutdown, code == pqerror.CannotConnectNow,
 			code == pqerror.TRSerializationFailure, code == pqerror.TRDeadlockDetected,
 			code == pqerror.ReadOnlySQLTransaction: // a standby, until failover promotes it
-			return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+			return store.ErrUnavailable
 		case code.Class() == pqerror.ClassDataException,
 			code.Class() == pqerror.ClassIntegrityConstraintViolation:
-			return fmt.Errorf("%w: %w", store.ErrInvalid, err)
+			return store.ErrInvalid
 		}
-		return err
+		return nil
 	}
-	if store.ConnectionLost(err) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
-		return fmt.Errorf("%w: %w", store.ErrUnavailable, err)
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) {
+		return store.ErrUnavailable
 	}
-	return err
+	return nil
 }
 
 // isUniqueViolation reports whether err is PostgreSQL's unique_violation:

@@ -105,7 +105,7 @@ func (s *Store) Close() error {
 }
 
 // fail gives err its context: the operation, and the store's sentinel by
-// interpretError, except that a cancelled ctx reports ctx's own error and a
+// classify, except that a cancelled ctx reports ctx's own error and a
 // closed store reports store.ErrClosed whatever the driver said.
 func (s *Store) fail(ctx context.Context, op string, err error) error {
 	switch {
@@ -116,5 +116,5 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	case s.closed.Load():
 		return fmt.Errorf("pgstore: %s: %w", op, store.ErrClosed)
 	}
-	return fmt.Errorf("pgstore: %s: %w", op, interpretError(err))
+	return fmt.Errorf("pgstore: %s: %w", op, classify(err))
 }

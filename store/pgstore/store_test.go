@@ -253,7 +253,7 @@ func TestRefusedDataIsInvalid(t *testing.T) {
 	}
 }
 
-func TestInterpretError(t *testing.T) {
+func TestClassify(t *testing.T) {
 	cases := []struct {
 		name string
 		err  error
@@ -278,15 +278,15 @@ func TestInterpretError(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := interpretError(tc.err)
+			got := classify(tc.err)
 			require.ErrorIs(t, got, tc.err, "the original error stays in the chain")
 			for _, sentinel := range []error{store.ErrUnavailable, store.ErrInvalid} {
 				require.Equal(t, sentinel == tc.want, errors.Is(got, sentinel), "errors.Is(%v, %v)", got, sentinel)
 			}
 		})
 	}
-	require.Nil(t, interpretError(nil))
-	require.Equal(t, context.Canceled, interpretError(context.Canceled), "context errors pass through")
+	require.Nil(t, classify(nil))
+	require.Equal(t, context.Canceled, classify(context.Canceled), "context errors pass through")
 }
 
 func TestEventsRoundTripGeneratedData(t *testing.T) {

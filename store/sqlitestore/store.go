@@ -73,7 +73,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		if opts.Path == MemoryPath {
 			if s.pin, err = db.Conn(ctx); err != nil {
 				_ = db.Close()
-				return nil, fmt.Errorf("sqlitestore: open %s: %w", opts.Path, mapError(ctx, err))
+				return nil, fmt.Errorf("sqlitestore: open %s: %w", opts.Path, fail(ctx, err))
 			}
 		}
 	}
@@ -91,7 +91,7 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	st, err := s.db.PrepareContext(ctx, insertSQL)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: open: %w", mapError(ctx, err))
+		return fmt.Errorf("sqlitestore: open: %w", fail(ctx, err))
 	}
 	s.insertStmt = st
 	return nil
@@ -134,7 +134,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlitestore: ping: %w", store.ErrClosed)
 	}
 	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlitestore: ping: %w", mapError(ctx, err))
+		return fmt.Errorf("sqlitestore: ping: %w", fail(ctx, err))
 	}
 	return nil
 }
