@@ -110,7 +110,8 @@
 // and copies the event with its origin and the reason to the dead-letter
 // stream "{p}:dead", in the same transaction as the entry's
 // acknowledgement. Store.DeadLetters reads it and Store.DeleteDeadLetters
-// removes what was dealt with; RelayStats.Rejected counts such events.
+// removes what was dealt with. RelayStats.DeadLetters counts what the relay
+// wrote there, RelayStats.Rejected the part of it the destination refused.
 // Nothing trims that stream. A corrected event must be appended to the
 // destination directly: appended to this store again within the dedup
 // window it would be dropped as a duplicate.

@@ -131,13 +131,16 @@ type RelayStats struct {
 	// Errors counts failed attempts: dst.Append or Redis calls that failed,
 	// and entries that could not be decoded.
 	Errors int64
-	// Rejected counts events the relay gave up on: refused by the
-	// destination as invalid (store.ErrInvalid) one by one, or not
-	// decodable. Each is logged and copied to the dead-letter stream (see
-	// Store.DeadLetters) with its entry's acknowledgement, so it does not
-	// block its batch-mates and is not lost; both counters grow when that
-	// transaction commits. DeadLetters counts the copies written: a batch
-	// redelivered after a failed acknowledgement writes, and counts, again.
+	// DeadLetters counts what the relay gave up on and copied to the
+	// dead-letter stream (see Store.DeadLetters), logged, with its entry's
+	// acknowledgement, so it does not block its batch-mates and is not
+	// lost: events the destination refused, events that do not decode, and
+	// entries with no events field. Rejected counts the first kind only:
+	// events the destination refused as invalid (store.ErrInvalid) one by
+	// one, which point at the destination's rules or the producer's data
+	// rather than at a corrupt stream. Both grow when the transaction of
+	// the dead letters and the acknowledgement commits; a batch whose
+	// transaction fails is delivered again and counted then.
 	Rejected, DeadLetters int64
 	// Streams is the number of shop streams the relay reads.
 	Streams int
@@ -422,11 +425,13 @@ var errStopping = errors.New("redisstore: relay: stopping")
 // origin is where an event of a read came from.
 type origin struct{ stream, entry string }
 
-// deadLetter is an event the relay gives up on, with why.
+// deadLetter is an event the relay gives up on, with why; refused marks an
+// event the destination refused as invalid.
 type deadLetter struct {
 	origin
-	reason string
-	data   string
+	reason  string
+	data    string
+	refused bool
 }
 
 // isolate appends events in halves until the ones the destination refuses
@@ -446,7 +451,7 @@ func (r *Relay) isolate(work context.Context, log *slog.Logger, events []trackin
 	case len(events) == 1:
 		log.Error("relay: destination refused an event; moving it to the dead-letter stream",
 			"shop", events[0].ShopID, "id", events[0].ID, "stream", from[0].stream, "entry", from[0].entry, "err", err)
-		*dead = append(*dead, deadLetter{origin: from[0], reason: err.Error(), data: string(events[0].AppendJSON(nil))})
+		*dead = append(*dead, deadLetter{origin: from[0], reason: err.Error(), data: string(events[0].AppendJSON(nil)), refused: true})
 		return nil
 	}
 	half := len(events) / 2
@@ -524,7 +529,13 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 		log.Warn("relay: ack failed", "err", wrap("relay: ack", err))
 		return nil
 	}
-	r.rejected.Add(int64(len(dead)))
+	refused := 0
+	for _, d := range dead {
+		if d.refused {
+			refused++
+		}
+	}
+	r.rejected.Add(int64(refused))
 	r.deadLetters.Add(int64(len(dead)))
 	return nil
 }

@@ -445,6 +445,7 @@ func TestRelayMovesAnUndecodableEventToDeadLetters(t *testing.T) {
 	stop := runRelay(t, r)
 	require.Eventually(t, func() bool { return r.Stats().DeadLetters == 1 }, waitTimeout, 10*time.Millisecond)
 	stop()
+	require.Zero(t, r.Stats().Rejected, "the destination refused nothing")
 	require.Equal(t, 2, dst.Len(), "the good events of the entry are stored")
 	p, err := c.XPending(ctx, stream, "g").Result()
 	require.NoError(t, err)
