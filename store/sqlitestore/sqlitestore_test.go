@@ -333,3 +333,27 @@ func TestOpenErrorsHideThePassword(t *testing.T) {
 		})
 	}
 }
+
+func TestUnwritablePathIsNamedWithItsCause(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nonexistent", "x.db")
+	_, err := sqlitestore.New(testCtx(t), sqlitestore.Options{Path: missing})
+	require.EqualError(t, err, "sqlitestore: open "+missing+": directory "+filepath.Dir(missing)+" does not exist: file does not exist")
+	require.ErrorIs(t, err, os.ErrNotExist)
+	_, err = store.Open(testCtx(t), "sqlite://"+missing)
+	require.ErrorContains(t, err, "directory "+filepath.Dir(missing)+" does not exist")
+
+	_, err = sqlitestore.New(testCtx(t), sqlitestore.Options{Path: dir})
+	require.EqualError(t, err, "sqlitestore: open "+dir+": it is a directory")
+
+	if os.Geteuid() == 0 {
+		t.Skip("permissions do not stop root from writing")
+	}
+	readOnly := filepath.Join(dir, "ro")
+	require.NoError(t, os.Mkdir(readOnly, 0o555))
+	path := filepath.Join(readOnly, "x.db")
+	_, err = sqlitestore.New(testCtx(t), sqlitestore.Options{Path: path})
+	require.ErrorContains(t, err, "sqlitestore: open "+path+": ")
+	require.ErrorContains(t, err, "permission denied")
+	require.ErrorIs(t, err, os.ErrPermission)
+}
