@@ -10,6 +10,8 @@ import (
 )
 
 // Opener opens a store from a parsed URL. Backends register one per scheme.
+// Its errors must not hold the URL's password: name the URL by
+// url.URL.Redacted, if at all.
 type Opener func(ctx context.Context, u *url.URL) (Store, error)
 
 var (
@@ -44,9 +46,10 @@ func Schemes() []string {
 
 // Open opens the store a URL names, such as "sqlite://shoplytics.db",
 // "postgres://user@host/db" or "memory://". The backend for the scheme must
-// be linked in (import it, or store/all for every backend).
+// be linked in (import it, or store/all for every backend). Its errors,
+// and the backends', never hold the URL's password.
 func Open(ctx context.Context, rawURL string) (Store, error) {
-	u, err := url.Parse(rawURL)
+	u, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"iter"
 	"net"
@@ -141,6 +142,31 @@ func ConnectionLost(err error) bool {
 	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE)
+}
+
+// Classify gives a backend's error the sentinel that tells callers whether
+// retrying can help, so they decide with errors.Is alone; every backend
+// maps its driver's errors through it. kind is the backend's reading of its
+// driver's errors: ErrUnavailable (the server cannot serve now), ErrInvalid
+// (it refused the data), ErrClosed, or nil when it does not know the error.
+// An error kind does not know that is a lost connection (ConnectionLost)
+// is ErrUnavailable. The result wraps the sentinel and err, so the driver's
+// error stays in the chain for errors.As; nil, context errors, errors that
+// carry a sentinel already and errors nobody knows (a bug, a
+// misconfiguration) are returned unchanged.
+func Classify(err error, kind func(error) error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, ErrClosed) || errors.Is(err, ErrUnavailable) || errors.Is(err, ErrInvalid) {
+		return err
+	}
+	sentinel := kind(err)
+	if sentinel == nil && ConnectionLost(err) {
+		sentinel = ErrUnavailable
+	}
+	if sentinel == nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", sentinel, err)
 }
 
 // ErrorSeq returns a sequence that yields err once; backends use it when a

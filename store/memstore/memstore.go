@@ -5,6 +5,7 @@ package memstore
 
 import (
 	"context"
+	"encoding/json"
 	"iter"
 	"net/url"
 	"sort"
@@ -68,47 +69,93 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 	return store.Result(dup), nil
 }
 
-// Events implements store.Store.
+// pageSize is how many events Events copies out under the read lock at a
+// time; a read holds one page, however many events match.
+const pageSize = 256
+
+// scanLimit bounds how many stored events one page looks at, so a narrow
+// filter over a large shop also releases the lock now and then.
+const scanLimit = 16 * pageSize
+
+// Events implements store.Store. It takes the matching events a page at a
+// time under the read lock and yields them with the lock released, so the
+// loop body may call the store (an Append from inside it does not
+// deadlock); the next page resumes after the last event looked at. Yielded
+// events own their Properties: changing them does not change the store.
 func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.Event, error] {
 	if err := f.Validate(); err != nil {
 		return store.ErrorSeq(err)
 	}
 	return func(yield func(tracking.Event, error) bool) {
-		s.mu.RLock()
-		if s.closed {
-			s.mu.RUnlock()
-			yield(tracking.Event{}, store.ErrClosed)
-			return
-		}
-		list := s.shops[f.ShopID]
-		start := 0
-		if !f.From.IsZero() {
-			start = sort.Search(len(list), func(j int) bool { return !list[j].Timestamp.Before(f.From) })
-		}
-		var out []tracking.Event
-		for i := start; i < len(list); i++ {
-			e := &list[i]
-			if !f.To.IsZero() && !e.Timestamp.Before(f.To) {
-				break
-			}
-			if f.Match(e) {
-				out = append(out, *e)
-				if f.Limit > 0 && len(out) == f.Limit {
-					break
-				}
-			}
-		}
-		s.mu.RUnlock()
-		for _, e := range out {
-			if err := ctx.Err(); err != nil {
+		page := make([]tracking.Event, 0, pageSize)
+		var after *tracking.Event // the last event looked at; nil before the first page
+		var last tracking.Event
+		n := 0
+		for {
+			page = page[:0]
+			done, err := s.page(&f, after, &last, &page, f.Limit-n)
+			if err != nil {
 				yield(tracking.Event{}, err)
 				return
 			}
-			if !yield(e, nil) {
+			after = &last
+			for _, e := range page {
+				if err := ctx.Err(); err != nil {
+					yield(tracking.Event{}, err)
+					return
+				}
+				if !yield(e, nil) {
+					return
+				}
+				n++
+			}
+			if done || (f.Limit > 0 && n >= f.Limit) {
 				return
 			}
 		}
 	}
+}
+
+// page appends to page, under the read lock, up to pageSize events of f
+// that come after *after (from the start when after is nil), and at most
+// want of them when want > 0, each with its own copy of Properties. It sets
+// *last to the last event it looked at and reports whether none is left.
+func (s *Store) page(f *store.Filter, after, last *tracking.Event, page *[]tracking.Event, want int) (done bool, err error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return true, store.ErrClosed
+	}
+	list := s.shops[f.ShopID]
+	var i int
+	switch {
+	case after != nil:
+		i = sort.Search(len(list), func(j int) bool { return less(after, &list[j]) })
+	case !f.From.IsZero():
+		i = sort.Search(len(list), func(j int) bool { return !list[j].Timestamp.Before(f.From) })
+	}
+	limit := pageSize
+	if want > 0 {
+		limit = min(limit, want)
+	}
+	for scanned := 0; i < len(list); i, scanned = i+1, scanned+1 {
+		e := &list[i]
+		if !f.To.IsZero() && !e.Timestamp.Before(f.To) {
+			return true, nil
+		}
+		if len(*page) == limit || scanned == scanLimit {
+			return false, nil
+		}
+		*last = tracking.Event{Timestamp: e.Timestamp, ID: e.ID}
+		if f.Match(e) {
+			c := *e
+			if c.Properties != nil {
+				c.Properties = append(json.RawMessage(nil), c.Properties...)
+			}
+			*page = append(*page, c)
+		}
+	}
+	return true, nil
 }
 
 // Len returns the number of stored events of all shops.

@@ -12,12 +12,13 @@ import (
 
 // Append implements store.Store. The batch's new events are stored by one
 // statement (or one transaction) and the keys PostgreSQL reports as inserted
-// decide which events were duplicates; see writer.
+// decide which events were duplicates; see writer.go.
 func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
-	return s.appendWith(ctx, s.write, events)
+	return s.appendWith(ctx, (*Store).insertCopyDirect, events)
 }
 
-func (s *Store) appendWith(ctx context.Context, w writer, events []tracking.Event) (store.AppendResult, error) {
+// appendWith is Append through the insert path insert.
+func (s *Store) appendWith(ctx context.Context, insert insertFunc, events []tracking.Event) (store.AppendResult, error) {
 	if err := ctx.Err(); err != nil {
 		return store.AppendResult{}, fmt.Errorf("pgstore: append: %w", err)
 	}
@@ -34,7 +35,7 @@ func (s *Store) appendWith(ctx context.Context, w writer, events []tracking.Even
 		a, b := &events[i], &events[j]
 		return cmp.Or(cmp.Compare(a.ShopID, b.ShopID), cmp.Compare(a.ID, b.ID))
 	})
-	inserted, err := s.insert(ctx, w, events, unique)
+	inserted, err := insert(s, ctx, events, unique)
 	if err != nil {
 		return store.AppendResult{}, s.fail(ctx, "append", err)
 	}

@@ -62,13 +62,13 @@ func BenchmarkAppend(b *testing.B) {
 }
 
 // BenchmarkAppendPaths measures each candidate way of writing a batch; the
-// fastest is defaultWriter.
+// fastest, writeCopyDirect, is Append's.
 func BenchmarkAppendPaths(b *testing.B) {
-	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues, writeCopyDirect} {
+	for _, w := range writers {
 		b.Run(w.String(), func(b *testing.B) {
 			s := openStore(b, newSchema(b))
 			benchBatches(b, func(ctx context.Context, events []tracking.Event) (int, error) {
-				res, err := s.appendWith(ctx, w, events)
+				res, err := s.appendWith(ctx, w.fn(), events)
 				return res.Inserted, err
 			})
 		})

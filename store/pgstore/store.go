@@ -39,7 +39,6 @@ type Store struct {
 	owned  bool // db was opened from a DSN and is closed by Close
 	schema string
 	events string // quoted schema-qualified table name
-	write  writer // the Append path; see writer.go
 	closed atomic.Bool
 	// stagingBatches counts the batches still to go through staging after
 	// a direct COPY met a stored key (see writeCopyDirect).
@@ -60,13 +59,13 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{schema: opts.Schema, events: pq.QuoteIdentifier(opts.Schema) + ".events", write: defaultWriter}
+	s := &Store{schema: opts.Schema, events: pq.QuoteIdentifier(opts.Schema) + ".events"}
 	if opts.DB != nil {
 		s.db = sqlx.NewDb(opts.DB, "postgres")
 	} else {
 		connector, err := pq.NewConnector(opts.DSN)
 		if err != nil {
-			return nil, fmt.Errorf("pgstore: dsn: %w", err)
+			return nil, fmt.Errorf("pgstore: dsn: %w", dsnError(opts.DSN, err))
 		}
 		db := sql.OpenDB(connector)
 		db.SetMaxOpenConns(opts.MaxConns)
@@ -106,7 +105,7 @@ func (s *Store) Close() error {
 }
 
 // fail gives err its context: the operation, and the store's sentinel by
-// interpretError, except that a cancelled ctx reports ctx's own error and a
+// classify, except that a cancelled ctx reports ctx's own error and a
 // closed store reports store.ErrClosed whatever the driver said.
 func (s *Store) fail(ctx context.Context, op string, err error) error {
 	switch {
@@ -117,5 +116,5 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	case s.closed.Load():
 		return fmt.Errorf("pgstore: %s: %w", op, store.ErrClosed)
 	}
-	return fmt.Errorf("pgstore: %s: %w", op, interpretError(err))
+	return fmt.Errorf("pgstore: %s: %w", op, classify(err))
 }

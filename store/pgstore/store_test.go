@@ -37,13 +37,12 @@ func TestConformance(t *testing.T) {
 
 // Every write path must pass the suite, not only the one Append uses.
 func TestConformanceEveryWriter(t *testing.T) {
-	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues, writeCopyDirect} {
+	for _, w := range writers {
 		t.Run(w.String(), func(t *testing.T) {
 			storetest.Run(t, func(t *testing.T) store.Store {
 				s, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: newSchema(t)})
 				require.NoError(t, err)
-				s.write = w
-				return s
+				return writerStore{s, w}
 			})
 		})
 	}
@@ -233,12 +232,12 @@ func TestRefusedDataIsInvalid(t *testing.T) {
 		{"NUL byte in text", func(e *tracking.Event) { e.UserID = "a\x00b" }},
 		{"properties not JSON", func(e *tracking.Event) { e.Properties = []byte(`{"a":`) }},
 	}
-	for _, w := range []writer{writeUnnest, writeCopy, writeCopyDrop, writeValues, writeCopyDirect} {
+	for _, w := range writers {
 		for _, tc := range cases {
 			t.Run(w.String()+"/"+tc.name, func(t *testing.T) {
 				events := genEvents(5, "bad-"+w.String(), 3)
 				tc.mutate(&events[1])
-				_, err := s.appendWith(testCtx(t), w, events)
+				_, err := s.appendWith(testCtx(t), w.fn(), events)
 				require.ErrorIs(t, err, store.ErrInvalid)
 				require.False(t, store.Retryable(err))
 				n := 0
@@ -254,7 +253,7 @@ func TestRefusedDataIsInvalid(t *testing.T) {
 	}
 }
 
-func TestInterpretError(t *testing.T) {
+func TestClassify(t *testing.T) {
 	cases := []struct {
 		name string
 		err  error
@@ -279,55 +278,15 @@ func TestInterpretError(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := interpretError(tc.err)
+			got := classify(tc.err)
 			require.ErrorIs(t, got, tc.err, "the original error stays in the chain")
 			for _, sentinel := range []error{store.ErrUnavailable, store.ErrInvalid} {
 				require.Equal(t, sentinel == tc.want, errors.Is(got, sentinel), "errors.Is(%v, %v)", got, sentinel)
 			}
 		})
 	}
-	require.Nil(t, interpretError(nil))
-	require.Equal(t, context.Canceled, interpretError(context.Canceled), "context errors pass through")
-}
-
-func TestCountByTypeMatchesEvents(t *testing.T) {
-	s := openStore(t, newSchema(t))
-	events := genEvents(6, "cnt", 5000)
-	_, err := s.Append(testCtx(t), events)
-	require.NoError(t, err)
-
-	filters := []store.Filter{
-		{ShopID: "shop-a"},
-		{ShopID: "shop-b"},
-		{ShopID: "shop-a", From: genBase.Add(72 * 3600e9), To: genBase.Add(240 * 3600e9)},
-		{ShopID: "shop-a", UserID: events[0].UserID, AnonymousID: "", SessionID: ""},
-		{ShopID: "shop-c", SessionID: events[1].SessionID},
-		{ShopID: "shop-a", AnonymousID: events[2].AnonymousID},
-		{ShopID: "nobody"},
-	}
-	for i, f := range filters {
-		t.Run(fmt.Sprint(i), func(t *testing.T) {
-			want := map[string]int64{}
-			for e, err := range s.Events(testCtx(t), f) {
-				require.NoError(t, err)
-				want[e.Type]++
-			}
-			counts, err := s.CountByType(testCtx(t), f)
-			require.NoError(t, err)
-			got := map[string]int64{}
-			for _, c := range counts {
-				got[c.Type] = c.Count
-			}
-			require.Equal(t, want, got)
-		})
-	}
-	_, err = s.CountByType(testCtx(t), store.Filter{})
-	require.ErrorIs(t, err, store.ErrInvalid)
-}
-
-func TestPing(t *testing.T) {
-	s := openStore(t, newSchema(t))
-	require.NoError(t, s.Ping(testCtx(t)))
+	require.Nil(t, classify(nil))
+	require.Equal(t, context.Canceled, classify(context.Canceled), "context errors pass through")
 }
 
 func TestEventsRoundTripGeneratedData(t *testing.T) {
@@ -401,4 +360,64 @@ func TestIDsOrderBytewise(t *testing.T) {
 	}
 	require.True(t, sort.StringsAreSorted(got), "got %q", got)
 	require.Len(t, got, len(events))
+}
+
+// secret is a password no error may show.
+const secret = "s3cret-Pw"
+
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	u, err := url.Parse(testenv.PostgresURL(t))
+	require.NoError(t, err)
+	u.User = url.UserPassword(u.User.Username(), secret) // the test server trusts any password
+	withPassword := func(host, path, query string) string {
+		v := *u
+		if host != "" {
+			v.Host = host
+		}
+		if path != "" {
+			v.Path = path
+		}
+		v.RawQuery = query
+		return v.String()
+	}
+	cases := []struct {
+		name string
+		open func() error
+	}{
+		{"New: URL that does not parse", func() error {
+			_, err := New(testCtx(t), Options{DSN: "postgres://postgres:" + secret + "@127.0.0.1:5432/te%zzst"})
+			return err
+		}},
+		{"New: key=value string that does not parse", func() error {
+			_, err := New(testCtx(t), Options{DSN: "host=127.0.0.1 password=" + secret + " dbname"})
+			return err
+		}},
+		{"New: unsupported setting", func() error {
+			_, err := New(testCtx(t), Options{DSN: withPassword("", "", "sslmode=bogus")})
+			return err
+		}},
+		{"Open: unreachable server", func() error {
+			_, err := store.Open(testCtx(t), withPassword("127.0.0.1:1", "", "sslmode=disable&connect_timeout=5"))
+			return err
+		}},
+		{"Open: no such database", func() error {
+			_, err := store.Open(testCtx(t), withPassword("", "/no_such_database", "sslmode=disable"))
+			return err
+		}},
+		{"Open: invalid schema", func() error {
+			_, err := store.Open(testCtx(t), withPassword("", "", "sslmode=disable&schema=Not-Valid"))
+			return err
+		}},
+		{"Open: URL that does not parse", func() error {
+			_, err := store.Open(testCtx(t), withPassword("", "", "")+"%zz")
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.open()
+			require.Error(t, err)
+			require.NotContains(t, err.Error(), secret)
+		})
+	}
 }

@@ -5,99 +5,34 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
-// writer is a way of inserting a batch. All of them insert the unique events
-// of a batch in (shop_id, id) order, so two transactions inserting
-// overlapping batches take their row locks in the same order and cannot
-// deadlock, skip keys already stored with ON CONFLICT DO NOTHING, and report
-// the keys they stored with RETURNING. Append uses defaultWriter; the others
-// are kept for the benchmarks that chose it (see append_bench_test.go).
-type writer int
+// The write path of Append inserts the unique events of a batch in
+// (shop_id, id) order, so two transactions inserting overlapping batches
+// take their row locks in the same order and cannot deadlock, and learns
+// which events were new: a COPY straight into events (insertCopyDirect),
+// falling back to a staging table and INSERT … ON CONFLICT DO NOTHING
+// RETURNING (insertCopy) when a key is already stored. The other paths the
+// benchmarks compared it with live in the package's tests.
 
-const (
-	// writeUnnest sends each column as one array parameter and inserts
-	// SELECT * FROM unnest(...): one statement of fixed text and no
-	// transaction beyond the statement, but PostgreSQL parses 20 large array
-	// literals, which measured slower than COPY.
-	writeUnnest writer = iota
-	// writeCopy COPYs the batch into a temporary staging table kept per
-	// connection (ON COMMIT DELETE ROWS) and moves it with INSERT … SELECT.
-	writeCopy
-	// writeCopyDrop is writeCopy with a staging table created and dropped
-	// by every batch (ON COMMIT DROP).
-	writeCopyDrop
-	// writeValues is a multi-row INSERT … VALUES with 20 parameters per row,
-	// in chunks under PostgreSQL's 65535-parameter limit.
-	writeValues
-	// writeCopyDirect COPYs the batch straight into events, which skips the
-	// staging table and the INSERT … SELECT, and falls back to writeCopy
-	// when a key is already stored (the COPY then fails whole, on a unique
-	// violation, and stores nothing). Duplicates are rare (retries,
-	// redeliveries), so most batches take the fast path; after a conflict
-	// the next batches go through staging for a while, so a client that
-	// keeps resending does not pay for two writes each time.
-	writeCopyDirect
-)
-
-// defaultWriter is the fastest path measured by BenchmarkAppendPaths: COPY
-// straight into events, with the staging table kept per connection
-// (writeCopy) as the fallback for batches holding stored keys.
-// (writeCopyDrop was as fast as writeCopy, but creates and drops a catalog
-// entry for every batch.)
-const defaultWriter = writeCopyDirect
+// insertFunc stores events[unique], already in key order, and returns the
+// keys the database did not hold before.
+type insertFunc func(s *Store, ctx context.Context, events []tracking.Event, unique []int) ([]store.Key, error)
 
 // stagingAfterConflict is how many batches go through staging after a
 // direct COPY met a stored key.
 const stagingAfterConflict = 16
 
-func (w writer) String() string {
-	switch w {
-	case writeUnnest:
-		return "unnest"
-	case writeCopy:
-		return "copy"
-	case writeCopyDrop:
-		return "copy-drop"
-	case writeValues:
-		return "values"
-	case writeCopyDirect:
-		return "copy-direct"
-	}
-	return "writer(" + strconv.Itoa(int(w)) + ")"
-}
-
-// columns of events in the order every writer sends them.
+// columns of events in the order every insert path sends them.
 const columns = `shop_id, id, type, user_id, anonymous_id, session_id, product_id, product_name, category,
 	price, quantity, revenue, currency, order_id, url, referrer, user_agent, properties, ts, received_at`
 
 const numColumns = 20
 
-// insert stores events[unique] (already in key order) with path w and
-// returns the keys the database did not hold before.
-func (s *Store) insert(ctx context.Context, w writer, events []tracking.Event, unique []int) ([]store.Key, error) {
-	switch w {
-	case writeUnnest:
-		return s.insertUnnest(ctx, events, unique)
-	case writeCopy:
-		return s.insertCopy(ctx, events, unique, false)
-	case writeCopyDrop:
-		return s.insertCopy(ctx, events, unique, true)
-	case writeValues:
-		return s.insertValues(ctx, events, unique)
-	case writeCopyDirect:
-		return s.insertCopyDirect(ctx, events, unique)
-	}
-	return nil, fmt.Errorf("unknown writer %d", w)
-}
-
-// queryer is what a writer needs of a *sql.DB or *sql.Tx.
+// queryer is what an insert path needs of a *sql.DB or *sql.Tx.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
@@ -117,82 +52,6 @@ func scanKeys(ctx context.Context, q queryer, keys []store.Key, query string, ar
 		keys = append(keys, k)
 	}
 	return keys, rows.Err()
-}
-
-// nullable maps the zero value of an optional field to SQL NULL.
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
-
-func money(m tracking.Money) any {
-	if m.IsZero() {
-		return nil
-	}
-	return m.Minor
-}
-
-func properties(p []byte) any {
-	if len(p) == 0 {
-		return nil
-	}
-	return string(p) // a string, not []byte, which lib/pq would send as bytea
-}
-
-func instant(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC()
-}
-
-// appendRow appends the column values of e, in columns order.
-func appendRow(args []any, e *tracking.Event) []any {
-	return append(args,
-		e.ShopID, e.ID, e.Type, nullable(e.UserID), nullable(e.AnonymousID), nullable(e.SessionID),
-		nullable(e.ProductID), nullable(e.ProductName), nullable(e.Category),
-		money(e.Price), e.Quantity, money(e.Revenue), nullable(e.Currency), nullable(e.OrderID),
-		nullable(e.URL), nullable(e.Referrer), nullable(e.UserAgent), properties(e.Properties),
-		e.Timestamp.UTC(), instant(e.ReceivedAt))
-}
-
-// insertUnnest sends the batch as 20 array parameters, one per column.
-func (s *Store) insertUnnest(ctx context.Context, events []tracking.Event, unique []int) ([]store.Key, error) {
-	var cols [numColumns]arrayText
-	for _, i := range unique {
-		e := &events[i]
-		cols[0].text(e.ShopID)
-		cols[1].text(e.ID)
-		cols[2].text(e.Type)
-		cols[3].optText(e.UserID)
-		cols[4].optText(e.AnonymousID)
-		cols[5].optText(e.SessionID)
-		cols[6].optText(e.ProductID)
-		cols[7].optText(e.ProductName)
-		cols[8].optText(e.Category)
-		cols[9].money(e.Price)
-		cols[10].int(e.Quantity)
-		cols[11].money(e.Revenue)
-		cols[12].optText(e.Currency)
-		cols[13].optText(e.OrderID)
-		cols[14].optText(e.URL)
-		cols[15].optText(e.Referrer)
-		cols[16].optText(e.UserAgent)
-		cols[17].optText(string(e.Properties))
-		cols[18].time(e.Timestamp)
-		cols[19].time(e.ReceivedAt)
-	}
-	args := make([]any, numColumns)
-	for i := range cols {
-		args[i] = cols[i].String()
-	}
-	return scanKeys(ctx, s.db, make([]store.Key, 0, len(unique)), `INSERT INTO `+s.events+` (`+columns+`)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-			$7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[], $12::bigint[], $13::text[],
-			$14::text[], $15::text[], $16::text[], $17::text[], $18::jsonb[], $19::timestamptz[], $20::timestamptz[])
-		ON CONFLICT (shop_id, id) DO NOTHING RETURNING shop_id, id`, args...)
 }
 
 // stagingTable names the temporary staging table. It carries the version of
@@ -258,12 +117,12 @@ func copyIn(ctx context.Context, conn *sql.Conn, table, data string) error {
 func (s *Store) insertCopyDirect(ctx context.Context, events []tracking.Event, unique []int) ([]store.Key, error) {
 	if s.stagingBatches.Load() > 0 {
 		s.stagingBatches.Add(-1)
-		return s.insertCopy(ctx, events, unique, false)
+		return s.insertCopy(ctx, events, unique)
 	}
 	err := s.copyDirect(ctx, encodeCopy(events, unique))
 	if isUniqueViolation(err) {
 		s.stagingBatches.Store(stagingAfterConflict)
-		return s.insertCopy(ctx, events, unique, false)
+		return s.insertCopy(ctx, events, unique)
 	}
 	if err != nil {
 		return nil, err
@@ -292,9 +151,20 @@ func (s *Store) copyDirect(ctx context.Context, data string) (err error) {
 	return tx.Commit()
 }
 
-// insertCopy COPYs the batch into a temporary staging table and moves the
-// new rows into events, in one transaction.
-func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique []int, dropEach bool) (keys []store.Key, err error) {
+// insertCopy COPYs the batch into a temporary staging table kept per
+// connection and moves the new rows into events, in one transaction. The
+// first batch on a connection creates the table; later ones find it (a
+// notice, no catalog change) and commit empties it.
+func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique []int) ([]store.Key, error) {
+	return s.insertStaged(ctx, events, unique,
+		`CREATE TEMP TABLE IF NOT EXISTS `+stagingTable+` `+stagingColumns+` ON COMMIT DELETE ROWS`,
+		"pg_temp."+stagingTable)
+}
+
+// insertStaged runs create, which makes sure the temporary table staging
+// exists, COPYs the batch into it and moves the new rows into events, all
+// in one transaction.
+func (s *Store) insertStaged(ctx context.Context, events []tracking.Event, unique []int, create, staging string) (keys []store.Key, err error) {
 	data := encodeCopy(events, unique)
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -310,14 +180,6 @@ func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique 
 			_ = tx.Rollback()
 		}
 	}()
-	// The first batch on a connection creates the table; later ones find it
-	// (a notice, no catalog change) and commit empties it.
-	staging := "pg_temp." + stagingTable
-	create := `CREATE TEMP TABLE IF NOT EXISTS ` + stagingTable + ` ` + stagingColumns + ` ON COMMIT DELETE ROWS`
-	if dropEach {
-		staging = "pg_temp." + stagingTable + "_once"
-		create = `CREATE TEMP TABLE ` + stagingTable + `_once ` + stagingColumns + ` ON COMMIT DROP`
-	}
 	if _, err := tx.ExecContext(ctx, create); err != nil {
 		return nil, err
 	}
@@ -331,61 +193,4 @@ func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique 
 		return nil, err
 	}
 	return keys, tx.Commit()
-}
-
-// maxParams is PostgreSQL's limit on the parameters of one statement.
-const maxParams = 65535
-
-// insertValues sends multi-row INSERT … VALUES statements, in one
-// transaction when the batch needs more than one.
-func (s *Store) insertValues(ctx context.Context, events []tracking.Event, unique []int) (keys []store.Key, err error) {
-	const rowsPerStmt = maxParams / numColumns
-	var q queryer = s.db
-	if len(unique) > rowsPerStmt {
-		// Not :=, which would shadow err and hide a failed commit from the
-		// deferred functions below.
-		var tx *sql.Tx
-		tx, err = s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if err != nil {
-				_ = tx.Rollback()
-			}
-		}()
-		q = tx
-		defer func() {
-			if err == nil {
-				err = tx.Commit()
-			}
-		}()
-	}
-	keys = make([]store.Key, 0, len(unique))
-	for start := 0; start < len(unique); start += rowsPerStmt {
-		chunk := unique[start:min(start+rowsPerStmt, len(unique))]
-		var sb strings.Builder
-		sb.WriteString(`INSERT INTO ` + s.events + ` (` + columns + `) VALUES `)
-		args := make([]any, 0, len(chunk)*numColumns)
-		for r, i := range chunk {
-			if r > 0 {
-				sb.WriteByte(',')
-			}
-			sb.WriteByte('(')
-			for c := range numColumns {
-				if c > 0 {
-					sb.WriteByte(',')
-				}
-				sb.WriteByte('$')
-				sb.WriteString(strconv.Itoa(r*numColumns + c + 1))
-			}
-			sb.WriteByte(')')
-			args = appendRow(args, &events[i])
-		}
-		sb.WriteString(` ON CONFLICT (shop_id, id) DO NOTHING RETURNING shop_id, id`)
-		if keys, err = scanKeys(ctx, q, keys, sb.String(), args...); err != nil {
-			return nil, err
-		}
-	}
-	return keys, nil
 }

@@ -65,8 +65,12 @@
 //
 // A Relay reads every shop stream through a consumer group (XREADGROUP),
 // appends what it read to the destination and acknowledges it (XACK) only
-// after that Append succeeded. A failing destination is retried with
-// backoff while the entries stay pending; a relay that dies mid-batch leaves
+// after that Append succeeded. A destination failing in a way that may pass
+// (store.Retryable) is retried with exponential backoff and jitter, between
+// MinBackoff and MaxBackoff, while the entries stay pending; one failing for
+// good (closed, or any error Retryable refuses but store.ErrInvalid) ends
+// Run with that error, its batch left pending rather than read on and
+// abandoned entry by entry. A relay that dies mid-batch leaves
 // its entries pending until another relay of the group claims them
 // (XAUTOCLAIM) after ClaimIdle. Delivery is at least once; because the
 // destination's Append is idempotent on (shop_id, id), the effect is exactly
@@ -106,7 +110,8 @@
 // and copies the event with its origin and the reason to the dead-letter
 // stream "{p}:dead", in the same transaction as the entry's
 // acknowledgement. Store.DeadLetters reads it and Store.DeleteDeadLetters
-// removes what was dealt with; RelayStats.Rejected counts such events.
+// removes what was dealt with. RelayStats.DeadLetters counts what the relay
+// wrote there, RelayStats.Rejected the part of it the destination refused.
 // Nothing trims that stream. A corrected event must be appended to the
 // destination directly: appended to this store again within the dedup
 // window it would be dropped as a duplicate.

@@ -1,7 +1,6 @@
 package redisstore
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -11,45 +10,42 @@ import (
 	"github.com/shoplytics/shoplytics/store"
 )
 
-// wrap is the one place Redis errors become store errors: op names the
-// operation for the message; connection failures and a server that cannot
-// serve now (loading, failing over, out of memory) wrap
-// store.ErrUnavailable so callers retry; a client closed under the store
-// wraps store.ErrClosed; context errors stay as they are.
+// wrap gives a failed Redis call its context: op names the operation
+// for the message, and classify the sentinel.
 func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("redisstore: %s: %w", op, err)
-	}
-	if errors.Is(err, redis.ErrClosed) {
-		return fmt.Errorf("redisstore: %s: %w (%w)", op, store.ErrClosed, err)
-	}
-	if unavailable(err) {
-		return fmt.Errorf("redisstore: %s: %w (%w)", op, store.ErrUnavailable, err)
-	}
-	return fmt.Errorf("redisstore: %s: %w", op, err)
+	return fmt.Errorf("redisstore: %s: %w", op, classify(err))
 }
+
+// classify turns go-redis errors into the store's sentinels (see
+// store.Classify): connection failures and a server that cannot serve now
+// (loading, failing over, out of memory) are store.ErrUnavailable, so
+// callers retry; a client closed under the store is store.ErrClosed.
+func classify(err error) error { return store.Classify(err, errorKind) }
 
 // serverBusy lists the error prefixes of a server that may serve the same
 // request later.
 var serverBusy = []string{"LOADING", "BUSY", "MASTERDOWN", "CLUSTERDOWN", "TRYAGAIN", "READONLY", "OOM", "NOREPLICAS", "NOSCRIPT"}
 
-func unavailable(err error) bool {
-	if store.ConnectionLost(err) || errors.Is(err, redis.ErrPoolTimeout) {
-		return true
+func errorKind(err error) error {
+	if errors.Is(err, redis.ErrClosed) {
+		return store.ErrClosed
+	}
+	if errors.Is(err, redis.ErrPoolTimeout) {
+		return store.ErrUnavailable
 	}
 	var re redis.Error
 	if errors.As(err, &re) {
 		msg := re.Error()
 		for _, p := range serverBusy {
 			if strings.HasPrefix(msg, p) {
-				return true
+				return store.ErrUnavailable
 			}
 		}
 	}
-	return false
+	return nil
 }
 
 // isNoScript reports a script cache miss (after SCRIPT FLUSH or a restart).

@@ -131,13 +131,16 @@ type RelayStats struct {
 	// Errors counts failed attempts: dst.Append or Redis calls that failed,
 	// and entries that could not be decoded.
 	Errors int64
-	// Rejected counts events the relay gave up on: refused by the
-	// destination as invalid (store.ErrInvalid) one by one, or not
-	// decodable. Each is logged and copied to the dead-letter stream (see
-	// Store.DeadLetters) with its entry's acknowledgement, so it does not
-	// block its batch-mates and is not lost; both counters grow when that
-	// transaction commits. DeadLetters counts the copies written: a batch
-	// redelivered after a failed acknowledgement writes, and counts, again.
+	// DeadLetters counts what the relay gave up on and copied to the
+	// dead-letter stream (see Store.DeadLetters), logged, with its entry's
+	// acknowledgement, so it does not block its batch-mates and is not
+	// lost: events the destination refused, events that do not decode, and
+	// entries with no events field. Rejected counts the first kind only:
+	// events the destination refused as invalid (store.ErrInvalid) one by
+	// one, which point at the destination's rules or the producer's data
+	// rather than at a corrupt stream. Both grow when the transaction of
+	// the dead letters and the acknowledgement commits; a batch whose
+	// transaction fails is delivered again and counted then.
 	Rejected, DeadLetters int64
 	// Streams is the number of shop streams the relay reads.
 	Streams int
@@ -209,9 +212,15 @@ func (r *Relay) Stats() RelayStats {
 }
 
 // Run relays until ctx is cancelled, then lets the in-flight batch finish
-// (within StopTimeout) and returns nil. Failures of Redis or of the
-// destination are logged and retried with backoff; Run returns an error only
-// when it cannot run at all (already running, source closed).
+// (within StopTimeout) and returns nil. Failures of Redis, and failures of
+// the destination that store.Retryable allows, are logged and retried with
+// backoff. Run returns an error when it cannot go on: already running, the
+// source closed, or the destination failed in a way retrying cannot cure
+// (store.ErrClosed, or any other error store.Retryable refuses but
+// store.ErrInvalid, whose events go to the dead-letter stream). Reading on
+// would only move every new entry to the pending list; the batch in hand
+// stays pending, neither acknowledged nor dead-lettered, for a relay run
+// again once the destination is fixed.
 func (r *Relay) Run(ctx context.Context) error {
 	if !r.running.CompareAndSwap(false, true) {
 		return errors.New("redisstore: relay: already running")
@@ -244,9 +253,10 @@ func (r *Relay) Run(ctx context.Context) error {
 	)
 	fail := func(what string, err error) {
 		r.errs.Add(1)
-		backoff = r.nextBackoff(backoff)
-		log.Warn("relay: "+what+" failed", "err", err, "retry_in", backoff)
-		sleep(ctx, backoff)
+		var wait time.Duration
+		backoff, wait = r.nextBackoff(backoff)
+		log.Warn("relay: "+what+" failed", "err", err, "retry_in", wait)
+		sleep(ctx, wait)
 	}
 	for ctx.Err() == nil {
 		if r.src.closed.Load() {
@@ -262,6 +272,9 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		if !now.Before(nextClaim) {
 			if err := r.claim(ctx, work); err != nil {
+				if de, ok := errors.AsType[*destinationError](err); ok {
+					return r.giveUp(log, de)
+				}
 				fail("claim", err)
 				continue
 			}
@@ -334,18 +347,37 @@ func (r *Relay) Run(ctx context.Context) error {
 		if total == 0 {
 			continue
 		}
-		r.deliver(ctx, work, log, res)
+		if err := r.deliver(ctx, work, log, res); err != nil {
+			return r.giveUp(log, err)
+		}
 	}
 	return nil
 }
 
-// store appends one batch to dst, retrying with backoff; events it refuses
-// as invalid are isolated into dead. It reports false when the batch was
-// not stored (the relay stops, or the destination rejects it for good):
-// the read's entries then stay pending.
-func (r *Relay) store(ctx, work context.Context, log *slog.Logger, events []tracking.Event, from []origin, dead *[]deadLetter) bool {
+// destinationError is a failure of the destination that retrying cannot
+// cure; it ends Run.
+type destinationError struct{ err error }
+
+func (e *destinationError) Error() string { return e.err.Error() }
+func (e *destinationError) Unwrap() error { return e.err }
+
+// giveUp logs why Run ends and returns the error it ends with.
+func (r *Relay) giveUp(log *slog.Logger, de *destinationError) error {
+	log.Error("relay: the destination fails for good; stopping, its batch stays pending", "err", de.err)
+	return fmt.Errorf("redisstore: relay: destination: %w", de.err)
+}
+
+// store appends one batch to dst; events it refuses as invalid are
+// isolated into dead. A retryable failure, of the batch or of its
+// isolation, is retried with backoff, growing from MinBackoff to
+// MaxBackoff. It returns errStopping when the relay stops first, and a
+// *destinationError when the destination fails for good; the read's entries
+// then stay pending.
+func (r *Relay) store(ctx, work context.Context, log *slog.Logger, events []tracking.Event, from []origin, dead *[]deadLetter) error {
 	var backoff time.Duration
+	mark := len(*dead)
 	for {
+		*dead = (*dead)[:mark] // a retried isolation finds its dead letters again
 		ar, err := r.dst.Append(work, events)
 		if err == nil {
 			r.relayed.Add(int64(ar.Inserted))
@@ -354,47 +386,52 @@ func (r *Relay) store(ctx, work context.Context, log *slog.Logger, events []trac
 			if backoff > 0 {
 				log.Info("relay: destination recovered", "events", len(events))
 			}
-			return true
+			return nil
 		}
 		r.errs.Add(1)
+		if ctx.Err() == nil && work.Err() == nil && errors.Is(err, store.ErrInvalid) {
+			// Isolate the refused events so the rest are stored.
+			if err = r.isolate(work, log, events, from, dead); err == nil {
+				return nil
+			}
+			r.errs.Add(1)
+			log.Warn("relay: isolating refused events failed", "events", len(events), "err", err)
+		}
 		if ctx.Err() != nil || work.Err() != nil {
 			log.Warn("relay: stopping with an unfinished batch; it stays pending", "events", len(events), "err", err)
-			return false
-		}
-		if errors.Is(err, store.ErrInvalid) {
-			// Isolate the refused events so the rest are stored.
-			if err := r.isolate(work, log, events, from, dead); err != nil {
-				log.Warn("relay: isolating refused events failed; the batch stays pending", "events", len(events), "err", err)
-				return false
-			}
-			return true
+			return errStopping
 		}
 		if !store.Retryable(err) {
-			log.Error("relay: destination rejected a batch; it stays pending for a later claim", "events", len(events), "err", err)
-			return false
+			return &destinationError{err}
 		}
-		backoff = r.nextBackoff(backoff)
-		log.Warn("relay: append failed", "events", len(events), "err", err, "retry_in", backoff)
+		var wait time.Duration
+		backoff, wait = r.nextBackoff(backoff)
+		log.Warn("relay: append failed", "events", len(events), "err", err, "retry_in", wait)
 		if now := r.opts.Clock(); !now.Before(r.nextSample) {
 			// Keep the lag in Stats current while the destination is down.
 			if err := r.samplePending(work); err != nil {
 				log.Warn("relay: sampling pending entries failed", "err", err)
 			}
 		}
-		if !sleep(ctx, backoff) {
-			return false
+		if !sleep(ctx, wait) {
+			return errStopping
 		}
 	}
 }
 
+// errStopping reports a batch left unfinished because the relay stops.
+var errStopping = errors.New("redisstore: relay: stopping")
+
 // origin is where an event of a read came from.
 type origin struct{ stream, entry string }
 
-// deadLetter is an event the relay gives up on, with why.
+// deadLetter is an event the relay gives up on, with why; refused marks an
+// event the destination refused as invalid.
 type deadLetter struct {
 	origin
-	reason string
-	data   string
+	reason  string
+	data    string
+	refused bool
 }
 
 // isolate appends events in halves until the ones the destination refuses
@@ -414,7 +451,7 @@ func (r *Relay) isolate(work context.Context, log *slog.Logger, events []trackin
 	case len(events) == 1:
 		log.Error("relay: destination refused an event; moving it to the dead-letter stream",
 			"shop", events[0].ShopID, "id", events[0].ID, "stream", from[0].stream, "entry", from[0].entry, "err", err)
-		*dead = append(*dead, deadLetter{origin: from[0], reason: err.Error(), data: string(events[0].AppendJSON(nil))})
+		*dead = append(*dead, deadLetter{origin: from[0], reason: err.Error(), data: string(events[0].AppendJSON(nil)), refused: true})
 		return nil
 	}
 	half := len(events) / 2
@@ -428,8 +465,10 @@ func (r *Relay) isolate(work context.Context, log *slog.Logger, events []trackin
 // retrying a failing dst.Append with backoff until it succeeds or the relay
 // stops; unacknowledged entries stay pending for a later claim. Events the
 // destination refuses as invalid, and events that do not decode, go to the
-// dead-letter stream in the same transaction as the acknowledgement.
-func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis.XStream) {
+// dead-letter stream in the same transaction as the acknowledgement. It
+// returns the destination's error when that fails for good, and nil
+// otherwise.
+func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis.XStream) *destinationError {
 	var (
 		events []tracking.Event
 		from   []origin
@@ -467,8 +506,9 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 	// relay had seen so far): hand them over BatchSize at a time.
 	for lo := 0; lo < len(events); lo += r.opts.BatchSize {
 		hi := min(lo+r.opts.BatchSize, len(events))
-		if !r.store(ctx, work, log, events[lo:hi], from[lo:hi], &dead) {
-			return
+		if err := r.store(ctx, work, log, events[lo:hi], from[lo:hi], &dead); err != nil {
+			de, _ := err.(*destinationError)
+			return de
 		}
 	}
 	// Dead letters and acknowledgements in one transaction: a relay that
@@ -487,14 +527,22 @@ func (r *Relay) deliver(ctx, work context.Context, log *slog.Logger, res []redis
 		// idempotent destination reports them as duplicates.
 		r.errs.Add(1)
 		log.Warn("relay: ack failed", "err", wrap("relay: ack", err))
-		return
+		return nil
 	}
-	r.rejected.Add(int64(len(dead)))
+	refused := 0
+	for _, d := range dead {
+		if d.refused {
+			refused++
+		}
+	}
+	r.rejected.Add(int64(refused))
 	r.deadLetters.Add(int64(len(dead)))
+	return nil
 }
 
 // claim takes over entries of the group idle longer than ClaimIdle, from
-// crashed relays or batches abandoned on stop, and delivers them.
+// crashed relays or batches abandoned on stop, and delivers them. A
+// destination failing for good ends it with a *destinationError.
 func (r *Relay) claim(ctx, work context.Context) error {
 	log := r.opts.Logger.With("group", r.opts.Group, "consumer", r.opts.Consumer)
 	for _, stream := range r.streams() {
@@ -513,7 +561,9 @@ func (r *Relay) claim(ctx, work context.Context) error {
 			}
 			if len(msgs) > 0 {
 				log.Info("relay: claimed idle entries", "stream", stream, "entries", len(msgs))
-				r.deliver(ctx, work, log, []redis.XStream{{Stream: stream, Messages: msgs}})
+				if de := r.deliver(ctx, work, log, []redis.XStream{{Stream: stream, Messages: msgs}}); de != nil {
+					return de
+				}
 			}
 			if next == "0-0" || next == "" {
 				break
@@ -621,9 +671,13 @@ func (r *Relay) forget() {
 	r.known, r.names = map[string]bool{}, nil
 }
 
-func (r *Relay) nextBackoff(prev time.Duration) time.Duration {
-	d := min(max(2*prev, r.opts.MinBackoff), r.opts.MaxBackoff)
-	return d/2 + rand.N(d/2+1) // jitter: half to full
+// nextBackoff returns the backoff after prev (zero before the first
+// retry): doubled from MinBackoff up to MaxBackoff, and the wait to sleep,
+// jittered between half of it and all of it. The jitter does not feed the
+// doubling, so the waits grow whatever the random draws.
+func (r *Relay) nextBackoff(prev time.Duration) (backoff, wait time.Duration) {
+	backoff = min(max(2*prev, r.opts.MinBackoff), r.opts.MaxBackoff)
+	return backoff, backoff/2 + rand.N(backoff/2+1)
 }
 
 // sleep waits d or until ctx is done; it reports whether d passed.

@@ -445,6 +445,7 @@ func TestRelayMovesAnUndecodableEventToDeadLetters(t *testing.T) {
 	stop := runRelay(t, r)
 	require.Eventually(t, func() bool { return r.Stats().DeadLetters == 1 }, waitTimeout, 10*time.Millisecond)
 	stop()
+	require.Zero(t, r.Stats().Rejected, "the destination refused nothing")
 	require.Equal(t, 2, dst.Len(), "the good events of the entry are stored")
 	p, err := c.XPending(ctx, stream, "g").Result()
 	require.NoError(t, err)
@@ -501,4 +502,105 @@ func TestRelayHandsOverAtMostBatchSizeEvents(t *testing.T) {
 	appendAll(t, src, backlog, 10_000)
 	require.Eventually(t, func() bool { return r.Stats().Relayed == 10_200 }, waitTimeout, 10*time.Millisecond)
 	require.LessOrEqual(t, dst.max.Load(), int64(100))
+}
+
+func TestRelayEndsWhenTheDestinationIsClosed(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	src := newStore(t, c, prefix)
+	const shops = 2
+	events := someEvents(2000, shops, "x")
+	appendAll(t, src, events, 50)
+	entries := int64(0)
+	for i := range shops {
+		n, err := c.XLen(context.Background(), fmt.Sprintf("{%s}:s:shop-%d", prefix, i)).Result()
+		require.NoError(t, err)
+		entries += n
+	}
+
+	closed := memstore.New()
+	require.NoError(t, closed.Close())
+	dst := faultstore.New(closed)
+	r, err := redisstore.NewRelay(src, dst, fast("g", "c1"))
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(context.Background()) }()
+	select {
+	case err = <-done:
+	case <-time.After(waitTimeout):
+		t.Fatal("Run goes on with a closed destination")
+	}
+	require.ErrorIs(t, err, store.ErrClosed)
+
+	appends, _ := dst.Counts()
+	require.Equal(t, 1, appends, "a closed destination is not tried again")
+	held := pending(t, c, prefix, "g", shops)
+	require.Positive(t, held, "the batch in hand stays pending")
+	require.Less(t, held, entries, "the relay stopped reading")
+	dead, err := src.DeadLetters(context.Background(), "", 10)
+	require.NoError(t, err)
+	require.Empty(t, dead, "nothing is dead-lettered")
+	st := r.Stats()
+	require.Zero(t, st.Relayed)
+	require.Zero(t, st.Rejected)
+	require.Zero(t, st.DeadLetters)
+}
+
+// attempts records when each Append reached it.
+type attempts struct {
+	store.Store
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (a *attempts) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
+	a.mu.Lock()
+	a.times = append(a.times, time.Now())
+	a.mu.Unlock()
+	return a.Store.Append(ctx, events)
+}
+
+// within counts the attempts made less than d after the first.
+func (a *attempts) within(d time.Duration) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, at := range a.times {
+		if at.Sub(a.times[0]) < d {
+			n++
+		}
+	}
+	return n
+}
+
+func TestRelayBacksOffWhileTheDestinationFailsRetryably(t *testing.T) {
+	c := newClient(t)
+	prefix := newPrefix(t, c)
+	src := newStore(t, c, prefix)
+	dst := memstore.New()
+	const failures = 6
+	faults := faultstore.New(dst)
+	faults.FailNext(failures, fmt.Errorf("target: %w", store.ErrUnavailable))
+	target := &attempts{Store: faults}
+	events := someEvents(50, 1, "b")
+	appendAll(t, src, events, 50)
+
+	o := fast("g", "c1")
+	o.MinBackoff, o.MaxBackoff = 50*time.Millisecond, time.Second
+	r, err := redisstore.NewRelay(src, target, o)
+	require.NoError(t, err)
+	stop := runRelay(t, r)
+	waitStored(t, dst, len(events), 1)
+	stop()
+
+	// Waits of at least 25, 50, 100 and 200 ms (half of 50, 100, 200,
+	// 400) leave room for at most five attempts in the first 500 ms; a
+	// fixed wait of 50 ms would make ten, a loop without one thousands.
+	require.LessOrEqual(t, target.within(500*time.Millisecond), 5)
+	appends, failed := faults.Counts()
+	require.Equal(t, failures, failed)
+	require.Equal(t, failures+1, appends, "retried until stored, then no more")
+	require.Equal(t, int64(failures), r.Stats().Errors)
+	require.Equal(t, int64(len(events)), r.Stats().Relayed)
+	requireExactlyOnce(t, dst, events, 1)
 }

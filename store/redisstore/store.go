@@ -67,9 +67,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s.genMilli = strconv.FormatInt(s.genLen, 10)
 	if s.client == nil {
-		ro, err := redis.ParseURL(opts.URL)
+		ro, err := parseURL(opts.URL)
 		if err != nil {
-			return nil, fmt.Errorf("redisstore: url: %w", err)
+			return nil, err
 		}
 		s.client, s.owned = redis.NewClient(ro), true
 	}
@@ -80,6 +80,21 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// parseURL is redis.ParseURL with errors that never show the URL's
+// password (redis.ParseURL returns url.Parse's error, which holds the whole
+// URL).
+func parseURL(raw string) (*redis.Options, error) {
+	u, err := store.ParseURL(raw)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: url: %w", err)
+	}
+	ro, err := redis.ParseURL(raw)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: url %s: %w: %s", u.Redacted(), store.ErrInvalid, store.RedactSecret(err.Error(), u))
+	}
+	return ro, nil
 }
 
 func (s *Store) loadScripts(ctx context.Context) error {

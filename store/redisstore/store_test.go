@@ -170,12 +170,6 @@ func TestCallerClientIsNeverClosed(t *testing.T) {
 	require.ErrorIs(t, s.Ping(context.Background()), store.ErrClosed)
 }
 
-func TestPing(t *testing.T) {
-	c := newClient(t)
-	s := newStore(t, c, newPrefix(t, c))
-	require.NoError(t, s.Ping(context.Background()))
-}
-
 func TestDedupWindow(t *testing.T) {
 	// With a window of 1s an id is remembered for at least 1s and at most
 	// 2s after it was appended (generations of 1s, two looked up).
@@ -479,4 +473,72 @@ func TestLargeEventsMakeSmallerChunks(t *testing.T) {
 	got := storetest.All(t, s, store.Filter{ShopID: "shop"})
 	require.Len(t, got, 30)
 	require.JSONEq(t, string(props), string(got[29].Properties))
+}
+
+// secret is a password no error may show.
+const secret = "s3cret-Pw"
+
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	c := newClient(t)
+	base := storeURL(t, "prefix", newPrefix(t, c))
+	withPassword := func(host, query string) string {
+		u := *base
+		u.User = url.UserPassword("", secret)
+		if host != "" {
+			u.Host = host
+		}
+		u.RawQuery = query
+		return u.String()
+	}
+	sink := func(sinkURL string) string {
+		return base.String() + "&sink=" + url.QueryEscape(sinkURL)
+	}
+	pg := "postgres://postgres:" + secret + "@127.0.0.1:1/test?sslmode=disable&connect_timeout=5"
+	cases := []struct {
+		name string
+		open func() error
+	}{
+		{"New: URL that does not parse", func() error {
+			_, err := redisstore.New(context.Background(), redisstore.Options{URL: withPassword("", "") + "%zz"})
+			return err
+		}},
+		{"New: bad database number", func() error {
+			_, err := redisstore.New(context.Background(), redisstore.Options{URL: "redis://:" + secret + "@127.0.0.1:6379/db"})
+			return err
+		}},
+		{"Open: unreachable server", func() error {
+			_, err := store.Open(context.Background(), withPassword("127.0.0.1:1", "max_retries=-1"))
+			return err
+		}},
+		{"Open: unknown option", func() error {
+			_, err := store.Open(context.Background(), withPassword("", "nonsense=1"))
+			return err
+		}},
+		{"Open: URL that does not parse", func() error {
+			_, err := store.Open(context.Background(), "redis://:"+secret+"@127.0.0.1:63x79/0")
+			return err
+		}},
+		{"sink that does not parse", func() error {
+			_, err := store.Open(context.Background(), sink("postgres://postgres:"+secret+"@127.0.0.1:5432/te%zzst"))
+			return err
+		}},
+		{"sink of an unknown scheme", func() error {
+			_, err := store.Open(context.Background(), sink("nosuch://u:"+secret+"@h/x"))
+			return err
+		}},
+		{"unreachable sink", func() error {
+			testenv.PostgresURL(t)
+			_, err := store.Open(context.Background(), sink(pg))
+			return err
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.open()
+			require.Error(t, err)
+			t.Log(err)
+			require.NotContains(t, err.Error(), secret)
+			require.NotContains(t, err.Error(), url.QueryEscape(secret))
+		})
+	}
 }

@@ -55,7 +55,7 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		return store.AppendResult{}, fmt.Errorf("sqlitestore: append: %w", store.ErrClosed)
 	}
 	if err := s.insert(ctx, events, unique, dup); err != nil {
-		return store.AppendResult{}, fmt.Errorf("sqlitestore: append: %w", mapError(ctx, err))
+		return store.AppendResult{}, fmt.Errorf("sqlitestore: append: %w", fail(ctx, err))
 	}
 	return store.Result(dup), nil
 }

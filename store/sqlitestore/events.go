@@ -73,14 +73,14 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.E
 		args = append(args, f.Limit)
 	}
 	return func(yield func(tracking.Event, error) bool) {
-		fail := func(err error) { yield(tracking.Event{}, fmt.Errorf("sqlitestore: events: %w", err)) }
+		yieldErr := func(err error) { yield(tracking.Event{}, fmt.Errorf("sqlitestore: events: %w", err)) }
 		if s.closed.Load() {
-			fail(store.ErrClosed)
+			yieldErr(store.ErrClosed)
 			return
 		}
 		rows, err := s.db.QueryContext(ctx, query, args...)
 		if err != nil {
-			fail(s.readError(ctx, err))
+			yieldErr(s.readError(ctx, err))
 			return
 		}
 		defer rows.Close()
@@ -90,7 +90,7 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.E
 				err = ctx.Err() // stop promptly, not at the driver's next check
 			}
 			if err != nil {
-				fail(s.readError(ctx, err))
+				yieldErr(s.readError(ctx, err))
 				return
 			}
 			if !yield(e, nil) {
@@ -98,7 +98,7 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.E
 			}
 		}
 		if err := rows.Err(); err != nil {
-			fail(s.readError(ctx, err))
+			yieldErr(s.readError(ctx, err))
 		}
 	}
 }
@@ -108,7 +108,7 @@ func (s *Store) readError(ctx context.Context, err error) error {
 	if s.closed.Load() && ctx.Err() == nil {
 		return fmt.Errorf("%w (%v)", store.ErrClosed, err)
 	}
-	return mapError(ctx, err)
+	return fail(ctx, err)
 }
 
 // scanEvent reads one row of selectColumns.

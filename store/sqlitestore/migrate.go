@@ -42,11 +42,11 @@ func migrate(ctx context.Context, db *sqlx.DB) (err error) {
 	}
 	conn, err := db.Connx(ctx)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", mapError(ctx, err))
+		return fmt.Errorf("sqlitestore: migrate: %w", fail(ctx, err))
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", mapError(ctx, err))
+		return fmt.Errorf("sqlitestore: migrate: %w", fail(ctx, err))
 	}
 	defer func() {
 		end := "COMMIT"
@@ -56,7 +56,7 @@ func migrate(ctx context.Context, db *sqlx.DB) (err error) {
 		// Not ctx: a cancelled ctx must not leave the connection, back in
 		// the pool, inside a transaction.
 		if _, endErr := conn.ExecContext(context.Background(), end); endErr != nil && err == nil {
-			err = fmt.Errorf("sqlitestore: migrate: %w", mapError(ctx, endErr))
+			err = fmt.Errorf("sqlitestore: migrate: %w", fail(ctx, endErr))
 			_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
 		}
 	}()
@@ -65,11 +65,11 @@ func migrate(ctx context.Context, db *sqlx.DB) (err error) {
 		name       TEXT    NOT NULL,
 		applied_at INTEGER NOT NULL -- microseconds since the epoch, UTC
 	) STRICT`); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", mapError(ctx, err))
+		return fmt.Errorf("sqlitestore: migrate: %w", fail(ctx, err))
 	}
 	var applied []int
 	if err := conn.SelectContext(ctx, &applied, "SELECT version FROM schema_migrations ORDER BY version"); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", mapError(ctx, err))
+		return fmt.Errorf("sqlitestore: migrate: %w", fail(ctx, err))
 	}
 	done := make(map[int]bool, len(applied))
 	for _, v := range applied {
@@ -83,11 +83,11 @@ func migrate(ctx context.Context, db *sqlx.DB) (err error) {
 			continue
 		}
 		if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
-			return fmt.Errorf("sqlitestore: migrate %s: %w", m.Name, mapError(ctx, err))
+			return fmt.Errorf("sqlitestore: migrate %s: %w", m.Name, fail(ctx, err))
 		}
 		if _, err := conn.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 			m.Version, m.Name, time.Now().UnixMicro()); err != nil {
-			return fmt.Errorf("sqlitestore: migrate %s: %w", m.Name, mapError(ctx, err))
+			return fmt.Errorf("sqlitestore: migrate %s: %w", m.Name, fail(ctx, err))
 		}
 	}
 	return nil

@@ -183,49 +183,6 @@ func uniqueInts(v []int) map[int]bool {
 	return m
 }
 
-func TestCountByTypeMatchesEvents(t *testing.T) {
-	s, _ := openFile(t)
-	t.Cleanup(func() { _ = s.Close() })
-	events := generate(rand.New(rand.NewPCG(7, 8)), "gen", 3000)
-	_, err := s.Append(testCtx(t), events)
-	require.NoError(t, err)
-
-	from, to := events[0].Timestamp.Add(time.Hour), events[0].Timestamp.Add(20*time.Hour)
-	for name, f := range map[string]store.Filter{
-		"shop":          {ShopID: "shop-1"},
-		"other shop":    {ShopID: "shop-2"},
-		"empty shop":    {ShopID: "nobody"},
-		"time range":    {ShopID: "shop-1", From: from, To: to},
-		"user":          {ShopID: "shop-1", UserID: "user-3"},
-		"session":       {ShopID: "shop-2", SessionID: "sess-5"},
-		"anonymous":     {ShopID: "shop-1", AnonymousID: "anon-7", From: from},
-		"types ignored": {ShopID: "shop-1", Types: []string{tracking.AddToCart}, Limit: 3},
-	} {
-		t.Run(name, func(t *testing.T) {
-			got, err := s.CountByType(testCtx(t), f)
-			require.NoError(t, err)
-			gotMap := map[string]int64{}
-			for _, c := range got {
-				gotMap[c.Type] = c.Count
-			}
-			f.Types, f.Limit = nil, 0
-			want := map[string]int64{}
-			for e, err := range s.Events(testCtx(t), f) {
-				require.NoError(t, err)
-				want[e.Type]++
-			}
-			require.Equal(t, want, gotMap)
-		})
-	}
-}
-
-func TestPing(t *testing.T) {
-	s, _ := openFile(t)
-	require.NoError(t, s.Ping(testCtx(t)))
-	require.NoError(t, s.Close())
-	require.ErrorIs(t, s.Ping(testCtx(t)), store.ErrClosed)
-}
-
 func TestTwoStoresOnOneFileStoreEachIDOnce(t *testing.T) {
 	first, path := openFile(t)
 	t.Cleanup(func() { _ = first.Close() })
@@ -358,4 +315,45 @@ func TestPathsThatNeedEscaping(t *testing.T) {
 			require.FileExists(t, path)
 		})
 	}
+}
+
+func TestOpenErrorsHideThePassword(t *testing.T) {
+	const secret = "s3cret-Pw"
+	for _, raw := range []string{
+		"sqlite://u:" + secret + "@" + filepath.Join(t.TempDir(), "missing", "x.db"),
+		"sqlite://u:" + secret + "@/x.db?busy_timeout=soon",
+		"sqlite://u:" + secret + "@/x.db?nope=1",
+		"sqlite://u:" + secret + "@",
+		"sqlite://u:" + secret + "@/x%zz.db",
+	} {
+		t.Run(raw, func(t *testing.T) {
+			_, err := store.Open(testCtx(t), raw)
+			require.Error(t, err)
+			require.NotContains(t, err.Error(), secret)
+		})
+	}
+}
+
+func TestUnwritablePathIsNamedWithItsCause(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "nonexistent", "x.db")
+	_, err := sqlitestore.New(testCtx(t), sqlitestore.Options{Path: missing})
+	require.EqualError(t, err, "sqlitestore: open "+missing+": directory "+filepath.Dir(missing)+" does not exist: file does not exist")
+	require.ErrorIs(t, err, os.ErrNotExist)
+	_, err = store.Open(testCtx(t), "sqlite://"+missing)
+	require.ErrorContains(t, err, "directory "+filepath.Dir(missing)+" does not exist")
+
+	_, err = sqlitestore.New(testCtx(t), sqlitestore.Options{Path: dir})
+	require.EqualError(t, err, "sqlitestore: open "+dir+": it is a directory")
+
+	if os.Geteuid() == 0 {
+		t.Skip("permissions do not stop root from writing")
+	}
+	readOnly := filepath.Join(dir, "ro")
+	require.NoError(t, os.Mkdir(readOnly, 0o555))
+	path := filepath.Join(readOnly, "x.db")
+	_, err = sqlitestore.New(testCtx(t), sqlitestore.Options{Path: path})
+	require.ErrorContains(t, err, "sqlitestore: open "+path+": ")
+	require.ErrorContains(t, err, "permission denied")
+	require.ErrorIs(t, err, os.ErrPermission)
 }

@@ -5,8 +5,12 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,15 +77,64 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		if opts.Path == MemoryPath {
 			if s.pin, err = db.Conn(ctx); err != nil {
 				_ = db.Close()
-				return nil, fmt.Errorf("sqlitestore: open %s: %w", opts.Path, mapError(ctx, err))
+				return nil, fmt.Errorf("sqlitestore: open %s: %w", opts.Path, fail(ctx, err))
 			}
 		}
 	}
 	if err := s.init(ctx); err != nil {
 		_ = s.Close()
+		if opts.DB == nil && opts.Path != MemoryPath && ctx.Err() == nil {
+			// SQLite says only "unable to open database file": name the
+			// path and the reason.
+			if cause := diagnose(opts.Path); cause != nil {
+				return nil, fmt.Errorf("sqlitestore: open %s: %w", opts.Path, cause)
+			}
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// diagnose looks for why the database file at path cannot be opened for
+// writing: a missing directory, a path that is a directory, no permission
+// to write the file or to create files (the database, its write-ahead log)
+// in its directory. It returns nil when it finds nothing wrong.
+func diagnose(path string) error {
+	dir := filepath.Dir(path)
+	switch fi, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("directory %s does not exist: %w", dir, fs.ErrNotExist)
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	if fi, err := os.Stat(path); err == nil {
+		if fi.IsDir() {
+			return errors.New("it is a directory")
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			return causeOf(err)
+		}
+		_ = f.Close()
+	}
+	probe, err := os.CreateTemp(dir, ".sqlitestore-probe-*")
+	if err != nil {
+		return fmt.Errorf("cannot create files in directory %s: %w", dir, causeOf(err))
+	}
+	_ = probe.Close()
+	_ = os.Remove(probe.Name())
+	return nil
+}
+
+// causeOf is the reason of a *fs.PathError without the path, which the
+// caller's message names already.
+func causeOf(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
 }
 
 // init brings the schema up to date and prepares the INSERT.
@@ -91,7 +144,7 @@ func (s *Store) init(ctx context.Context) error {
 	}
 	st, err := s.db.PrepareContext(ctx, insertSQL)
 	if err != nil {
-		return fmt.Errorf("sqlitestore: open: %w", mapError(ctx, err))
+		return fmt.Errorf("sqlitestore: open: %w", fail(ctx, err))
 	}
 	s.insertStmt = st
 	return nil
@@ -134,7 +187,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("sqlitestore: ping: %w", store.ErrClosed)
 	}
 	if err := s.db.PingContext(ctx); err != nil {
-		return fmt.Errorf("sqlitestore: ping: %w", mapError(ctx, err))
+		return fmt.Errorf("sqlitestore: ping: %w", fail(ctx, err))
 	}
 	return nil
 }

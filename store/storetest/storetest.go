@@ -10,6 +10,11 @@
 //
 // The suite is importable by third-party backends; it uses only the store
 // interface and real data.
+//
+// # Capabilities
+//
+// The tests of an optional capability (store.TypeCounter, store.Pinger)
+// run when the store implements it, and are skipped otherwise.
 package storetest
 
 import (
@@ -76,6 +81,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"CancelledContext", testCancelledContext},
 		{"StopIterationEarly", testStopIterationEarly},
 		{"Close", testClose},
+		{"TypeCounter", testTypeCounter},
+		{"TypeCounterAfterClose", testTypeCounterAfterClose},
+		{"Pinger", testPinger},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -454,14 +462,103 @@ func testClose(t *testing.T, s store.Store) {
 	_, err := s.Append(ctx(t), []tracking.Event{event("shop-a", "x", 0)})
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
+	// The ingester retries every error but ErrClosed and ErrInvalid: any
+	// other error after Close would be retried for ever.
 	_, err = s.Append(ctx(t), []tracking.Event{event("shop-a", "y", 0)})
-	require.Error(t, err)
+	require.ErrorIs(t, err, store.ErrClosed, "appending to a closed store")
 	require.False(t, errors.Is(err, store.ErrInvalid), "use after close is not the caller's data being invalid")
+	require.False(t, store.Retryable(err))
 	var readErr error
 	for _, err := range s.Events(ctx(t), store.Filter{ShopID: "shop-a"}) {
 		readErr = err
 		break
 	}
-	require.Error(t, readErr, "reading a closed store yields an error")
+	require.ErrorIs(t, readErr, store.ErrClosed, "reading a closed store")
 	require.NoError(t, s.Close(), "Close twice is harmless")
+}
+
+// typeCountEvents returns 60 events of shop-a (four types, three users,
+// five sessions, two anonymous ids, a minute apart) and one of shop-b.
+func typeCountEvents() []tracking.Event {
+	types := []string{tracking.PageViewed, tracking.ProductViewed, tracking.AddToCart, "custom_thing"}
+	var events []tracking.Event
+	for i := range 60 {
+		e := event("shop-a", fmt.Sprintf("t%02d", i), time.Duration(i)*time.Minute)
+		e.Type = types[i*i%7%4] // uneven counts
+		e.UserID = fmt.Sprintf("u%d", i%3)
+		e.SessionID = fmt.Sprintf("s%d", i%5)
+		e.AnonymousID = fmt.Sprintf("a%d", i%2)
+		events = append(events, e)
+	}
+	return append(events, event("shop-b", "t00", 0))
+}
+
+func testTypeCounter(t *testing.T, s store.Store) {
+	tc, ok := s.(store.TypeCounter)
+	if !ok {
+		t.Skip("the store does not implement store.TypeCounter")
+	}
+	_, err := s.Append(ctx(t), typeCountEvents())
+	require.NoError(t, err)
+	cases := []struct {
+		name string
+		f    store.Filter
+	}{
+		{"shop", store.Filter{ShopID: "shop-a"}},
+		{"other shop", store.Filter{ShopID: "shop-b"}},
+		{"empty shop", store.Filter{ShopID: "nobody"}},
+		{"from inclusive", store.Filter{ShopID: "shop-a", From: base.Add(10 * time.Minute)}},
+		{"to exclusive", store.Filter{ShopID: "shop-a", To: base.Add(10 * time.Minute)}},
+		{"range", store.Filter{ShopID: "shop-a", From: base.Add(5 * time.Minute), To: base.Add(42 * time.Minute)}},
+		{"range between events", store.Filter{ShopID: "shop-a", From: base.Add(5*time.Minute + time.Second), To: base.Add(6 * time.Minute)}},
+		{"user", store.Filter{ShopID: "shop-a", UserID: "u1"}},
+		{"session", store.Filter{ShopID: "shop-a", SessionID: "s3"}},
+		{"anonymous", store.Filter{ShopID: "shop-a", AnonymousID: "a1", From: base.Add(20 * time.Minute)}},
+		{"combined", store.Filter{ShopID: "shop-a", UserID: "u2", SessionID: "s4", To: base.Add(50 * time.Minute)}},
+		{"types and limit are ignored", store.Filter{ShopID: "shop-a", Types: []string{tracking.AddToCart}, Limit: 3}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			counts, err := tc.CountByType(ctx(t), c.f)
+			require.NoError(t, err)
+			got := map[string]int64{}
+			for _, n := range counts {
+				_, dup := got[n.Type]
+				require.False(t, dup, "type %q counted twice", n.Type)
+				require.Positive(t, n.Count, "type %q", n.Type)
+				got[n.Type] = n.Count
+			}
+			f := c.f
+			f.Types, f.Limit = nil, 0
+			want := map[string]int64{}
+			for _, e := range All(t, s, f) {
+				want[e.Type]++
+			}
+			require.Equal(t, want, got)
+		})
+	}
+	_, err = tc.CountByType(ctx(t), store.Filter{})
+	require.ErrorIs(t, err, store.ErrInvalid, "a filter without a shop")
+	_, err = tc.CountByType(ctx(t), store.Filter{ShopID: "shop-a", From: base, To: base})
+	require.ErrorIs(t, err, store.ErrInvalid, "an empty range")
+}
+
+func testTypeCounterAfterClose(t *testing.T, s store.Store) {
+	tc, ok := s.(store.TypeCounter)
+	if !ok {
+		t.Skip("the store does not implement store.TypeCounter")
+	}
+	require.NoError(t, s.Close())
+	_, err := tc.CountByType(ctx(t), store.Filter{ShopID: "shop-a"})
+	require.ErrorIs(t, err, store.ErrClosed)
+}
+
+func testPinger(t *testing.T, s store.Store) {
+	p, ok := s.(store.Pinger)
+	if !ok {
+		t.Skip("the store does not implement store.Pinger")
+	}
+	require.NoError(t, p.Ping(ctx(t)), "an open store answers")
+	require.NoError(t, s.Close())
+	require.ErrorIs(t, p.Ping(ctx(t)), store.ErrClosed, "a closed store")
 }
