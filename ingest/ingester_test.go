@@ -355,6 +355,7 @@ func TestEnqueueRefusesInvalidEventsWithTheirField(t *testing.T) {
 		{"purchase without revenue", tracking.Event{ShopID: "shop", Type: tracking.PurchaseCompleted, UserID: "u"}, "revenue"},
 		{"no person", tracking.Event{ShopID: "shop", Type: tracking.PageViewed}, "anonymous_id"},
 		{"normalised but no id", tracking.Event{ShopID: "shop", Type: tracking.PageViewed, AnonymousID: "a", Timestamp: t0, ReceivedAt: t0}, "id"},
+		{"normalised but an alias type", tracking.Event{ID: "x", ShopID: "shop", Type: "purchase", UserID: "u", Revenue: tracking.Money{Minor: 1, Currency: "USD"}, Currency: "USD", Timestamp: t0, ReceivedAt: t0}, "type"},
 		{"normalised but no timestamp", tracking.Event{ID: "x", ShopID: "shop", Type: tracking.PageViewed, AnonymousID: "a", ReceivedAt: t0}, "timestamp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

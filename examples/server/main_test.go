@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -228,4 +229,36 @@ func exportLines(t *testing.T, base string) string {
 	}
 	require.NoError(t, sc.Err())
 	return b.String()
+}
+
+// TestStartUpLogHidesPasswords starts the server on a Redis stream whose
+// sink is a PostgreSQL URL with a password (trust authentication ignores
+// it), and on a -config file that is refused; no password is in the logs.
+func TestStartUpLogHidesPasswords(t *testing.T) {
+	_, bin := buildServer(t)
+	const secret = "s3cretpw"
+	pgURL, err := url.Parse(pgtest.URL(t))
+	require.NoError(t, err)
+	pgURL.User = url.UserPassword(pgURL.User.Username(), secret)
+	redisURL, prefix := redistest.Prefix(t)
+	ru, err := url.Parse(redisURL)
+	require.NoError(t, err)
+	ru.User = url.UserPassword("", secret)
+	running := ru.String() + "?prefix=" + prefix + "&sink=" + url.QueryEscape(pgURL.String())
+	s := startServer(t, bin, "-store", running)
+	s.stop(t)
+	require.Contains(t, s.log.String(), "xxxxx", "the passwords are shown redacted")
+	require.NotContains(t, s.log.String(), secret)
+
+	for _, u := range []string{
+		"postgres://postgres:" + secret + "@127.0.0.1:1/test?connect_timeout=1",
+		"postgres://postgres:" + secret + "@127.0.0.1:port/test",
+		"redis://:" + secret + "@127.0.0.1:6379/0?sink=" + url.QueryEscape("postgres://postgres:"+secret+"@127.0.0.1:port/test"),
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-store", u).CombinedOutput()
+		cancel()
+		require.Error(t, err, "%s", out)
+		require.NotContains(t, string(out), secret)
+	}
 }
