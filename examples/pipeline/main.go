@@ -14,6 +14,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -73,6 +74,12 @@ func run(ctx context.Context, args []string) error {
 	// The relays outlive the HTTP server: they stop only after it has
 	// drained its accepted events into the stream.
 	relayCtx, stopRelays := context.WithCancel(context.Background())
+	// A relay that ends for good (its destination closed or refusing for
+	// good) stops the whole pipeline: events would only pile up in Redis.
+	serveCtx, stopServing := context.WithCancel(ctx)
+	defer stopServing()
+	var relayErr error
+	var relayErrOnce sync.Once
 	var wg sync.WaitGroup
 	var all []*redisstore.Relay
 	for i := range *relays {
@@ -88,7 +95,9 @@ func run(ctx context.Context, args []string) error {
 		go func() {
 			defer wg.Done()
 			if err := r.Run(relayCtx); err != nil {
-				log.Error("relay", "err", err)
+				log.Error("relay stopped; stopping the pipeline", "err", err)
+				relayErrOnce.Do(func() { relayErr = fmt.Errorf("relay: %w", err) })
+				stopServing()
 			}
 		}()
 	}
@@ -96,13 +105,13 @@ func run(ctx context.Context, args []string) error {
 		go logStats(relayCtx, log, all, *every)
 	}
 
-	err = serve.Run(ctx, serve.Config{
+	err = serve.Run(serveCtx, serve.Config{
 		Addr: *addr, Store: stream, ReadStore: db, Keys: keys, Logger: log,
 		StoreLabel: store.Redact(*redisURL) + " → " + store.Redact(*pgURL),
 	})
 	stopRelays()
 	wg.Wait()
-	return err
+	return errors.Join(err, relayErr)
 }
 
 // logStats logs what the relays moved and how far behind they are.
