@@ -8,6 +8,10 @@
 //
 //	mux.Handle("/analytics/", http.StripPrefix("/analytics", h))
 //
+// [Run] serves an application's http.Server until its context ends (a
+// signal), then shuts the server down before the Ingester, so that every
+// event answered 202 is stored before it returns.
+//
 // # Keys
 //
 // A write key is public (it ships in web pages), bound to one shop, and may
@@ -28,7 +32,17 @@
 // # Reads
 //
 // Read routes share one parser for shop, from, to (RFC 3339 or YYYY-MM-DD,
-// to exclusive, default the last 30 days) and tz. GET /api/counts counts
-// events by type; GET /api/export streams raw events as NDJSON or CSV in
-// constant memory. Every error is JSON: {"error":"...","field":"..."}.
+// to exclusive, default the last 30 days, within the years 1970 to 9999)
+// and tz (default the shop's Timezone, else UTC). An admin key naming a shop
+// that is not configured gets 404. GET /api/counts counts events by type;
+// GET /api/export streams raw events as NDJSON or CSV in constant memory.
+// Every error is JSON: {"error":"...","field":"..."}.
+//
+// # CSV export and spreadsheets
+//
+// Event fields come from clients, and a spreadsheet runs a cell beginning
+// with =, +, -, @, a tab or a carriage return as a formula (CSV injection).
+// As OWASP recommends, the CSV export writes such a client-sent value with
+// a leading single quote ('=1+1), which spreadsheets show as text. The
+// NDJSON export is the stored data, unchanged.
 package httpapi
