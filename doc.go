@@ -13,22 +13,24 @@
 //
 // # Quick start
 //
-// Open a store, start an ingester, mount the handler, and shut down in the
-// reverse order so every accepted event is stored:
+// Open a store and an ingester, mount the handler on your router, and let
+// httpapi.Run serve it: when its context ends it shuts the HTTP server down
+// first, then the ingester, so every accepted event is stored:
 //
 //	st, err := store.Open(ctx, "sqlite://shoplytics.db") // import _ ".../store/sqlitestore"
 //	if err != nil { ... }
 //	defer st.Close()
 //	in, err := ingest.New(st, ingest.Options{})
 //	if err != nil { ... }
-//	in.Start()
 //	h, err := httpapi.New(httpapi.Config{
 //		Store: st, Ingester: in,
 //		Shops: []httpapi.Shop{{ID: "myshop", WriteKey: "wk_public", ReadKey: "rk_secret"}},
 //	})
 //	if err != nil { ... }
 //	mux.Handle("/analytics/", http.StripPrefix("/analytics", h))
-//	// ... on exit: server.Shutdown(ctx); in.Shutdown(ctx)
+//	srv := &http.Server{Addr: ":8080", Handler: mux}
+//	return httpapi.Run(ctx, srv, in, httpapi.RunOptions{}) // ctx: signal.NotifyContext
 //
-// The runnable version is Example in this package.
+// The README's "Embed it" program is the complete version, built and run by
+// a test; Example in this package shows the handler under httptest.
 package shoplytics
