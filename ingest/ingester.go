@@ -44,7 +44,9 @@ func (e *InvalidEventError) Unwrap() error { return e.Err }
 // batches: a batch is written when it is full or its oldest event is
 // MaxBatchAge old, by up to Flushers concurrent writers, retried with backoff
 // while the store fails. Nothing is dropped because a store is slow or down:
-// the queue fills, and then new input is refused with ErrQueueFull.
+// the queue fills, and then new input is refused with ErrQueueFull. With a
+// spool (Options.Spool) the queue is on disk, and memory holds a window of
+// it.
 //
 // No goroutine starts in New: Start or Run does it. Shutdown drains.
 type Ingester struct {
@@ -185,7 +187,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 }
 
 // Enqueue queues events for storage, blocking while the queue is full until
-// there is room or ctx ends. The events are taken all or none.
+// there is room or ctx ends. The events are taken all or none. With a
+// spool, it returns once they are written (SyncAlways: and fsynced), and
+// blocks only while the spool is at MaxBytes.
 //
 // An event that has not been through tracking.Normalize (its ReceivedAt is
 // zero) is normalised here, with the ingester's clock, on a copy: it gets an
@@ -217,8 +221,9 @@ func (in *Ingester) Enqueue(ctx context.Context, events ...tracking.Event) error
 }
 
 // TryEnqueue queues events for storage, all or none, or fails at once with
-// ErrQueueFull when they do not fit now. Events are normalised and
-// validated as by Enqueue.
+// ErrQueueFull when they do not fit now (with a spool: when the spool is at
+// MaxBytes). Events are normalised and validated as by Enqueue, and spooled
+// as by Enqueue: with SyncAlways it waits for the fsync.
 func (in *Ingester) TryEnqueue(events ...tracking.Event) error {
 	events, err := in.prepare(events)
 	if err != nil {
