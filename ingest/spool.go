@@ -26,10 +26,11 @@ const lockName = "LOCK"
 //
 // Lock order: spool.mu before Ingester.mu, never the other way.
 type spool struct {
-	dir  string
-	opts SpoolOptions
-	log  *slog.Logger
-	lock *os.File
+	dir   string
+	opts  SpoolOptions
+	log   *slog.Logger
+	lock  *os.File
+	fsync func(*os.File) error // (*os.File).Sync; tests make it fail
 
 	mu           sync.Mutex
 	synced       *sync.Cond    // broadcast when an fsync ends or the spool closes
@@ -59,7 +60,7 @@ func openSpool(opts SpoolOptions, log *slog.Logger) (*spool, position, error) {
 	if err != nil {
 		return nil, position{}, err
 	}
-	s := &spool{dir: opts.Dir, opts: opts, log: log, lock: lock, space: make(chan struct{}), done: make(chan struct{})}
+	s := &spool{dir: opts.Dir, opts: opts, log: log, lock: lock, fsync: (*os.File).Sync, space: make(chan struct{}), done: make(chan struct{})}
 	s.synced = sync.NewCond(&s.mu)
 	if v, ok := lockField(content, "next"); ok {
 		s.next, _ = strconv.ParseUint(v, 10, 64)
@@ -270,9 +271,9 @@ func (s *spool) waitSynced(seg *segment, end int64) error {
 // still waiting on this one is refused.
 func (s *spool) syncLocked(seg *segment) {
 	seg.syncing = true
-	target, f := seg.size, seg.f
+	target, f, fsync := seg.size, seg.f, s.fsync
 	s.mu.Unlock()
-	err := f.Sync()
+	err := fsync(f)
 	s.mu.Lock()
 	seg.syncing = false
 	s.syncs++

@@ -503,3 +503,41 @@ func TestSpoolOptionsAreValidated(t *testing.T) {
 	require.NoError(t, err, "SegmentBytes defaults to fit a small MaxBytes")
 	shutdown(t, in)
 }
+
+func TestSpoolFailedFsyncRefusesTheCallAndWritingGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.SetDown(true)
+	in := newIngester(t, fs, spoolOpts(dir, ingest.SpoolOptions{}))
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("before", 10)...))
+	in.FailFsyncs(1)
+	err := in.Enqueue(context.Background(), events("failed", 10)...)
+	require.ErrorContains(t, err, "fsync")
+	require.NoError(t, in.Enqueue(context.Background(), events("after", 10)...))
+	require.NoError(t, in.TryEnqueue(events("later", 10)...))
+	require.Len(t, segments(t, dir), 2, "the segment whose fsync failed takes no more records")
+	in.Crash()
+
+	st := drain(t, dir, mem, ingest.SpoolOptions{})
+	got := ids(t, mem)
+	for _, prefix := range []string{"before", "after", "later"} {
+		for i := range 10 {
+			require.Contains(t, got, fmt.Sprintf("%s-%06d", prefix, i))
+		}
+	}
+	require.Zero(t, st.SpoolCorrupt)
+	require.Empty(t, segments(t, dir))
+}
+
+func TestSpoolSyncIntervalSyncsWithoutWaiting(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	in := newIngester(t, mem, spoolOpts(dir, ingest.SpoolOptions{Sync: ingest.SyncInterval, SyncEvery: time.Millisecond}))
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("i", 10)...))
+	require.Eventually(t, func() bool { return in.Stats().SpoolSyncs > 0 }, 10*time.Second, time.Millisecond)
+	shutdown(t, in)
+	require.Len(t, ids(t, mem), 10)
+}
