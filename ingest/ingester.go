@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -43,7 +44,9 @@ func (e *InvalidEventError) Unwrap() error { return e.Err }
 // batches: a batch is written when it is full or its oldest event is
 // MaxBatchAge old, by up to Flushers concurrent writers, retried with backoff
 // while the store fails. Nothing is dropped because a store is slow or down:
-// the queue fills, and then new input is refused with ErrQueueFull.
+// the queue fills, and then new input is refused with ErrQueueFull. With a
+// spool (Options.Spool) the queue is on disk, and memory holds a window of
+// it.
 //
 // No goroutine starts in New: Start or Run does it. Shutdown drains.
 type Ingester struct {
@@ -65,6 +68,16 @@ type Ingester struct {
 	started  bool
 	stats    Stats
 
+	// With a spool, memory holds the events takenSeq ≤ s < enqSeq and the
+	// spool every event below ackSeq not yet finished; the spool reader
+	// brings enqSeq up to ackSeq as memory frees.
+	spool      *spool
+	ackSeq     uint64        // events ever written to the spool
+	keepFrom   uint64        // no event from here on counts as finished: it stays in the spool
+	readCursor position      // where the reader resumes, when readReset
+	readReset  bool          // a spill began at readCursor
+	readWake   chan struct{} // nudges the spool reader (cap 1)
+
 	batches chan batch
 	workCtx context.Context // store calls; cancelled only to abort
 	abort   context.CancelFunc
@@ -76,7 +89,11 @@ type batch struct {
 	lo, hi uint64
 }
 
-// New returns an Ingester writing to s. It starts nothing.
+// New returns an Ingester writing to s. It starts nothing. With
+// Options.Spool.Dir, it creates and locks the spool directory and scans the
+// events an earlier run left there, which Start then stores; Shutdown
+// unlocks it. Corrupt bytes in the spool (a torn tail after a crash) are
+// counted and skipped, not an error.
 func New(s store.Store, opts Options) (*Ingester, error) {
 	if s == nil {
 		return nil, errors.New("ingest: nil store")
@@ -85,7 +102,7 @@ func New(s store.Store, opts Options) (*Ingester, error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Ingester{
+	in := &Ingester{
 		store:    s,
 		opts:     opts,
 		queue:    make([]tracking.Event, 0, min(opts.QueueSize, 4*opts.BatchSize)),
@@ -97,7 +114,20 @@ func New(s store.Store, opts Options) (*Ingester, error) {
 		workCtx:  ctx,
 		abort:    cancel,
 		stopped:  make(chan struct{}),
-	}, nil
+		keepFrom: math.MaxUint64,
+	}
+	if opts.Spool.Dir != "" {
+		sp, from, err := openSpool(opts.Spool, opts.Logger)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		in.spool = sp
+		in.enqSeq, in.takenSeq, in.ackSeq = from.seq, from.seq, sp.next
+		in.readCursor, in.readReset = from, true
+		in.readWake = make(chan struct{}, 1)
+	}
+	return in, nil
 }
 
 // Start starts the batcher and the flush goroutines. It returns at once;
@@ -119,8 +149,23 @@ func (in *Ingester) Start() {
 			}
 		}()
 	}
+	readerDone := make(chan struct{})
+	stopReader := make(chan struct{})
+	if in.spool != nil {
+		go func() {
+			defer close(readerDone)
+			in.readBack(stopReader)
+		}()
+		if in.opts.Spool.Sync == SyncInterval {
+			go in.spool.syncEvery(in.opts.Spool.SyncEvery)
+		}
+	} else {
+		close(readerDone)
+	}
 	go func() {
 		in.batch()
+		close(stopReader)
+		<-readerDone
 		close(in.batches)
 		wg.Wait()
 		close(in.stopped)
@@ -142,7 +187,9 @@ func (in *Ingester) Run(ctx context.Context) error {
 }
 
 // Enqueue queues events for storage, blocking while the queue is full until
-// there is room or ctx ends. The events are taken all or none.
+// there is room or ctx ends. The events are taken all or none. With a
+// spool, it returns once they are written (SyncAlways: and fsynced), and
+// blocks only while the spool is at MaxBytes.
 //
 // An event that has not been through tracking.Normalize (its ReceivedAt is
 // zero) is normalised here, with the ingester's clock, on a copy: it gets an
@@ -153,6 +200,9 @@ func (in *Ingester) Enqueue(ctx context.Context, events ...tracking.Event) error
 	events, err := in.prepare(events)
 	if err != nil {
 		return err
+	}
+	if in.spool != nil {
+		return in.spoolEnqueue(ctx, events, true)
 	}
 	for {
 		in.mu.Lock()
@@ -171,12 +221,16 @@ func (in *Ingester) Enqueue(ctx context.Context, events ...tracking.Event) error
 }
 
 // TryEnqueue queues events for storage, all or none, or fails at once with
-// ErrQueueFull when they do not fit now. Events are normalised and
-// validated as by Enqueue.
+// ErrQueueFull when they do not fit now (with a spool: when the spool is at
+// MaxBytes). Events are normalised and validated as by Enqueue, and spooled
+// as by Enqueue: with SyncAlways it waits for the fsync.
 func (in *Ingester) TryEnqueue(events ...tracking.Event) error {
 	events, err := in.prepare(events)
 	if err != nil {
 		return err
+	}
+	if in.spool != nil {
+		return in.spoolEnqueue(context.Background(), events, false)
 	}
 	in.mu.Lock()
 	err = in.offerLocked(events)
@@ -223,6 +277,14 @@ func (in *Ingester) offerLocked(events []tracking.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
+	in.pushLocked(events, queued)
+	in.enqSeq += uint64(len(events))
+	in.stats.Enqueued += uint64(len(events))
+	return nil
+}
+
+// pushLocked appends events to the memory queue, which holds queued now.
+func (in *Ingester) pushLocked(events []tracking.Event, queued int) {
 	if queued == 0 {
 		in.oldest = in.opts.Now()
 		if in.head > 0 {
@@ -230,12 +292,9 @@ func (in *Ingester) offerLocked(events []tracking.Event) error {
 		}
 	}
 	in.queue = append(in.queue, events...)
-	in.enqSeq += uint64(len(events))
-	in.stats.Enqueued += uint64(len(events))
 	if queued == 0 || queued+len(events) >= in.opts.BatchSize {
 		in.nudge()
 	}
-	return nil
 }
 
 func (in *Ingester) nudge() {
@@ -288,7 +347,9 @@ func (in *Ingester) batch() {
 func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
 	queued := len(in.queue) - in.head
 	if queued == 0 {
-		return batch{}, 0, in.draining
+		// With a spool, events may still wait on disk; after an abort
+		// they stay there.
+		return batch{}, 0, in.draining && (in.spool == nil || in.enqSeq == in.ackSeq || in.workCtx.Err() != nil)
 	}
 	age := in.opts.Now().Sub(in.oldest)
 	if queued < in.opts.BatchSize && !in.draining && in.flushTo <= in.takenSeq && age < in.opts.MaxBatchAge {
@@ -318,7 +379,7 @@ func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
 
 // write stores one batch, retrying while the store fails retryably.
 func (in *Ingester) write(b batch) {
-	inserted, duplicates := in.appendWithRetry(b.events)
+	inserted, duplicates := in.appendWithRetry(b.events, b.lo)
 	in.finish(b, inserted, duplicates)
 }
 
@@ -332,14 +393,21 @@ func (in *Ingester) finish(b batch, inserted, duplicates int) {
 	delete(in.inFlight, b.lo)
 	close(in.progress)
 	in.progress = make(chan struct{})
+	if in.spool == nil {
+		in.mu.Unlock()
+		return
+	}
+	finished := min(in.doneBelowLocked(), in.keepFrom)
 	in.mu.Unlock()
+	in.spool.release(finished)
 }
 
-// appendWithRetry appends events and returns how many the store inserted
-// and how many it already had. Events it gives up are reported by give.
-// Invalid input is split in halves to isolate the bad events, so one
-// poisoned event does not sink its batch-mates.
-func (in *Ingester) appendWithRetry(events []tracking.Event) (inserted, duplicates int) {
+// appendWithRetry appends events, whose first has sequence number lo, and
+// returns how many the store inserted and how many it already had. Events
+// it gives up are reported by give. Invalid input is split in halves to
+// isolate the bad events, so one poisoned event does not sink its
+// batch-mates.
+func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64) (inserted, duplicates int) {
 	backoff := in.opts.Retry.InitialBackoff
 	for attempt := 1; ; attempt++ {
 		res, err := in.store.Append(in.workCtx, events)
@@ -350,17 +418,17 @@ func (in *Ingester) appendWithRetry(events []tracking.Event) (inserted, duplicat
 			return res.Inserted, res.Duplicates
 		}
 		if in.workCtx.Err() != nil {
-			in.give(batch{events: events}, fmt.Errorf("ingest: shutdown deadline passed: %w", err))
+			in.give(batch{events: events, lo: lo}, fmt.Errorf("ingest: shutdown deadline passed: %w", err))
 			return 0, 0
 		}
 		if !store.Retryable(err) {
 			if len(events) > 1 && errors.Is(err, store.ErrInvalid) {
 				half := len(events) / 2
-				i1, d1 := in.appendWithRetry(events[:half])
-				i2, d2 := in.appendWithRetry(events[half:])
+				i1, d1 := in.appendWithRetry(events[:half], lo)
+				i2, d2 := in.appendWithRetry(events[half:], lo+uint64(half))
 				return i1 + i2, d1 + d2
 			}
-			in.give(batch{events: events}, err)
+			in.give(batch{events: events, lo: lo}, err)
 			return 0, 0
 		}
 		in.mu.Lock()
@@ -384,8 +452,13 @@ func (in *Ingester) appendWithRetry(events []tracking.Event) (inserted, duplicat
 	}
 }
 
-// give records events given up for good.
+// give records events given up for good. With a spool, only invalid data
+// is given up: other events stay in the spool for the next start (keep).
 func (in *Ingester) give(b batch, err error) {
+	if in.spool != nil && !errors.Is(err, store.ErrInvalid) {
+		in.keep(b, err)
+		return
+	}
 	in.mu.Lock()
 	in.stats.Failed += uint64(len(b.events))
 	in.mu.Unlock()
@@ -410,6 +483,9 @@ func (in *Ingester) doneBelowLocked() uint64 {
 func (in *Ingester) Flush(ctx context.Context) error {
 	in.mu.Lock()
 	target := in.enqSeq
+	if in.spool != nil {
+		target = in.ackSeq
+	}
 	if target > in.flushTo {
 		in.flushTo = target
 	}
@@ -432,12 +508,18 @@ func (in *Ingester) Flush(ctx context.Context) error {
 
 // Shutdown stops taking events (Enqueue returns ErrClosed) and writes
 // everything queued or being retried, like http.Server.Shutdown. If ctx ends
-// first, the writes in progress are abandoned, the events not stored are
-// reported to Hooks.OnFailed and counted in Stats.Failed, and ctx's error is
-// returned. It starts the ingester if it was not running, so a queue filled
-// before Start is still drained.
+// first, the writes in progress are abandoned and ctx's error is returned.
+// Without a spool, the events not stored are then lost: they are reported
+// to Hooks.OnFailed and counted in Stats.Failed. With a spool they are not
+// lost: they stay on disk for the next Ingester on the directory, are
+// counted in Stats.Kept, and are not reported to OnFailed. Either way
+// Shutdown closes and unlocks the spool. It starts the ingester if it was
+// not running, so a queue filled before Start is still drained.
 func (in *Ingester) Shutdown(ctx context.Context) error {
 	in.Start()
+	if in.spool != nil {
+		in.spool.stopIntake() // appends under way are placed when it returns
+	}
 	in.mu.Lock()
 	in.draining = true
 	close(in.space) // wake blocked Enqueue calls: they now get ErrClosed
@@ -446,16 +528,34 @@ func (in *Ingester) Shutdown(ctx context.Context) error {
 	in.nudge()
 	select {
 	case <-in.stopped:
-		return nil
+		return in.closeSpool()
 	case <-ctx.Done():
+	}
+	if in.spool != nil {
+		// Nothing finishes from here on, as far as the spool goes: a
+		// write abandoned now must not let its segment go.
+		in.mu.Lock()
+		in.keepFrom = min(in.keepFrom, in.doneBelowLocked())
+		in.mu.Unlock()
 	}
 	in.abort()
 	<-in.stopped
-	// What the batcher never handed out is lost too.
+	// What the batcher never handed out is not stored either.
 	in.mu.Lock()
 	rest := append([]tracking.Event(nil), in.queue[in.head:]...)
 	in.queue, in.head = nil, 0
+	onDisk := in.ackSeq - in.enqSeq // in the spool, never read back
 	in.mu.Unlock()
+	if in.spool != nil {
+		in.mu.Lock()
+		in.stats.Kept += uint64(len(rest)) + onDisk
+		kept := in.stats.Kept
+		in.mu.Unlock()
+		in.opts.Logger.Warn("ingest: shutdown deadline passed; events not stored stay in the spool for the next start",
+			"events", kept, "dir", in.opts.Spool.Dir)
+		return errors.Join(fmt.Errorf("ingest: shutdown: %w (%d events not stored, kept in the spool for the next start)", ctx.Err(), kept),
+			in.closeSpool())
+	}
 	if len(rest) > 0 {
 		in.give(batch{events: rest}, ctx.Err())
 	}
@@ -468,21 +568,39 @@ func (in *Ingester) Shutdown(ctx context.Context) error {
 // Stats is a snapshot of the ingester's counters.
 type Stats struct {
 	Enqueued   uint64 // events ever accepted by Enqueue/TryEnqueue
-	Queued     uint64 // events waiting for a batch now
+	Queued     uint64 // events waiting in memory for a batch now
 	InFlight   uint64 // events in batches being written now
 	Stored     uint64 // events the store inserted
 	Duplicates uint64 // events the store already had
-	Failed     uint64 // events given up (invalid data, shutdown deadline)
+	Failed     uint64 // events given up (invalid data; without a spool also the shutdown deadline)
 	Refused    uint64 // events TryEnqueue turned away with ErrQueueFull
 	Retries    uint64 // failed Append calls that were retried
 	Batches    uint64 // batches finished
+
+	// With a spool:
+	Kept              uint64 // events not stored by this ingester, left in the spool for the next start
+	Replayed          uint64 // events an earlier run left in the spool, found by New
+	SpoolEvents       uint64 // events in the spool not finished yet (stored, duplicate or invalid)
+	SpoolBytes        uint64 // size of the spool's segment files
+	SpoolSegments     uint64 // segment files
+	SpoolSyncs        uint64 // fsyncs of segment files
+	SpoolCorrupt      uint64 // corrupt stretches skipped: torn tails, bad checksums
+	SpoolCorruptBytes uint64 // bytes in them
 }
 
 // Stats returns the current counters.
 func (in *Ingester) Stats() Stats {
 	in.mu.Lock()
-	defer in.mu.Unlock()
 	s := in.stats
 	s.Queued = uint64(len(in.queue) - in.head)
+	if in.spool != nil {
+		s.SpoolEvents = in.ackSeq - min(in.doneBelowLocked(), in.keepFrom)
+	}
+	in.mu.Unlock()
+	if in.spool != nil {
+		sp := in.spool.stats()
+		s.Replayed, s.SpoolBytes, s.SpoolSegments = sp.replayed, uint64(sp.bytes), uint64(sp.segments)
+		s.SpoolSyncs, s.SpoolCorrupt, s.SpoolCorruptBytes = sp.syncs, sp.corrupt, uint64(sp.corruptBytes)
+	}
 	return s
 }

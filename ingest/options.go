@@ -14,9 +14,12 @@ import (
 // documented default; a negative or inconsistent value is an error from New,
 // never silently clamped.
 type Options struct {
-	// QueueSize is how many events may wait for storage (default 100,000).
-	// When it is reached, TryEnqueue fails with ErrQueueFull and Enqueue
-	// blocks: memory stays bounded however long the store is down.
+	// QueueSize is how many events may wait for storage in memory
+	// (default 100,000). Without a spool, when it is reached, TryEnqueue
+	// fails with ErrQueueFull and Enqueue blocks: memory stays bounded
+	// however long the store is down. With a spool, events past it wait on
+	// disk instead, up to Spool.MaxBytes, and are read back as memory
+	// frees. It is also the most events one call may pass.
 	QueueSize int
 	// BatchSize is the most events written in one Append (default 1,000).
 	BatchSize int
@@ -33,6 +36,10 @@ type Options struct {
 	Now func() time.Time
 	// Hooks are called as batches are written.
 	Hooks Hooks
+	// Spool keeps accepted events in files until they are stored, so they
+	// survive a crash, a long outage and Shutdown's deadline (default: no
+	// spool, events are held in memory only).
+	Spool SpoolOptions
 }
 
 // RetryPolicy is exponential backoff with jitter. A store error that
@@ -55,7 +62,9 @@ type Hooks struct {
 	// (res.Duplicate tells which events were new).
 	OnStored func(events []tracking.Event, res store.AppendResult)
 	// OnFailed is called when events are given up: a store error that no
-	// retry can fix (invalid data), or Shutdown's deadline.
+	// retry can fix (invalid data), or Shutdown's deadline. With a spool,
+	// only invalid data is given up; events left at the deadline (or
+	// refused by a closed store) stay in the spool and are not reported.
 	OnFailed func(events []tracking.Event, err error)
 	// OnRetry is called before a failed batch is tried again.
 	OnRetry func(attempt int, err error)
@@ -75,6 +84,7 @@ func (o *Options) setDefaults() error {
 	check(o.Retry.InitialBackoff >= 0, "Retry.InitialBackoff must not be negative")
 	check(o.Retry.MaxBackoff >= 0, "Retry.MaxBackoff must not be negative")
 	check(o.Retry.Jitter >= 0 && o.Retry.Jitter <= 1, "Retry.Jitter must be in [0, 1]")
+	errs = append(errs, o.Spool.setDefaults()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("ingest: options: %w", errors.Join(errs...))
 	}

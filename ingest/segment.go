@@ -1,0 +1,148 @@
+package ingest
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// A segment file starts with segmentMagic, then holds records back to back.
+// It is named by the sequence number of its first event, zero-padded so
+// names sort in sequence order.
+const (
+	segmentMagic     = "shspool1"
+	segmentHeaderLen = int64(len(segmentMagic))
+	segmentExt       = ".seg"
+)
+
+// segment is one spool file: the events first ≤ seq < end, in size bytes of
+// complete records (after the header). Bytes past size are a torn or
+// corrupt tail, or a record being written; readers never go past size.
+type segment struct {
+	path  string
+	first uint64
+	end   uint64
+	size  int64
+	tail  int64 // corrupt bytes after size, found by the start-up scan
+
+	// Write side, for the segment being appended to and until its last
+	// writes are fsynced. Guarded by spool.mu.
+	f       *os.File
+	synced  int64 // bytes known to be on disk
+	syncing bool  // an fsync runs now (without spool.mu)
+	sealed  bool  // no more appends
+	deleted bool
+	err     error // the I/O error that sealed it
+}
+
+func segmentName(first uint64) string {
+	return fmt.Sprintf("%020d%s", first, segmentExt)
+}
+
+// parseSegmentName returns the first sequence number in a segment's name.
+func parseSegmentName(name string) (uint64, bool) {
+	digits, ok := strings.CutSuffix(name, segmentExt)
+	if !ok || len(digits) != 20 {
+		return 0, false
+	}
+	first, err := strconv.ParseUint(digits, 10, 64)
+	return first, err == nil
+}
+
+// scanResult is what scanning one segment found.
+type scanResult struct {
+	events       uint64 // valid events
+	corruptBytes int64  // bytes past the valid records
+	reason       string // why the scan stopped early, if it did
+}
+
+// scanSegment reads the segment file at path, named for its first
+// sequence number, verifying every record. It stops at the first record
+// that is short, fails its CRC or does not carry the next sequence number:
+// size and end then cover the valid records before it. Only an error
+// reading the file is returned as an error; corruption is not one.
+func scanSegment(path string, first uint64) (*segment, scanResult, error) {
+	seg := &segment{path: path, first: first, end: first}
+	var res scanResult
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, res, fmt.Errorf("ingest: spool: open %s: %w", path, err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, res, fmt.Errorf("ingest: spool: stat %s: %w", path, err)
+	}
+	fileSize := info.Size()
+	if fileSize == 0 {
+		// Created, then the process died before the header was written.
+		return seg, res, nil
+	}
+	stop := func(reason string) (*segment, scanResult, error) {
+		res.corruptBytes = fileSize - seg.size
+		res.reason = reason
+		return seg, res, nil
+	}
+	r := bufio.NewReaderSize(f, 1<<20)
+	header := make([]byte, segmentHeaderLen)
+	if _, err := io.ReadFull(r, header); err != nil || string(header) != segmentMagic {
+		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, res, fmt.Errorf("ingest: spool: read %s: %w", path, err)
+		}
+		return stop("no segment header")
+	}
+	seg.size = segmentHeaderLen
+	var buf []byte
+	for seg.size < fileSize {
+		if fileSize-seg.size < recordHeaderLen+payloadHeaderLen {
+			return stop("short record")
+		}
+		buf = append(buf[:0], make([]byte, recordHeaderLen)...)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, res, fmt.Errorf("ingest: spool: read %s: %w", path, err)
+		}
+		l := payloadLen(buf)
+		if l < payloadHeaderLen || l > fileSize-seg.size-recordHeaderLen {
+			return stop("record length past the end of the file")
+		}
+		buf = append(buf, make([]byte, l)...)
+		if _, err := io.ReadFull(r, buf[recordHeaderLen:]); err != nil {
+			return nil, res, fmt.Errorf("ingest: spool: read %s: %w", path, err)
+		}
+		seq, n, _, err := checkRecord(buf)
+		if err != nil {
+			return stop("bad checksum or structure")
+		}
+		if seq != seg.end {
+			return stop(fmt.Sprintf("record of sequence %d where %d was due", seq, seg.end))
+		}
+		seg.end += uint64(n)
+		seg.size += int64(len(buf))
+		res.events += uint64(n)
+	}
+	return seg, res, nil
+}
+
+// listSegments returns the segment files of dir in sequence order.
+func listSegments(dir string) ([]string, []uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ingest: spool: read %s: %w", dir, err)
+	}
+	var paths []string
+	var firsts []uint64
+	for _, e := range entries { // ReadDir sorts by name, so by sequence
+		first, ok := parseSegmentName(e.Name())
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		paths = append(paths, filepath.Join(dir, e.Name()))
+		firsts = append(firsts, first)
+	}
+	return paths, firsts, nil
+}

@@ -1,0 +1,543 @@
+package ingest_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/internal/faultstore"
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/store/memstore"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// spoolOpts are ingester options with a spool in dir and quick retries.
+func spoolOpts(dir string, sp ingest.SpoolOptions) ingest.Options {
+	sp.Dir = dir
+	return ingest.Options{BatchSize: 100, MaxBatchAge: time.Millisecond, Retry: fastRetry, Spool: sp}
+}
+
+// segments lists the segment files in dir.
+func segments(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	require.NoError(t, err)
+	sort.Strings(m)
+	return m
+}
+
+// ids returns how many times each id of the shop is stored.
+func ids(t *testing.T, s store.Store) map[string]int {
+	t.Helper()
+	out := map[string]int{}
+	for e, err := range s.Events(context.Background(), store.Filter{ShopID: "shop"}) {
+		require.NoError(t, err)
+		out[e.ID]++
+	}
+	return out
+}
+
+// enqueueCalls enqueues calls × per events, prefix-numbered, per call.
+func enqueueCalls(t *testing.T, in *ingest.Ingester, prefix string, calls, per int) {
+	t.Helper()
+	for c := range calls {
+		require.NoError(t, in.Enqueue(context.Background(), events(fmt.Sprintf("%s%04d", prefix, c), per)...))
+	}
+}
+
+// drain starts a new ingester on the spool with a good store, waits until
+// it has stored what the spool held, and shuts it down.
+func drain(t *testing.T, dir string, s store.Store, sp ingest.SpoolOptions) ingest.Stats {
+	t.Helper()
+	in := newIngester(t, s, spoolOpts(dir, sp))
+	in.Start()
+	shutdown(t, in)
+	return in.Stats()
+}
+
+func TestSpoolKeepsEveryEventThroughACrash(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	in := newIngester(t, fs, spoolOpts(dir, ingest.SpoolOptions{SegmentBytes: 16 << 10}))
+	in.Start()
+	enqueueCalls(t, in, "early", 5, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, in.Flush(ctx))
+	fs.Hold()
+	enqueueCalls(t, in, "held", 40, 50)
+	require.NotEmpty(t, segments(t, dir))
+	in.Crash()
+
+	st := drain(t, dir, mem, ingest.SpoolOptions{})
+	got := ids(t, mem)
+	require.Len(t, got, 500+2000)
+	for id, n := range got {
+		require.Equal(t, 1, n, id)
+	}
+	require.GreaterOrEqual(t, st.Replayed, uint64(2000))
+	require.Equal(t, st.Replayed, st.Stored+st.Duplicates, "every replayed event is stored or known")
+	require.Equal(t, uint64(2000), st.Stored)
+	require.Zero(t, st.Failed+st.Kept+st.SpoolEvents+st.SpoolCorrupt)
+	require.Empty(t, segments(t, dir), "finished segments are deleted")
+}
+
+func TestSpoolKeepsEveryFieldOfAnEvent(t *testing.T) {
+	dir := t.TempDir()
+	fs := faultstore.New(memstore.New())
+	fs.SetDown(true)
+	in := newIngester(t, fs, spoolOpts(dir, ingest.SpoolOptions{}))
+	in.Start()
+	full := tracking.Event{
+		ID: "full-1", ShopID: "shop", Type: tracking.PurchaseCompleted, UserID: "u\"1", AnonymousID: "a\u00e9",
+		SessionID: "s1", ProductID: "p1", ProductName: "Röd <tröja>\n", Category: "tops",
+		Price: tracking.Money{Minor: 1999, Currency: "EUR"}, Quantity: 3, Revenue: tracking.Money{Minor: 5997, Currency: "EUR"},
+		Currency: "EUR", OrderID: "o1", URL: "https://shop.example/p1?x=1&y=2", Referrer: "https://ref.example/",
+		UserAgent: "Mozilla/5.0", Properties: []byte(`{"coupon":"X","n":[1,2.5,{"a":null}],"u":"\u2028"}`),
+		Timestamp:  time.Date(2026, 5, 1, 12, 0, 0, 123456000, time.UTC),
+		ReceivedAt: time.Date(2026, 5, 1, 12, 0, 1, 987654321, time.UTC),
+	}
+	require.NoError(t, tracking.Validate(&full))
+	minimal := tracking.Event{ID: "min-1", ShopID: "shop", Type: tracking.PageViewed, AnonymousID: "a", Timestamp: t0, ReceivedAt: t0}
+	require.NoError(t, in.Enqueue(context.Background(), full, minimal))
+	in.Crash()
+
+	mem := memstore.New()
+	drain(t, dir, mem, ingest.SpoolOptions{})
+	byID := map[string]tracking.Event{}
+	for e, err := range mem.Events(context.Background(), store.Filter{ShopID: "shop"}) {
+		require.NoError(t, err)
+		byID[e.ID] = e
+	}
+	require.Equal(t, full, byID["full-1"], "every field, received_at included, comes back from the spool")
+	require.Equal(t, minimal, byID["min-1"])
+}
+
+func TestSpoolShutdownDeadlineKeepsEventsOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	fs := faultstore.New(memstore.New())
+	fs.SetDown(true)
+	var reported int
+	var mu sync.Mutex
+	opts := spoolOpts(dir, ingest.SpoolOptions{SegmentBytes: 32 << 10})
+	opts.QueueSize = 500
+	opts.Hooks.OnFailed = func(evs []tracking.Event, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reported += len(evs)
+	}
+	in := newIngester(t, fs, opts)
+	in.Start()
+	enqueueCalls(t, in, "d", 30, 100)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := in.Shutdown(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Contains(t, err.Error(), "kept in the spool")
+	st := in.Stats()
+	require.Equal(t, uint64(3000), st.Kept)
+	require.Zero(t, st.Failed, "kept events are not lost")
+	require.Zero(t, reported, "kept events are not given up")
+	require.NotEmpty(t, segments(t, dir))
+
+	mem := memstore.New()
+	st = drain(t, dir, mem, ingest.SpoolOptions{})
+	require.Len(t, ids(t, mem), 3000)
+	require.Equal(t, uint64(3000), st.Replayed)
+	require.Empty(t, segments(t, dir))
+}
+
+func TestSpoolBoundsMemoryThroughALongOutage(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.SetDown(true)
+	opts := spoolOpts(dir, ingest.SpoolOptions{SegmentBytes: 256 << 10, Sync: ingest.SyncInterval, SyncEvery: 10 * time.Millisecond})
+	opts.QueueSize, opts.BatchSize, opts.Flushers = 1000, 100, 2
+	in := newIngester(t, fs, opts)
+	in.Start()
+	for c := range 1000 {
+		evs := events(fmt.Sprintf("o%04d", c), 50)
+		for i := range evs { // in time order, as memstore likes them
+			evs[i].Timestamp = t0.Add(time.Duration(c*50+i) * time.Millisecond)
+		}
+		require.NoError(t, in.Enqueue(context.Background(), evs...))
+		st := in.Stats()
+		require.LessOrEqual(t, st.Queued, uint64(1000), "memory holds at most QueueSize events")
+		require.LessOrEqual(t, st.InFlight, uint64((opts.Flushers+1)*opts.BatchSize), "and the batches being written")
+	}
+	st := in.Stats()
+	require.Equal(t, uint64(50_000), st.SpoolEvents, "every event is on disk")
+	require.Greater(t, st.SpoolSegments, uint64(10))
+	require.Zero(t, st.Stored)
+
+	fs.SetDown(false)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	require.NoError(t, in.Flush(ctx))
+	st = in.Stats()
+	require.Equal(t, uint64(50_000), st.Stored)
+	require.Zero(t, st.SpoolEvents)
+	require.LessOrEqual(t, st.SpoolSegments, uint64(1), "only the segment being written may stay")
+	shutdown(t, in)
+	require.Empty(t, segments(t, dir))
+	got := ids(t, mem)
+	require.Len(t, got, 50_000)
+	for id, n := range got {
+		require.Equal(t, 1, n, id)
+	}
+}
+
+func TestSpoolFullRefusesWithoutHalfRecords(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.SetDown(true)
+	sp := ingest.SpoolOptions{SegmentBytes: 16 << 10, MaxBytes: 64 << 10}
+	in := newIngester(t, fs, spoolOpts(dir, sp))
+	in.Start()
+	accepted := 0
+	for c := 0; ; c++ {
+		err := in.TryEnqueue(events(fmt.Sprintf("f%04d", c), 10)...)
+		if errors.Is(err, ingest.ErrQueueFull) {
+			break
+		}
+		require.NoError(t, err)
+		accepted += 10
+	}
+	st := in.Stats()
+	require.Equal(t, uint64(10), st.Refused)
+	require.LessOrEqual(t, st.SpoolBytes, uint64(64<<10))
+	var onDisk int64
+	for _, p := range segments(t, dir) {
+		fi, err := os.Stat(p)
+		require.NoError(t, err)
+		onDisk += fi.Size()
+	}
+	require.LessOrEqual(t, onDisk, int64(64<<10))
+	require.Equal(t, uint64(onDisk), st.SpoolBytes)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, in.Enqueue(ctx, events("blocked", 10)...), context.DeadlineExceeded, "Enqueue waits for space")
+	in.Crash()
+
+	st = drain(t, dir, mem, sp)
+	require.Zero(t, st.SpoolCorrupt, "a refused call leaves nothing behind")
+	require.Len(t, ids(t, mem), accepted)
+}
+
+func TestSpoolFullBlocksEnqueueUntilSpaceFrees(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.SetDown(true)
+	in := newIngester(t, fs, spoolOpts(dir, ingest.SpoolOptions{SegmentBytes: 8 << 10, MaxBytes: 32 << 10}))
+	in.Start()
+	accepted := 0
+	for c := 0; ; c++ {
+		if err := in.TryEnqueue(events(fmt.Sprintf("b%04d", c), 10)...); err != nil {
+			require.ErrorIs(t, err, ingest.ErrQueueFull)
+			break
+		}
+		accepted += 10
+	}
+	done := make(chan error, 1)
+	go func() { done <- in.Enqueue(context.Background(), events("waiter", 10)...) }()
+	fs.SetDown(false)
+	require.NoError(t, <-done)
+	shutdown(t, in)
+	require.Len(t, ids(t, mem), accepted+10)
+	require.Empty(t, segments(t, dir))
+}
+
+func TestSpoolConcurrentCallersShareFsyncs(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	in := newIngester(t, mem, spoolOpts(dir, ingest.SpoolOptions{}))
+	in.Start()
+	const producers, calls = 16, 100
+	var wg sync.WaitGroup
+	errs := make(chan error, producers)
+	for p := range producers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range calls {
+				if err := in.Enqueue(context.Background(), events(fmt.Sprintf("g%02d-%03d", p, c), 1)...); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	st := in.Stats()
+	require.Positive(t, st.SpoolSyncs)
+	require.Less(t, st.SpoolSyncs, uint64(producers*calls), "one fsync serves many callers")
+	t.Logf("%d calls, %d fsyncs", producers*calls, st.SpoolSyncs)
+	shutdown(t, in)
+	require.Len(t, ids(t, mem), producers*calls)
+}
+
+func TestSpoolDirectoryIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	first := newIngester(t, memstore.New(), spoolOpts(dir, ingest.SpoolOptions{}))
+	_, err := ingest.New(memstore.New(), spoolOpts(dir, ingest.SpoolOptions{}))
+	require.ErrorIs(t, err, ingest.ErrSpoolLocked)
+	require.Contains(t, err.Error(), fmt.Sprintf("process %d", os.Getpid()))
+	shutdown(t, first)
+	second := newIngester(t, memstore.New(), spoolOpts(dir, ingest.SpoolOptions{}))
+	shutdown(t, second)
+}
+
+func TestSpoolInvalidEventsAreFinished(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.Reject(func(e *tracking.Event) bool { return e.ID == "bad-000042" })
+	var failed []string
+	var mu sync.Mutex
+	opts := spoolOpts(dir, ingest.SpoolOptions{})
+	opts.Hooks.OnFailed = func(evs []tracking.Event, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, e := range evs {
+			failed = append(failed, e.ID)
+		}
+	}
+	in := newIngester(t, fs, opts)
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("bad", 100)...))
+	shutdown(t, in)
+	require.Equal(t, []string{"bad-000042"}, failed)
+	require.Equal(t, uint64(1), in.Stats().Failed)
+	require.Empty(t, segments(t, dir), "an event refused as invalid is final")
+	st := drain(t, dir, mem, ingest.SpoolOptions{})
+	require.Zero(t, st.Replayed)
+}
+
+func TestSpoolClosedStoreKeepsEvents(t *testing.T) {
+	dir := t.TempDir()
+	closed := memstore.New()
+	require.NoError(t, closed.Close())
+	in := newIngester(t, closed, spoolOpts(dir, ingest.SpoolOptions{}))
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("c", 100)...))
+	shutdown(t, in)
+	st := in.Stats()
+	require.Equal(t, uint64(100), st.Kept)
+	require.Zero(t, st.Failed)
+	mem := memstore.New()
+	drain(t, dir, mem, ingest.SpoolOptions{})
+	require.Len(t, ids(t, mem), 100)
+}
+
+func TestSpoolSequenceGoesOnAfterADrainedRun(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	in := newIngester(t, mem, spoolOpts(dir, ingest.SpoolOptions{}))
+	require.NoError(t, in.Enqueue(context.Background(), events("s", 10)...))
+	shutdown(t, in)
+	require.Empty(t, segments(t, dir))
+
+	fs := faultstore.New(mem)
+	fs.SetDown(true)
+	in = newIngester(t, fs, spoolOpts(dir, ingest.SpoolOptions{}))
+	require.NoError(t, in.Enqueue(context.Background(), events("t", 5)...))
+	in.Crash()
+	segs := segments(t, dir)
+	require.Len(t, segs, 1)
+	require.Equal(t, "00000000000000000010.seg", filepath.Base(segs[0]), "numbering goes on from the last run")
+}
+
+// recordOffsets returns where each record of a segment file starts.
+func recordOffsets(t *testing.T, path string) []int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var offs []int64
+	for off := int64(8); off < int64(len(b)); {
+		offs = append(offs, off)
+		off += 8 + int64(binary.LittleEndian.Uint32(b[off:]))
+	}
+	return offs
+}
+
+func TestSpoolStartsPastCorruption(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// damage breaks the first segment (of records of 10 events each) and
+		// returns how many of its records stay valid, and whether the
+		// damage is counted as corrupt.
+		damage func(t *testing.T, dir, first string) (valid int, counted bool)
+	}{
+		{"torn tail", func(t *testing.T, dir, first string) (int, bool) {
+			offs := recordOffsets(t, first)
+			fi, err := os.Stat(first)
+			require.NoError(t, err)
+			last := offs[len(offs)-1]
+			require.NoError(t, os.Truncate(first, last+(fi.Size()-last)/2))
+			return len(offs) - 1, true
+		}},
+		{"garbage in the middle", func(t *testing.T, dir, first string) (int, bool) {
+			offs := recordOffsets(t, first)
+			k := len(offs) / 2
+			f, err := os.OpenFile(first, os.O_RDWR, 0)
+			require.NoError(t, err)
+			defer f.Close()
+			_, err = f.WriteAt([]byte("garbage!"), offs[k]+40)
+			require.NoError(t, err)
+			return k, true
+		}},
+		{"truncated length header", func(t *testing.T, dir, first string) (int, bool) {
+			offs := recordOffsets(t, first)
+			fi, err := os.Stat(first)
+			require.NoError(t, err)
+			f, err := os.OpenFile(first, os.O_RDWR|os.O_APPEND, 0)
+			require.NoError(t, err)
+			defer f.Close()
+			_, err = f.Write([]byte{0x10, 0x02, 0x00})
+			require.NoError(t, err)
+			_ = fi
+			return len(offs), true
+		}},
+		{"length past the end", func(t *testing.T, dir, first string) (int, bool) {
+			offs := recordOffsets(t, first)
+			f, err := os.OpenFile(first, os.O_RDWR|os.O_APPEND, 0)
+			require.NoError(t, err)
+			defer f.Close()
+			_, err = f.Write([]byte{0xff, 0xff, 0x00, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13})
+			require.NoError(t, err)
+			return len(offs), true
+		}},
+		{"empty file", func(t *testing.T, dir, first string) (int, bool) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "00000000000000100000.seg"), nil, 0o644))
+			return len(recordOffsets(t, first)), false
+		}},
+		{"bad segment header", func(t *testing.T, dir, first string) (int, bool) {
+			f, err := os.OpenFile(first, os.O_RDWR, 0)
+			require.NoError(t, err)
+			defer f.Close()
+			_, err = f.WriteAt([]byte("XX"), 0)
+			require.NoError(t, err)
+			return 0, true
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fs := faultstore.New(memstore.New())
+			fs.SetDown(true)
+			sp := ingest.SpoolOptions{SegmentBytes: 8 << 10}
+			in := newIngester(t, fs, spoolOpts(dir, sp))
+			enqueueCalls(t, in, "c", 40, 10)
+			in.Crash()
+			segs := segments(t, dir)
+			require.Greater(t, len(segs), 2)
+			inFirst := len(recordOffsets(t, segs[0]))
+			valid, counted := tc.damage(t, dir, segs[0])
+
+			mem := memstore.New()
+			st := drain(t, dir, mem, sp)
+			got := ids(t, mem)
+			require.Len(t, got, 400-(inFirst-valid)*10, "every valid record is replayed, in later segments too")
+			for c := range valid {
+				require.Contains(t, got, fmt.Sprintf("c%04d-000000", c))
+			}
+			if counted {
+				require.Equal(t, uint64(1), st.SpoolCorrupt)
+				require.Positive(t, st.SpoolCorruptBytes)
+			} else {
+				require.Zero(t, st.SpoolCorrupt)
+			}
+			require.Empty(t, segments(t, dir))
+
+			// The writer went on in a fresh segment, which a later run reads.
+			fs = faultstore.New(mem)
+			fs.SetDown(true)
+			in = newIngester(t, fs, spoolOpts(dir, sp))
+			enqueueCalls(t, in, "after", 3, 10)
+			in.Crash()
+			drain(t, dir, mem, sp)
+			for c := range 3 {
+				require.Contains(t, ids(t, mem), fmt.Sprintf("after%04d-000009", c))
+			}
+		})
+	}
+}
+
+func TestSpoolOptionsAreValidated(t *testing.T) {
+	dir := t.TempDir()
+	for _, sp := range []ingest.SpoolOptions{
+		{Dir: dir, SegmentBytes: -1},
+		{Dir: dir, MaxBytes: -1},
+		{Dir: dir, Sync: ingest.SyncInterval, SyncEvery: -time.Second},
+		{Dir: dir, SyncEvery: time.Second},
+		{Dir: dir, Sync: ingest.SyncPolicy(7)},
+		{Dir: dir, SegmentBytes: 1 << 20, MaxBytes: 1 << 19},
+		{Dir: dir, SegmentBytes: 4},
+		{MaxBytes: 1 << 20},
+		{Sync: ingest.SyncInterval},
+	} {
+		_, err := ingest.New(memstore.New(), ingest.Options{Spool: sp})
+		require.Error(t, err, "%+v", sp)
+		require.True(t, strings.HasPrefix(err.Error(), "ingest: options:"), err.Error())
+	}
+	in, err := ingest.New(memstore.New(), ingest.Options{Spool: ingest.SpoolOptions{Dir: dir, MaxBytes: 1 << 20}})
+	require.NoError(t, err, "SegmentBytes defaults to fit a small MaxBytes")
+	shutdown(t, in)
+}
+
+func TestSpoolFailedFsyncRefusesTheCallAndWritingGoesOn(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.SetDown(true)
+	in := newIngester(t, fs, spoolOpts(dir, ingest.SpoolOptions{}))
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("before", 10)...))
+	in.FailFsyncs(1)
+	err := in.Enqueue(context.Background(), events("failed", 10)...)
+	require.ErrorContains(t, err, "fsync")
+	require.NoError(t, in.Enqueue(context.Background(), events("after", 10)...))
+	require.NoError(t, in.TryEnqueue(events("later", 10)...))
+	require.Len(t, segments(t, dir), 2, "the segment whose fsync failed takes no more records")
+	in.Crash()
+
+	st := drain(t, dir, mem, ingest.SpoolOptions{})
+	got := ids(t, mem)
+	for _, prefix := range []string{"before", "after", "later"} {
+		for i := range 10 {
+			require.Contains(t, got, fmt.Sprintf("%s-%06d", prefix, i))
+		}
+	}
+	require.Zero(t, st.SpoolCorrupt)
+	require.Empty(t, segments(t, dir))
+}
+
+func TestSpoolSyncIntervalSyncsWithoutWaiting(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	in := newIngester(t, mem, spoolOpts(dir, ingest.SpoolOptions{Sync: ingest.SyncInterval, SyncEvery: time.Millisecond}))
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("i", 10)...))
+	require.Eventually(t, func() bool { return in.Stats().SpoolSyncs > 0 }, 10*time.Second, time.Millisecond)
+	shutdown(t, in)
+	require.Len(t, ids(t, mem), 10)
+}
