@@ -1,13 +1,19 @@
 // Command server is shoplytics as a stand-alone server: the HTTP API over a
 // store, on SQLite by default.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval]
 //
 // -store (or SHOPLYTICS_STORE) takes sqlite://PATH (default
 // sqlite://shoplytics.db), postgres://..., redis://host:port/db?sink=URL or
 // memory://. Without -config it creates shop "demo" with write key wk_demo,
 // read key rk_demo and admin key ak_demo. SIGINT or SIGTERM stops it after
 // every accepted event is stored.
+//
+// Accepted events are written to a local spool (a write-ahead log, default
+// directory shoplytics.spool, fsynced before the answer with -spool-sync
+// always) and replayed at the next start, so an event answered 202 survives
+// kill -9, a store outage and a shutdown deadline. -spool off turns it off
+// (the default for memory://).
 package main
 
 import (
@@ -17,8 +23,10 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
+	"github.com/shoplytics/shoplytics/ingest"
 	"github.com/shoplytics/shoplytics/internal/serve"
 	"github.com/shoplytics/shoplytics/store"
 	_ "github.com/shoplytics/shoplytics/store/all"
@@ -40,7 +48,13 @@ func run(args []string) error {
 	}
 	storeURL := fs.String("store", defaultStore, "store URL: sqlite://PATH, postgres://..., redis://host:port/db?sink=URL, memory:// (env SHOPLYTICS_STORE)")
 	configFile := fs.String("config", "", "JSON file with admin_key and shops (default: a demo shop)")
+	spoolDir := fs.String("spool", "shoplytics.spool", `directory of the write-ahead spool of accepted events ("off": none; memory:// has none unless one is named)`)
+	spoolSync := fs.String("spool-sync", "always", "when the spool is fsynced: always (before each answer, shared by concurrent requests) or interval (every second)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	spool, err := spoolOptions(fs, *spoolDir, *spoolSync, *storeURL)
+	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -55,5 +69,25 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
-	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL)})
+	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL), Spool: spool})
+}
+
+// spoolOptions turns the -spool flags into the ingester's spool options.
+func spoolOptions(fs *flag.FlagSet, dir, sync, storeURL string) (ingest.SpoolOptions, error) {
+	var o ingest.SpoolOptions
+	switch sync {
+	case "always":
+		o.Sync = ingest.SyncAlways
+	case "interval":
+		o.Sync = ingest.SyncInterval
+	default:
+		return o, fmt.Errorf("-spool-sync: %q is neither always nor interval", sync)
+	}
+	named := false
+	fs.Visit(func(f *flag.Flag) { named = named || f.Name == "spool" })
+	if dir == "off" || strings.HasPrefix(storeURL, "memory:") && !named {
+		return ingest.SpoolOptions{}, nil
+	}
+	o.Dir = dir
+	return o, nil
 }

@@ -50,6 +50,9 @@ var listenRe = regexp.MustCompile(`addr=(http://\S+)`)
 func startServer(t *testing.T, bin string, args ...string) *server {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	// The binary's directory is the test's: the default spool
+	// (shoplytics.spool) is the test's own, shared by its restarts only.
+	cmd.Dir = filepath.Dir(bin)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -256,7 +259,7 @@ func TestStartUpLogHidesPasswords(t *testing.T) {
 		"redis://:" + secret + "@127.0.0.1:6379/0?sink=" + url.QueryEscape("postgres://postgres:"+secret+"@127.0.0.1:port/test"),
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		out, err := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-store", u).CombinedOutput()
+		out, err := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-spool", "off", "-store", u).CombinedOutput()
 		cancel()
 		require.Error(t, err, "%s", out)
 		require.NotContains(t, string(out), secret)

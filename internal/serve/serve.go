@@ -108,6 +108,8 @@ type Config struct {
 	// StoreLabel names the store in the listening line. It is logged as it
 	// is: redact the URLs in it first (store.Redact).
 	StoreLabel string
+	// Spool is the ingester's write-ahead spool (no Dir: none).
+	Spool ingest.SpoolOptions
 	// ShutdownTimeout bounds each step of a stop (default 30s): first the
 	// HTTP server's, then, with a budget of its own, the ingester's drain,
 	// so slow clients cannot eat the time owed to accepted events.
@@ -124,26 +126,34 @@ func Run(ctx context.Context, c Config) error {
 	if c.ReadStore == nil {
 		c.ReadStore = c.Store
 	}
-	in, err := ingest.New(c.Store, ingest.Options{Logger: log})
+	in, err := ingest.New(c.Store, ingest.Options{Logger: log, Spool: c.Spool})
 	if err != nil {
 		return err
 	}
 	h, err := httpapi.New(httpapi.Config{
 		Store: c.ReadStore, Ingester: in, Shops: c.Keys.Shops, AdminKey: c.Keys.AdminKey, Logger: log,
 	})
-	if err != nil {
-		return err
+	var ln net.Listener
+	if err == nil {
+		ln, err = net.Listen("tcp", c.Addr)
 	}
-	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
-		return err
+		// Store what an earlier run left in the spool, and release it.
+		drainCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		return errors.Join(err, in.Shutdown(drainCtx))
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	log.Info("shoplytics listening", "addr", "http://"+ln.Addr().String(), "store", c.StoreLabel)
-	if err := httpapi.Run(ctx, srv, in, httpapi.RunOptions{Listener: ln, ShutdownTimeout: c.ShutdownTimeout, Logger: log}); err != nil {
-		return err
+	spool := "off"
+	if c.Spool.Dir != "" {
+		spool = c.Spool.Dir
+		if st := in.Stats(); st.SpoolEvents > 0 {
+			log.Info("replaying the spool of an earlier run", "events", st.SpoolEvents, "corrupt_records", st.SpoolCorrupt)
+		}
 	}
+	log.Info("shoplytics listening", "addr", "http://"+ln.Addr().String(), "store", c.StoreLabel, "spool", spool)
+	err = httpapi.Run(ctx, srv, in, httpapi.RunOptions{Listener: ln, ShutdownTimeout: c.ShutdownTimeout, Logger: log})
 	st := in.Stats()
-	log.Info("shoplytics stopped", "stored", st.Stored, "duplicates", st.Duplicates, "failed", st.Failed)
-	return nil
+	log.Info("shoplytics stopped", "stored", st.Stored, "duplicates", st.Duplicates, "failed", st.Failed, "kept_in_spool", st.Kept)
+	return err
 }
