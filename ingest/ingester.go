@@ -78,7 +78,10 @@ type Ingester struct {
 	readReset  bool          // a spill began at readCursor
 	readWake   chan struct{} // nudges the spool reader (cap 1)
 
+	waiters map[*waiter]struct{} // Store calls waiting for their events
+
 	batches chan batch
+	idle    chan struct{}   // a token per flusher free to take a batch
 	workCtx context.Context // store calls; cancelled only to abort
 	abort   context.CancelFunc
 	stopped chan struct{} // closed when every goroutine has exited
@@ -110,11 +113,15 @@ func New(s store.Store, opts Options) (*Ingester, error) {
 		progress: make(chan struct{}),
 		wake:     make(chan struct{}, 1),
 		inFlight: map[uint64]uint64{},
-		batches:  make(chan batch),
+		batches:  make(chan batch, opts.Flushers),
+		idle:     make(chan struct{}, opts.Flushers),
 		workCtx:  ctx,
 		abort:    cancel,
 		stopped:  make(chan struct{}),
 		keepFrom: math.MaxUint64,
+	}
+	for range opts.Flushers {
+		in.idle <- struct{}{}
 	}
 	if opts.Spool.Dir != "" {
 		sp, from, err := openSpool(opts.Spool, opts.Logger)
@@ -146,6 +153,7 @@ func (in *Ingester) Start() {
 			defer wg.Done()
 			for b := range in.batches {
 				in.write(b)
+				in.idle <- struct{}{}
 			}
 		}()
 	}
@@ -202,7 +210,7 @@ func (in *Ingester) Enqueue(ctx context.Context, events ...tracking.Event) error
 		return err
 	}
 	if in.spool != nil {
-		return in.spoolEnqueue(ctx, events, true)
+		return in.spoolEnqueue(ctx, events, true, nil)
 	}
 	for {
 		in.mu.Lock()
@@ -230,7 +238,7 @@ func (in *Ingester) TryEnqueue(events ...tracking.Event) error {
 		return err
 	}
 	if in.spool != nil {
-		return in.spoolEnqueue(context.Background(), events, false)
+		return in.spoolEnqueue(context.Background(), events, false, nil)
 	}
 	in.mu.Lock()
 	err = in.offerLocked(events)
@@ -305,11 +313,23 @@ func (in *Ingester) nudge() {
 }
 
 // batch forms batches from the queue and hands them to the flushers until
-// Shutdown has drained the queue.
+// Shutdown has drained the queue. It takes a batch only when a flusher is
+// free to write it, so what arrives while every flusher is busy goes out
+// together in the next batch (group commit).
 func (in *Ingester) batch() {
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	free := false // holding a flusher's token
 	for {
+		if !free {
+			select {
+			case <-in.idle:
+				free = true
+			case <-in.workCtx.Done():
+				// Aborted: the flushers may be stuck in the store; what is
+				// taken now is given up below.
+			}
+		}
 		in.mu.Lock()
 		b, wait, done := in.takeLocked()
 		in.mu.Unlock()
@@ -317,11 +337,12 @@ func (in *Ingester) batch() {
 			return
 		}
 		if b.events != nil {
-			select {
-			case in.batches <- b:
-			case <-in.workCtx.Done():
+			if free {
+				in.batches <- b // a free flusher is waiting: never blocks
+				free = false
+			} else {
 				in.give(b, in.workCtx.Err())
-				in.finish(b, 0, 0)
+				in.finish(b, 0, 0, notNowOutcomes(len(b.events)))
 			}
 			continue
 		}
@@ -379,13 +400,27 @@ func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
 
 // write stores one batch, retrying while the store fails retryably.
 func (in *Ingester) write(b batch) {
-	inserted, duplicates := in.appendWithRetry(b.events, b.lo)
-	in.finish(b, inserted, duplicates)
+	out := make([]outcome, len(b.events))
+	inserted, duplicates := in.appendWithRetry(b.events, b.lo, out)
+	in.finish(b, inserted, duplicates, out)
 }
 
-// finish records the end of a batch, written or given up, and wakes Flush.
-func (in *Ingester) finish(b batch, inserted, duplicates int) {
+// notNowOutcomes is the outcome of a batch abandoned before its write.
+func notNowOutcomes(n int) []outcome {
+	out := make([]outcome, n)
+	for i := range out {
+		out[i] = notNow
+	}
+	return out
+}
+
+// finish records the end of a batch, written or given up, with what became
+// of each of its events, and wakes Flush and the Store calls waiting.
+func (in *Ingester) finish(b batch, inserted, duplicates int, out []outcome) {
 	in.mu.Lock()
+	if len(in.waiters) > 0 {
+		in.settleLocked(b.lo, out)
+	}
 	in.stats.InFlight -= uint64(len(b.events))
 	in.stats.Batches++
 	in.stats.Stored += uint64(inserted)
@@ -407,7 +442,9 @@ func (in *Ingester) finish(b batch, inserted, duplicates int) {
 // it gives up are reported by give. Invalid input is split in halves to
 // isolate the bad events, so one poisoned event does not sink its
 // batch-mates.
-func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64) (inserted, duplicates int) {
+//
+// out, one entry per event, receives what became of each.
+func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64, out []outcome) (inserted, duplicates int) {
 	backoff := in.opts.Retry.InitialBackoff
 	for attempt := 1; ; attempt++ {
 		res, err := in.store.Append(in.workCtx, events)
@@ -415,20 +452,31 @@ func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64) (inserte
 			if h := in.opts.Hooks.OnStored; h != nil {
 				h(events, res)
 			}
+			for i, dup := range res.Duplicate {
+				if dup && i < len(out) {
+					out[i] = duplicate
+				}
+			}
 			return res.Inserted, res.Duplicates
 		}
 		if in.workCtx.Err() != nil {
 			in.give(batch{events: events, lo: lo}, fmt.Errorf("ingest: shutdown deadline passed: %w", err))
+			fillOutcome(out, notNow)
 			return 0, 0
 		}
 		if !store.Retryable(err) {
 			if len(events) > 1 && errors.Is(err, store.ErrInvalid) {
 				half := len(events) / 2
-				i1, d1 := in.appendWithRetry(events[:half], lo)
-				i2, d2 := in.appendWithRetry(events[half:], lo+uint64(half))
+				i1, d1 := in.appendWithRetry(events[:half], lo, out[:half])
+				i2, d2 := in.appendWithRetry(events[half:], lo+uint64(half), out[half:])
 				return i1 + i2, d1 + d2
 			}
 			in.give(batch{events: events, lo: lo}, err)
+			if errors.Is(err, store.ErrInvalid) {
+				fillOutcome(out, invalid)
+			} else {
+				fillOutcome(out, notNow)
+			}
 			return 0, 0
 		}
 		in.mu.Lock()
@@ -449,6 +497,12 @@ func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64) (inserte
 			t.Stop()
 		}
 		backoff = min(2*backoff, in.opts.Retry.MaxBackoff)
+	}
+}
+
+func fillOutcome(out []outcome, o outcome) {
+	for i := range out {
+		out[i] = o
 	}
 }
 
@@ -550,6 +604,7 @@ func (in *Ingester) Shutdown(ctx context.Context) error {
 		in.mu.Lock()
 		in.stats.Kept += uint64(len(rest)) + onDisk
 		kept := in.stats.Kept
+		in.releaseWaitersLocked()
 		in.mu.Unlock()
 		in.opts.Logger.Warn("ingest: shutdown deadline passed; events not stored stay in the spool for the next start",
 			"events", kept, "dir", in.opts.Spool.Dir)
@@ -561,6 +616,7 @@ func (in *Ingester) Shutdown(ctx context.Context) error {
 	}
 	in.mu.Lock()
 	failed := in.stats.Failed
+	in.releaseWaitersLocked()
 	in.mu.Unlock()
 	return fmt.Errorf("ingest: shutdown: %w (%d events not stored in all)", ctx.Err(), failed)
 }

@@ -17,8 +17,9 @@ import (
 // spoolEnqueue writes events as one record and, when memory holds every
 // earlier event and has room, queues them in memory too; otherwise the
 // spool reader brings them in later. With block it waits while the spool
-// is full, else it fails with ErrQueueFull.
-func (in *Ingester) spoolEnqueue(ctx context.Context, events []tracking.Event, block bool) error {
+// is full, else it fails with ErrQueueFull. A Store call passes its waiter
+// w, registered as the events are placed.
+func (in *Ingester) spoolEnqueue(ctx context.Context, events []tracking.Event, block bool, w *waiter) error {
 	if len(events) > in.opts.QueueSize {
 		return ErrTooLarge
 	}
@@ -36,7 +37,7 @@ func (in *Ingester) spoolEnqueue(ctx context.Context, events []tracking.Event, b
 		return ErrTooLarge
 	}
 	for {
-		seg, end, space, err := in.spool.append(r, func(seq uint64, at position) { in.placeNew(events, seq, at) })
+		seg, end, space, err := in.spool.append(r, func(seq uint64, at position) { in.placeNew(events, seq, at, w) })
 		if errors.Is(err, errSpoolFull) {
 			if !block {
 				in.mu.Lock()
@@ -64,10 +65,13 @@ func (in *Ingester) spoolEnqueue(ctx context.Context, events []tracking.Event, b
 // placeNew records events just written to the spool at seq (spool.mu is
 // held): into memory if that keeps memory one contiguous range within
 // QueueSize, else they wait on disk for the reader.
-func (in *Ingester) placeNew(events []tracking.Event, seq uint64, at position) {
+func (in *Ingester) placeNew(events []tracking.Event, seq uint64, at position, w *waiter) {
 	n := uint64(len(events))
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if w != nil {
+		in.addWaiterLocked(w, seq)
+	}
 	in.ackSeq = seq + n
 	in.stats.Enqueued += n
 	queued := len(in.queue) - in.head

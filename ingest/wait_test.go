@@ -1,0 +1,147 @@
+package ingest_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/internal/faultstore"
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/store/memstore"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// slowStore takes a millisecond per Append, as a database commit does.
+type slowStore struct{ store.Store }
+
+func (s slowStore) Append(ctx context.Context, evs []tracking.Event) (store.AppendResult, error) {
+	time.Sleep(time.Millisecond)
+	return s.Store.Append(ctx, evs)
+}
+
+func TestStoreReturnsOnceCommittedAndSharesBatches(t *testing.T) {
+	for _, spool := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spool=%v", spool), func(t *testing.T) {
+			mem := memstore.New()
+			opts := ingest.Options{MaxBatchAge: time.Hour} // no call may wait for a batch to age
+			if spool {
+				opts.Spool.Dir = t.TempDir()
+			}
+			in := newIngester(t, slowStore{mem}, opts)
+			in.Start()
+			const callers, calls = 64, 20
+			var wg sync.WaitGroup
+			errs := make(chan error, callers)
+			for c := range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range calls {
+						ev := events(fmt.Sprintf("c%02d-%03d", c, i), 1)
+						r, err := in.Store(context.Background(), ev...)
+						if err == nil && r != (ingest.Receipt{Inserted: 1}) {
+							err = fmt.Errorf("receipt %+v", r)
+						}
+						if err == nil {
+							n := 0
+							for e := range mem.Events(context.Background(), store.Filter{ShopID: "shop"}) {
+								if e.ID == ev[0].ID {
+									n++
+								}
+							}
+							if n != 1 {
+								err = fmt.Errorf("%s not in the store when Store returned", ev[0].ID)
+							}
+						}
+						if err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				require.NoError(t, err)
+			}
+			st := in.Stats()
+			require.Equal(t, uint64(callers*calls), st.Stored)
+			require.Less(t, st.Batches, uint64(callers*calls/4), "concurrent calls share batches")
+			shutdown(t, in)
+		})
+	}
+}
+
+func TestStoreCountsDuplicatesExactly(t *testing.T) {
+	mem := memstore.New()
+	in := newIngester(t, mem, ingest.Options{})
+	in.Start()
+	evs := events("d", 10)
+	r, err := in.Store(context.Background(), evs...)
+	require.NoError(t, err)
+	require.Equal(t, ingest.Receipt{Inserted: 10}, r)
+	r, err = in.Store(context.Background(), append(evs[:4:4], events("n", 2)...)...)
+	require.NoError(t, err)
+	require.Equal(t, ingest.Receipt{Inserted: 2, Duplicates: 4}, r, "ids stored earlier are duplicates")
+	r, err = in.Store(context.Background(), events("twice", 1)[0], events("twice", 1)[0])
+	require.NoError(t, err)
+	require.Equal(t, ingest.Receipt{Inserted: 1, Duplicates: 1}, r, "an id repeated in the call is a duplicate")
+	shutdown(t, in)
+}
+
+func TestStoreReportsEventsTheStoreRefuses(t *testing.T) {
+	fs := faultstore.New(memstore.New())
+	fs.Reject(func(e *tracking.Event) bool { return e.ID == "r-000003" })
+	in := newIngester(t, fs, ingest.Options{})
+	in.Start()
+	r, err := in.Store(context.Background(), events("r", 8)...)
+	require.ErrorIs(t, err, ingest.ErrNotStored)
+	require.Equal(t, ingest.Receipt{Inserted: 7}, r)
+	shutdown(t, in)
+}
+
+func TestStoreEndsAtShutdownsDeadline(t *testing.T) {
+	for _, spool := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spool=%v", spool), func(t *testing.T) {
+			fs := faultstore.New(memstore.New())
+			fs.Hold()
+			defer fs.Release()
+			opts := ingest.Options{}
+			if spool {
+				opts.Spool.Dir = t.TempDir()
+			}
+			in := newIngester(t, fs, opts)
+			in.Start()
+			done := make(chan error, 1)
+			go func() {
+				_, err := in.Store(context.Background(), events("s", 5)...)
+				done <- err
+			}()
+			require.Eventually(t, func() bool { return in.Stats().InFlight == 5 }, 10*time.Second, time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			require.Error(t, in.Shutdown(ctx))
+			require.ErrorIs(t, <-done, ingest.ErrNotStored)
+		})
+	}
+}
+
+func TestStoreStopsWaitingWhenItsContextEnds(t *testing.T) {
+	fs := faultstore.New(memstore.New())
+	fs.Hold()
+	in := newIngester(t, fs, ingest.Options{})
+	in.Start()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	_, err := in.Store(ctx, events("x", 3)...)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	fs.Release()
+	shutdown(t, in)
+	require.Equal(t, 3, count(t, fs), "the events are written all the same")
+}
