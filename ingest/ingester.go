@@ -522,6 +522,10 @@ func (in *Ingester) give(b batch, err error) {
 	}
 }
 
+// abandonAfter is how long Shutdown waits, once its context has ended and
+// the store calls are cancelled, for them to return.
+const abandonAfter = 100 * time.Millisecond
+
 // doneBelowLocked returns the seq below which every event is finished.
 func (in *Ingester) doneBelowLocked() uint64 {
 	low := in.takenSeq
@@ -593,7 +597,15 @@ func (in *Ingester) Shutdown(ctx context.Context) error {
 		in.mu.Unlock()
 	}
 	in.abort()
-	<-in.stopped
+	select {
+	case <-in.stopped:
+	case <-time.After(abandonAfter):
+		// The store ignores cancellation (a driver on a stalled
+		// connection): leave its calls behind rather than overrun the
+		// deadline. Their events count as not stored; with a spool they
+		// stay on disk, as keepFrom is already set.
+		in.opts.Logger.Warn("ingest: shutdown: the store ignores cancellation; abandoning the writes in progress")
+	}
 	// What the batcher never handed out is not stored either.
 	in.mu.Lock()
 	rest := append([]tracking.Event(nil), in.queue[in.head:]...)
@@ -603,7 +615,7 @@ func (in *Ingester) Shutdown(ctx context.Context) error {
 	if in.spool != nil {
 		in.mu.Lock()
 		in.stats.Kept += uint64(len(rest)) + onDisk
-		kept := in.stats.Kept
+		kept := in.stats.Kept + in.stats.InFlight // abandoned writes too
 		in.releaseWaitersLocked()
 		in.mu.Unlock()
 		in.opts.Logger.Warn("ingest: shutdown deadline passed; events not stored stay in the spool for the next start",
@@ -615,7 +627,7 @@ func (in *Ingester) Shutdown(ctx context.Context) error {
 		in.give(batch{events: rest}, ctx.Err())
 	}
 	in.mu.Lock()
-	failed := in.stats.Failed
+	failed := in.stats.Failed + in.stats.InFlight // abandoned writes too
 	in.releaseWaitersLocked()
 	in.mu.Unlock()
 	return fmt.Errorf("ingest: shutdown: %w (%d events not stored in all)", ctx.Err(), failed)

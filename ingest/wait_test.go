@@ -145,3 +145,51 @@ func TestStoreStopsWaitingWhenItsContextEnds(t *testing.T) {
 	shutdown(t, in)
 	require.Equal(t, 3, count(t, fs), "the events are written all the same")
 }
+
+// deafStore ignores cancellation, as a driver on a stalled connection
+// does: Append returns only when the test lets it.
+type deafStore struct {
+	store.Store
+	gate chan struct{}
+}
+
+func (s deafStore) Append(ctx context.Context, evs []tracking.Event) (store.AppendResult, error) {
+	<-s.gate
+	return s.Store.Append(ctx, evs)
+}
+
+func TestShutdownReturnsByItsDeadlineWhenTheStoreIgnoresCancellation(t *testing.T) {
+	for _, spool := range []bool{false, true} {
+		t.Run(fmt.Sprintf("spool=%v", spool), func(t *testing.T) {
+			dir := t.TempDir()
+			opts := ingest.Options{}
+			if spool {
+				opts.Spool.Dir = dir
+			}
+			deaf := deafStore{memstore.New(), make(chan struct{})}
+			defer close(deaf.gate)
+			in := newIngester(t, deaf, opts)
+			in.Start()
+			require.NoError(t, in.Enqueue(context.Background(), events("z", 50)...))
+			require.Eventually(t, func() bool { return in.Stats().InFlight == 50 }, 10*time.Second, time.Millisecond)
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			returned := make(chan error, 1)
+			go func() { returned <- in.Shutdown(ctx) }()
+			select {
+			case err := <-returned:
+				require.ErrorIs(t, err, context.DeadlineExceeded)
+				require.ErrorContains(t, err, "50 events not stored")
+			case <-time.After(20 * time.Second):
+				t.Fatal("Shutdown did not return while the store ignored cancellation")
+			}
+			if spool {
+				mem := memstore.New()
+				next := newIngester(t, mem, ingest.Options{Spool: ingest.SpoolOptions{Dir: dir}})
+				next.Start()
+				shutdown(t, next)
+				require.Equal(t, 50, count(t, mem), "the abandoned events were kept in the spool")
+			}
+		})
+	}
+}
