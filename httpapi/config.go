@@ -22,6 +22,12 @@ type Config struct {
 	// down (after the HTTP server), so no accepted event is lost.
 	Ingester *ingest.Ingester
 
+	// Durable makes POST /events answer only once its events are committed
+	// in the store (ingest.Ingester.Store, group commit), with exact
+	// duplicates, instead of once they are queued (or spooled). It costs
+	// latency, not much throughput under concurrency.
+	Durable bool
+
 	// Shops and their keys.
 	Shops []Shop
 	// AdminKey is a read key for every shop (reads must then name the shop).

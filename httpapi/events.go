@@ -144,7 +144,21 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}{errorBody{msg, field}, ans.Rejected})
 		return
 	}
-	switch err := h.cfg.Ingester.TryEnqueue(events...); {
+	ans.Accepted = len(events)
+	if h.cfg.Durable {
+		var receipt ingest.Receipt
+		receipt, err = h.cfg.Ingester.Store(r.Context(), events...)
+		ans.Accepted, ans.Duplicates = receipt.Inserted, ans.Duplicates+receipt.Duplicates
+	} else {
+		err = h.cfg.Ingester.TryEnqueue(events...)
+	}
+	switch {
+	case errors.Is(err, ingest.ErrNotStored):
+		// Retrying is safe: what was stored comes back as duplicates.
+		h.retryLater(w, "not every event could be stored: "+err.Error())
+		return
+	case r.Context().Err() != nil:
+		return // the client left; its events are still written
 	case errors.Is(err, ingest.ErrTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, "more events in one body than the queue holds: send smaller batches", "")
 		return
@@ -155,7 +169,6 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		h.retryLater(w, "not taking events: "+err.Error())
 		return
 	}
-	ans.Accepted = len(events)
 	writeJSON(w, http.StatusAccepted, ans)
 }
 

@@ -353,3 +353,20 @@ func TestBodyLargerThanTheQueueIs413(t *testing.T) {
 	require.Equal(t, http.StatusRequestEntityTooLarge, status, "a retry could never fit")
 	require.Empty(t, hdr.Get("Retry-After"))
 }
+
+func TestDurablePostsAnswerOnceStoredWithExactDuplicates(t *testing.T) {
+	e := newEnv(t, envOptions{
+		ingest: ingest.Options{MaxBatchAge: time.Hour}, // an answer must not wait for a batch to age
+		config: func(c *httpapi.Config) { c.Durable = true },
+	})
+	status, a := e.post("wk_a", `[{"id":"d1","type":"page_viewed","anonymous_id":"a"},{"id":"d2","type":"page_viewed","anonymous_id":"a"}]`)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, 2, a.Accepted)
+	require.Len(t, e.stored("shop-a"), 2, "stored before the answer, without a flush")
+
+	status, a = e.post("wk_a", `[{"id":"d1","type":"page_viewed","anonymous_id":"a"},{"id":"d3","type":"page_viewed","anonymous_id":"a"},{"id":"d3","type":"page_viewed","anonymous_id":"a"}]`)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Equal(t, 1, a.Accepted)
+	require.Equal(t, 2, a.Duplicates, "one repeated in the request, one stored earlier")
+	require.Len(t, e.stored("shop-a"), 3)
+}

@@ -1,7 +1,7 @@
 // Command server is shoplytics as a stand-alone server: the HTTP API over a
 // store, on SQLite by default.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable]
 //
 // -store (or SHOPLYTICS_STORE) takes sqlite://PATH (default
 // sqlite://shoplytics.db), postgres://..., redis://host:port/db?sink=URL or
@@ -13,7 +13,8 @@
 // directory shoplytics.spool, fsynced before the answer with -spool-sync
 // always) and replayed at the next start, so an event answered 202 survives
 // kill -9, a store outage and a shutdown deadline. -spool off turns it off
-// (the default for memory://).
+// (the default for memory://). -durable answers only once the events are
+// committed in the store.
 package main
 
 import (
@@ -49,6 +50,7 @@ func run(args []string) error {
 	storeURL := fs.String("store", defaultStore, "store URL: sqlite://PATH, postgres://..., redis://host:port/db?sink=URL, memory:// (env SHOPLYTICS_STORE)")
 	configFile := fs.String("config", "", "JSON file with admin_key and shops (default: a demo shop)")
 	spoolDir := fs.String("spool", "shoplytics.spool", `directory of the write-ahead spool of accepted events ("off": none; memory:// has none unless one is named)`)
+	durable := fs.Bool("durable", false, "answer POST /events only once its events are committed in the store (exact duplicates; concurrent requests share a transaction)")
 	spoolSync := fs.String("spool-sync", "always", "when the spool is fsynced: always (before each answer, shared by concurrent requests) or interval (every second)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -69,7 +71,7 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
-	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL), Spool: spool})
+	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL), Spool: spool, Durable: *durable})
 }
 
 // spoolOptions turns the -spool flags into the ingester's spool options.

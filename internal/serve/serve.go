@@ -110,6 +110,9 @@ type Config struct {
 	StoreLabel string
 	// Spool is the ingester's write-ahead spool (no Dir: none).
 	Spool ingest.SpoolOptions
+	// Durable answers POST /events once its events are stored
+	// (httpapi.Config.Durable).
+	Durable bool
 	// ShutdownTimeout bounds each step of a stop (default 30s): first the
 	// HTTP server's, then, with a budget of its own, the ingester's drain,
 	// so slow clients cannot eat the time owed to accepted events.
@@ -132,6 +135,7 @@ func Run(ctx context.Context, c Config) error {
 	}
 	h, err := httpapi.New(httpapi.Config{
 		Store: c.ReadStore, Ingester: in, Shops: c.Keys.Shops, AdminKey: c.Keys.AdminKey, Logger: log,
+		Durable: c.Durable,
 	})
 	var ln net.Listener
 	if err == nil {
