@@ -133,6 +133,12 @@ func New(s store.Store, opts Options) (*Ingester, error) {
 		in.enqSeq, in.takenSeq, in.ackSeq = from.seq, from.seq, sp.next
 		in.readCursor, in.readReset = from, true
 		in.readWake = make(chan struct{}, 1)
+		sp.onWritten = func() {
+			select {
+			case in.readWake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	return in, nil
 }

@@ -33,12 +33,18 @@ type segment struct {
 	// Write side, for the segment being appended to and until its last
 	// writes are fsynced. Guarded by spool.mu.
 	f       *os.File
-	synced  int64 // bytes known to be on disk
+	pending []byte // with SyncAlways: records appended, not yet written (the last len(pending) bytes of size)
+	spare   []byte // the buffer the last write emptied, for reuse
+	synced  int64  // bytes known to be on disk
 	syncing bool  // an fsync runs now (without spool.mu)
 	sealed  bool  // no more appends
 	deleted bool
 	err     error // the I/O error that sealed it
 }
+
+// written is how many bytes of the segment are in its file, where readers
+// find them: size less what waits in pending for the next group write.
+func (seg *segment) written() int64 { return seg.size - int64(len(seg.pending)) }
 
 func segmentName(first uint64) string {
 	return fmt.Sprintf("%020d%s", first, segmentExt)

@@ -31,6 +31,9 @@ type spool struct {
 	log   *slog.Logger
 	lock  *os.File
 	fsync func(*os.File) error // (*os.File).Sync; tests make it fail
+	// onWritten is called (with mu held, so it must not block) after a
+	// group of pending records reaches its file, for the reader.
+	onWritten func()
 
 	mu           sync.Mutex
 	synced       *sync.Cond    // broadcast when an fsync ends or the spool closes
@@ -172,7 +175,12 @@ func (s *spool) append(r *record, placed func(seq uint64, at position)) (*segmen
 	seg := s.cur
 	seq, off := s.next, seg.size
 	r.seal(seq)
-	if _, err := seg.f.Write(r.b); err != nil {
+	if s.opts.Sync == SyncAlways {
+		// The caller waits for an fsync anyway: the record joins the
+		// group that the next fsync's leader writes in one call, so no
+		// caller blocks in write(2) behind an fsync of the same file.
+		seg.pending = append(seg.pending, r.b...)
+	} else if _, err := seg.f.Write(r.b); err != nil {
 		err = fmt.Errorf("ingest: spool: write %s: %w", seg.path, err)
 		s.log.Error("ingest: spool: write failed; the call is refused", "err", err)
 		// Cut a partial record off; if that fails too, the segment ends
@@ -269,13 +277,28 @@ func (s *spool) waitSynced(seg *segment, end int64) error {
 // the segment: Linux may have dropped the unwritten pages and would not
 // report it again, so later records go to a new file, and every caller
 // still waiting on this one is refused.
+//
+// With SyncAlways it first writes the records appended since the last
+// write (seg.pending) in one call; a failed write is handled as a failed
+// fsync.
 func (s *spool) syncLocked(seg *segment) {
 	seg.syncing = true
 	target, f, fsync := seg.size, seg.f, s.fsync
+	group := seg.pending
+	seg.pending, seg.spare = seg.spare[:0], nil
 	s.mu.Unlock()
-	err := fsync(f)
+	var err error
+	if len(group) > 0 {
+		if _, werr := f.Write(group); werr != nil {
+			err = fmt.Errorf("write: %w", werr)
+		}
+	}
+	if err == nil {
+		err = fsync(f)
+	}
 	s.mu.Lock()
 	seg.syncing = false
+	seg.spare = group[:0]
 	s.syncs++
 	if err != nil {
 		seg.err = fmt.Errorf("ingest: spool: fsync %s: %w", seg.path, err)
@@ -286,6 +309,9 @@ func (s *spool) syncLocked(seg *segment) {
 	}
 	s.closeFileLocked(seg)
 	s.synced.Broadcast()
+	if len(group) > 0 && s.onWritten != nil {
+		s.onWritten()
+	}
 }
 
 // syncPending fsyncs every segment with writes not yet on disk.

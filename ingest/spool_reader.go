@@ -71,7 +71,7 @@ func (r *spoolReader) read(room int) ([]item, error) {
 		var first, end uint64
 		var size int64
 		if seg != nil {
-			path, first, end, size = seg.path, seg.first, seg.end, seg.size
+			path, first, end, size = seg.path, seg.first, seg.end, seg.written()
 		}
 		s.mu.Unlock()
 		if seg == nil {

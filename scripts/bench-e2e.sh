@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# End-to-end ingest over HTTP: the example server under wrk, in the
+# configurations named on the command line, alternating, so that ratios
+# between them come from one sitting. Prints one line per run: the
+# configuration, wrk's requests/s, the events answered 202 per second of
+# load, and the events the server had stored when it stopped (its stop
+# line, after draining what it accepted) per second of load.
+#
+#	scripts/bench-e2e.sh [-rounds N] [-duration 10s] [-conns 32] [-batch 1|100] CONFIG...
+#
+# A CONFIG is NAME=FLAGS, e.g. 'sqlite-nospool=-store sqlite://DB -spool off';
+# DB is replaced by a fresh file and PG by a fresh schema of
+# $SHOPLYTICS_BENCH_POSTGRES_URL for every run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rounds=3 duration=10s conns=32 batch=1
+while [[ $# -gt 0 && $1 == -* ]]; do
+	case $1 in
+	-rounds) rounds=$2; shift 2 ;;
+	-duration) duration=$2; shift 2 ;;
+	-conns) conns=$2; shift 2 ;;
+	-batch) batch=$2; shift 2 ;;
+	*) echo "unknown flag $1" >&2; exit 2 ;;
+	esac
+done
+[[ $# -gt 0 ]] || { echo "usage: $0 [flags] NAME=FLAGS..." >&2; exit 2; }
+pg=${SHOPLYTICS_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+go build -o "$work/server" ./examples/server
+
+event='{"type":"product_viewed","anonymous_id":"anon-4f1c2a","session_id":"sess-77a1","product_id":"sku-1234","product_name":"Linen shirt","category":"shirts","price":"49.90","currency":"EUR","url":"https://shop.example/p/sku-1234?utm_source=news","referrer":"https://search.example/","properties":{"variant":"blue-m","list":"summer"}}'
+body=$event
+if [[ $batch -gt 1 ]]; then
+	body="[$event"
+	for ((i = 1; i < batch; i++)); do body+=",$event"; done
+	body+="]"
+fi
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Basic d2tfZGVtbzo="
+wrk.body = [==[$body]==]
+LUA
+
+secs=${duration%s}
+for ((r = 1; r <= rounds; r++)); do
+	for config in "$@"; do
+		name=${config%%=*}
+		flags=${config#*=}
+		run="$work/run-$name-$r"
+		mkdir -p "$run"
+		if [[ $flags == *PG* ]]; then
+			schema="bench_$(date +%s%N)"
+			sep='&'; [[ $pg == *\?* ]] || sep='?'
+			flags=${flags//PG/$pg${sep}schema=$schema}
+		fi
+		flags=${flags//DB/$run/events.db}
+		(cd "$run" && exec "$work/server" -addr 127.0.0.1:18089 $flags >"$run/out" 2>"$run/log") &
+		pid=$!
+		for _ in $(seq 1 100); do curl -fs 127.0.0.1:18089/health >/dev/null 2>&1 && break; sleep 0.1; done
+		wrk -t2 -c"$conns" -d"$duration" -s "$work/post.lua" http://127.0.0.1:18089/events >"$run/wrk"
+		rps=$(awk '/Requests\/sec/ {print $2}' "$run/wrk")
+		total=$(awk '/requests in/ {print $1}' "$run/wrk")
+		refused=$(awk '/Non-2xx/ {print $5}' "$run/wrk")
+		kill -TERM $pid
+		wait $pid || true
+		stored=$(sed -n 's/.*shoplytics stopped.* stored=\([0-9]*\).*/\1/p' "$run/log")
+		printf '%-22s round %d  %10s req/s  %9s accepted ev/s  %9s stored ev/s\n' "$name" "$r" "$rps" \
+			"$(( (total - ${refused:-0}) * batch / secs ))" "$(( ${stored:-0} / secs ))"
+		if [[ -n ${schema:-} ]]; then
+			psql -q "$pg" -c "drop schema if exists $schema cascade" >/dev/null 2>&1 || true
+			schema=
+		fi
+	done
+done
