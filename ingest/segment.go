@@ -36,8 +36,8 @@ type segment struct {
 	pending []byte // with SyncAlways: records appended, not yet written (the last len(pending) bytes of size)
 	spare   []byte // the buffer the last write emptied, for reuse
 	synced  int64  // bytes known to be on disk
-	syncing bool  // an fsync runs now (without spool.mu)
-	sealed  bool  // no more appends
+	syncing bool   // an fsync runs now (without spool.mu)
+	sealed  bool   // no more appends
 	deleted bool
 	err     error // the I/O error that sealed it
 }
