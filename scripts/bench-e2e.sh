@@ -55,9 +55,11 @@ for ((r = 1; r <= rounds; r++)); do
 		if [[ $flags == *PG* ]]; then
 			schema="bench_$(date +%s%N)"
 			sep='&'; [[ $pg == *\?* ]] || sep='?'
-			flags=${flags//PG/$pg${sep}schema=$schema}
+			url="$pg${sep}schema=$schema"
+			flags=${flags//PG/"$url"} # quoted: & in a replacement is special in bash
 		fi
-		flags=${flags//DB/$run/events.db}
+		db="$run/events.db"
+		flags=${flags//DB/"$db"}
 		(cd "$run" && exec "$work/server" -addr 127.0.0.1:18089 $flags >"$run/out" 2>"$run/log") &
 		pid=$!
 		for _ in $(seq 1 100); do curl -fs 127.0.0.1:18089/health >/dev/null 2>&1 && break; sleep 0.1; done
