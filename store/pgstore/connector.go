@@ -32,7 +32,9 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 	s := &socket{}
 	stop := context.AfterFunc(ctx, s.kill)
 	dc, err := c.pq.Connect(context.WithValue(ctx, socketKey{}, s))
-	stop()
+	if !stop() {
+		s.kill() // the close may not have landed yet: it will find it dead
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, errors.Join(ctx.Err(), err)

@@ -231,3 +231,27 @@ func TestReadersCannotStarveWritersOrPing(t *testing.T) {
 	err, _ = within(300*time.Millisecond, func(ctx context.Context) error { return readOne(ctx, s) })
 	require.ErrorIs(t, err, store.ErrUnavailable, "one more read waits for a share, until its deadline")
 }
+
+// A context that ends while its rows are being closed must not reach the
+// connection once another caller has it.
+func TestAContextEndingAsItsReadEndsSparesTheNextCaller(t *testing.T) {
+	s, err := New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: newSchema(t), MaxConns: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	_, err = s.Append(testCtx(t), genEvents(14, "c", 300))
+	require.NoError(t, err)
+	for i := range 100 {
+		ctx, cancel := context.WithCancel(context.Background())
+		for range s.Events(ctx, store.Filter{ShopID: "shop-a"}) {
+			cancel() // as an export that fails mid-stream does, before the rows close
+			break
+		}
+		cancel()
+		n := 0
+		for _, err := range s.Events(context.Background(), store.Filter{ShopID: "shop-a", Limit: 5}) {
+			require.NoError(t, err, "round %d", i)
+			n++
+		}
+		require.Equal(t, 5, n)
+	}
+}

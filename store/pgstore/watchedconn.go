@@ -30,8 +30,16 @@ var (
 )
 
 // watch closes the socket if ctx ends before the returned stop is called.
-func (c *watchedConn) watch(ctx context.Context) (stop func() bool) {
-	return context.AfterFunc(ctx, c.sock.kill)
+// The close runs in a goroutine of its own; when it has been started, stop
+// marks the socket dead itself, so that the connection is never handed to
+// another caller before the close lands on it.
+func (c *watchedConn) watch(ctx context.Context) (stop func()) {
+	after := context.AfterFunc(ctx, c.sock.kill)
+	return func() {
+		if !after() {
+			c.sock.kill()
+		}
+	}
 }
 
 // PrepareContext implements driver.ConnPrepareContext.
@@ -102,7 +110,7 @@ func (c *watchedConn) CheckNamedValue(nv *driver.NamedValue) error {
 // watchedTx is a transaction that stops its context's watch when it ends.
 type watchedTx struct {
 	driver.Tx
-	stop func() bool
+	stop func()
 }
 
 func (tx *watchedTx) Commit() error {
@@ -119,7 +127,7 @@ func (tx *watchedTx) Rollback() error {
 // (lib/pq reads the rest of the result there).
 type watchedRows struct {
 	driver.Rows
-	stop func() bool
+	stop func()
 }
 
 func (r *watchedRows) Close() error {
