@@ -3,7 +3,7 @@
 // refused) or stalled (connections open, no byte flowing either way), and
 // back again, without stopping the server other tests share.
 //
-//	p, err := tcpproxy.New("127.0.0.1:5432")
+//	p, err := tcpproxy.New(serverAddr)
 //	// connect to p.Addr() instead of the server
 //	p.Stall() // queries hang as on a partitioned network
 //	p.Pass()  // and flow again
