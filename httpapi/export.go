@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"bufio"
+	"cmp"
+	"context"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -17,6 +19,12 @@ import (
 
 func isUnavailable(err error) bool { return errors.Is(err, store.ErrUnavailable) }
 
+// defaultExportWriteTimeout is how long one write of an export to its
+// client may take. A client that stops reading is cut after it, and the
+// export's database connection and rows go back to the store, instead of
+// staying held for as long as the client keeps its connection open.
+const defaultExportWriteTimeout = 30 * time.Second
+
 // csvHeader is the export's CSV header: the event's JSON field names.
 var csvHeader = []string{
 	"id", "shop_id", "type", "user_id", "anonymous_id", "session_id",
@@ -29,7 +37,9 @@ var csvHeader = []string{
 // NDJSON or CSV, straight from the store: memory stays flat however many
 // events there are, and a client that goes away cancels the query. CSV
 // cells that a spreadsheet would take for a formula are neutralised (see
-// safeCell); NDJSON is written exactly as stored.
+// safeCell); NDJSON is written exactly as stored. Each write to the client
+// has a deadline (defaultExportWriteTimeout), so a client that stops
+// reading is cut and the store's read released.
 func (h *handler) export(w http.ResponseWriter, r *http.Request, rp readParams) {
 	format := r.URL.Query().Get("format")
 	if format == "" {
@@ -39,9 +49,15 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request, rp readParams) 
 		writeError(w, http.StatusBadRequest, "format must be ndjson or csv", "format")
 		return
 	}
-	events := h.cfg.Store.Events(r.Context(), store.Filter{ShopID: rp.ShopID, From: rp.From, To: rp.To})
+	ctx, cancel := context.WithCancel(r.Context())
+	events := h.cfg.Store.Events(ctx, store.Filter{ShopID: rp.ShopID, From: rp.From, To: rp.To})
 	next, stop := iter.Pull2(events)
-	defer stop()
+	defer func() {
+		// Cancel first: a store that watches ctx then drops the query at
+		// once, rather than reading the rest of its result to end it.
+		cancel()
+		stop()
+	}()
 	// Ask for the first event before answering, so a store that is down
 	// gets a proper error status rather than an empty file.
 	first, err, ok := next()
@@ -59,9 +75,13 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request, rp readParams) 
 	}
 	hd.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	hd.Set("Cache-Control", "no-store")
+	// The write deadlines stay on the connection after the answer, and
+	// would cut the next request on it: the export is its last.
+	hd.Set("Connection", "close")
 	w.WriteHeader(http.StatusOK)
 
-	bw := bufio.NewWriterSize(w, 64<<10)
+	bw := bufio.NewWriterSize(&deadlineWriter{w: w, rc: http.NewResponseController(w),
+		timeout: cmp.Or(h.exportWriteTimeout, defaultExportWriteTimeout)}, 64<<10)
 	var write func(e *tracking.Event) error
 	finish := bw.Flush
 	if format == "csv" {
@@ -99,6 +119,20 @@ func (h *handler) export(w http.ResponseWriter, r *http.Request, rp readParams) 
 		}
 	}
 	_ = finish()
+}
+
+// deadlineWriter gives each write to the client a deadline of timeout
+// from its start. A ResponseWriter that cannot take deadlines (a
+// middleware's that does not unwrap) is written to without one.
+type deadlineWriter struct {
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	timeout time.Duration
+}
+
+func (d *deadlineWriter) Write(p []byte) (int, error) {
+	_ = d.rc.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.w.Write(p)
 }
 
 func csvRecord(rec []string, e *tracking.Event) {

@@ -19,6 +19,8 @@ type handler struct {
 	mux   *http.ServeMux
 	// allow lists the methods of each path, for JSON 405 answers.
 	allow map[string][]string
+	// exportWriteTimeout overrides defaultExportWriteTimeout (tests).
+	exportWriteTimeout time.Duration
 }
 
 // New returns the shoplytics HTTP handler. It serves every path relative to

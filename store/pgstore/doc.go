@@ -7,7 +7,16 @@
 //
 //	s, err := store.Open(ctx, "postgres://app@db/shop?sslmode=disable&schema=analytics")
 //
-// Both "postgres" and "postgresql" URL schemes are registered.
+// Both "postgres" and "postgresql" URL schemes are registered. Besides
+// schema, a URL may set the Store's pool and socket options, which are not
+// passed to the driver either: max_conns and max_read_conns
+// (Options.MaxConns, Options.MaxReadConns), and with libpq's names and
+// units tcp_user_timeout (milliseconds, 0 for the system's),
+// keepalives (0 turns probes off) and keepalives_idle (seconds). lib/pq's
+// own connect_timeout (seconds) sets the handshake bound. Every other
+// parameter goes to lib/pq, which sends names it does not know to the
+// server as settings (statement_timeout=30000 bounds every statement at the
+// server).
 //
 // # Schema
 //
@@ -57,6 +66,37 @@
 // INSERT … SELECT FROM unnest(...) and a multi-row INSERT … VALUES (see
 // BENCHMARKS.md and the package benchmarks).
 //
+// # Deadlines
+//
+// Every call honours its context whatever the server or the network does.
+// lib/pq alone does not: on a cancelled context it asks the server, over a
+// second connection, to cancel the query, and goes on waiting for the
+// answer, which a stalled server or a partitioned network never sends. A
+// Store that opens its own pool (Options.DSN) therefore watches the context
+// of each call on the connection itself and closes the connection's socket
+// when the context ends before the call does (a query's rows and a
+// transaction are watched until they are closed, committed or rolled
+// back); the call then fails at once and the connection is discarded.
+// Opening a connection is bounded the same way, and by connect_timeout
+// (Options.ConnectTimeout, default DefaultConnectTimeout) for callers
+// whose context has no deadline. For connections nobody is waiting on,
+// the kernel ends a silent peer's connection: TCP keepalive probes
+// (Options.KeepAlive, default DefaultKeepAlive, three probes) and, on
+// Linux, TCP_USER_TIMEOUT (Options.UserTimeout, default
+// DefaultUserTimeout). A pool passed in Options.DB is the caller's, opened
+// with the caller's driver settings: it gets none of this, and a call on
+// it may outlast its context when the server stalls.
+//
+// # Sharing the pool
+//
+// Reads (Events and CountByType) hold at most Options.MaxReadConns
+// connections at once, by default half the pool; a read waits for a share,
+// or for its context, before it takes a connection, and an Events read
+// keeps its share until its loop ends. The rest of the pool stays for
+// Append and Ping, so slow readers (a large export streaming to a slow
+// client) and stuck ones can delay other reads but never the writers or
+// the health check.
+//
 // # Errors
 //
 // Errors wrap the store's sentinels: store.ErrUnavailable when the server
@@ -64,7 +104,10 @@
 // the transaction for a conflict (retrying may succeed); store.ErrInvalid
 // when PostgreSQL refused the data (a NUL byte in a string, properties that
 // are not JSON); store.ErrClosed after Close. A cancelled context ends the
-// call with the context's error.
+// call with the context's error; a context past its deadline with
+// store.ErrUnavailable and context.DeadlineExceeded, as a server that did
+// not answer in time (or a pool with no connection to spare) is
+// unavailable.
 //
 // # What it does not do
 //

@@ -71,6 +71,12 @@ func (s *Store) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.E
 			yield(tracking.Event{}, fmt.Errorf("pgstore: events: %w", store.ErrClosed))
 			return
 		}
+		release, err := s.acquireRead(ctx)
+		if err != nil {
+			yield(tracking.Event{}, s.fail(ctx, "events", err))
+			return
+		}
+		defer release()
 		rows, err := s.db.QueryContext(ctx, query, args...)
 		if err != nil {
 			yield(tracking.Event{}, s.fail(ctx, "events", err))
@@ -125,9 +131,14 @@ func (s *Store) CountByType(ctx context.Context, f store.Filter) ([]store.TypeCo
 	if s.closed.Load() {
 		return nil, fmt.Errorf("pgstore: count by type: %w", store.ErrClosed)
 	}
+	release, err := s.acquireRead(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, "count by type", err)
+	}
+	defer release()
 	cond, args := where(&f, false)
 	var out []store.TypeCount
-	err := s.db.SelectContext(ctx, &out, `SELECT type, count(*) AS count FROM `+s.events+cond+` GROUP BY type`, args...)
+	err = s.db.SelectContext(ctx, &out, `SELECT type, count(*) AS count FROM `+s.events+cond+` GROUP BY type`, args...)
 	if err != nil {
 		return nil, s.fail(ctx, "count by type", err)
 	}

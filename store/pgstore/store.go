@@ -3,9 +3,12 @@ package pgstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -20,16 +23,55 @@ func init() {
 }
 
 // openURL opens a Store from a URL such as
-// "postgres://user@host/db?sslmode=disable&schema=analytics". The schema
-// parameter is the Store's and is removed before the URL reaches lib/pq,
-// which would reject it.
+// "postgres://user@host/db?sslmode=disable&schema=analytics". The Store's
+// own parameters (see the package documentation) are removed before the
+// URL reaches lib/pq, which would send them to the server as settings.
 func openURL(ctx context.Context, u *url.URL) (store.Store, error) {
 	dsn := *u
 	q := dsn.Query()
-	schema := q.Get("schema")
+	opts := Options{Schema: q.Get("schema")}
 	q.Del("schema")
+	params := []struct {
+		name  string
+		parse func(n int)
+	}{
+		{"max_conns", func(n int) { opts.MaxConns = n }},
+		{"max_read_conns", func(n int) { opts.MaxReadConns = n }},
+		// libpq's names and units: milliseconds, 0 for the system's.
+		{"tcp_user_timeout", func(n int) {
+			opts.UserTimeout = time.Duration(n) * time.Millisecond
+			if n == 0 {
+				opts.UserTimeout = -1
+			}
+		}},
+		// 0 turns keepalive probes off.
+		{"keepalives", func(n int) {
+			if n == 0 {
+				opts.KeepAlive = -1
+			}
+		}},
+		// Seconds.
+		{"keepalives_idle", func(n int) {
+			if opts.KeepAlive == 0 {
+				opts.KeepAlive = time.Duration(n) * time.Second
+			}
+		}},
+	}
+	for _, p := range params {
+		if !q.Has(p.name) {
+			continue
+		}
+		v := q.Get(p.name)
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("pgstore: url: %s %q is not a whole number of at least 0", p.name, v)
+		}
+		p.parse(n)
+		q.Del(p.name)
+	}
 	dsn.RawQuery = q.Encode()
-	return New(ctx, Options{DSN: dsn.String(), Schema: schema})
+	opts.DSN = dsn.String()
+	return New(ctx, opts)
 }
 
 // Store keeps events in a PostgreSQL schema. It is safe for concurrent use,
@@ -40,6 +82,9 @@ type Store struct {
 	schema string
 	events string // quoted schema-qualified table name
 	closed atomic.Bool
+	// reads holds a token per connection a read holds (Options.MaxReadConns);
+	// nil when reads are not limited.
+	reads chan struct{}
 	// stagingBatches counts the batches still to go through staging after
 	// a direct COPY met a stored key (see writeCopyDirect).
 	stagingBatches atomic.Int32
@@ -60,10 +105,23 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{schema: opts.Schema, events: pq.QuoteIdentifier(opts.Schema) + ".events"}
+	if opts.MaxReadConns > 0 {
+		s.reads = make(chan struct{}, opts.MaxReadConns)
+	}
 	if opts.DB != nil {
 		s.db = sqlx.NewDb(opts.DB, "postgres")
 	} else {
-		connector, err := pq.NewConnector(opts.DSN)
+		cfg, err := pq.NewConfig(opts.DSN)
+		if err != nil {
+			return nil, fmt.Errorf("pgstore: dsn: %w", dsnError(opts.DSN, err))
+		}
+		switch {
+		case opts.ConnectTimeout > 0:
+			cfg.ConnectTimeout = opts.ConnectTimeout
+		case cfg.ConnectTimeout <= 0:
+			cfg.ConnectTimeout = DefaultConnectTimeout
+		}
+		connector, err := newConnector(cfg, newDialer(opts.KeepAlive, opts.UserTimeout))
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: dsn: %w", dsnError(opts.DSN, err))
 		}
@@ -104,13 +162,31 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// acquireRead takes a share of the pool for a read, waiting while
+// MaxReadConns reads run; the returned func gives it back.
+func (s *Store) acquireRead(ctx context.Context) (release func(), err error) {
+	if s.reads == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.reads <- struct{}{}:
+		return func() { <-s.reads }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
 // fail gives err its context: the operation, and the store's sentinel by
-// classify, except that a cancelled ctx reports ctx's own error and a
-// closed store reports store.ErrClosed whatever the driver said.
+// classify, except that a cancelled ctx reports ctx's own error, a ctx past
+// its deadline store.ErrUnavailable and ctx's error (the server did not
+// answer in time; retrying may succeed), and a closed store
+// store.ErrClosed whatever the driver said.
 func (s *Store) fail(ctx context.Context, op string, err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("pgstore: %s: %w: %w", op, store.ErrUnavailable, ctx.Err())
 	case ctx.Err() != nil:
 		return fmt.Errorf("pgstore: %s: %w", op, ctx.Err())
 	case s.closed.Load():

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
@@ -64,6 +65,14 @@ func TestOptionsAreValidated(t *testing.T) {
 		{"schema too long", Options{DSN: "postgres://x", Schema: "a123456789012345678901234567890123456789012345678901234567890123"}},
 		{"negative MaxConns", Options{DSN: "postgres://x", MaxConns: -1}},
 		{"MaxConns with a caller's DB", Options{DB: db, MaxConns: 3}},
+		{"negative MaxReadConns", Options{DSN: "postgres://x", MaxReadConns: -1}},
+		{"MaxReadConns over MaxConns", Options{DSN: "postgres://x", MaxConns: 4, MaxReadConns: 5}},
+		{"MaxReadConns over the default pool", Options{DSN: "postgres://x", MaxReadConns: DefaultMaxConns + 1}},
+		{"negative ConnectTimeout", Options{DSN: "postgres://x", ConnectTimeout: -time.Second}},
+		{"UserTimeout under a millisecond", Options{DSN: "postgres://x", UserTimeout: time.Microsecond}},
+		{"ConnectTimeout with a caller's DB", Options{DB: db, ConnectTimeout: time.Second}},
+		{"KeepAlive with a caller's DB", Options{DB: db, KeepAlive: time.Second}},
+		{"UserTimeout with a caller's DB", Options{DB: db, UserTimeout: time.Second}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,6 +214,31 @@ func TestOpenByURLWithSchema(t *testing.T) {
 			}
 			require.Equal(t, want, n)
 		})
+	}
+}
+
+func TestOpenByURLTakesTheStoresParameters(t *testing.T) {
+	u, err := url.Parse(testenv.PostgresURL(t))
+	require.NoError(t, err)
+	q := u.Query()
+	for k, v := range map[string]string{
+		"schema": newSchema(t), "max_conns": "3", "max_read_conns": "1",
+		"tcp_user_timeout": "0", "keepalives": "1", "keepalives_idle": "30", "connect_timeout": "2",
+	} {
+		q.Set(k, v)
+	}
+	u.RawQuery = q.Encode()
+	s, err := store.Open(testCtx(t), u.String())
+	require.NoError(t, err, "none of them reaches the server as a setting")
+	t.Cleanup(func() { _ = s.Close() })
+	require.Equal(t, 1, cap(s.(*Store).reads))
+	require.Equal(t, 3, s.(*Store).db.Stats().MaxOpenConnections)
+
+	for _, bad := range []string{"max_conns=-1", "max_read_conns=x", "tcp_user_timeout=1.5", "max_conns=2&max_read_conns=3"} {
+		v := *u
+		v.RawQuery = "sslmode=disable&" + bad
+		_, err := store.Open(testCtx(t), v.String())
+		require.Error(t, err, bad)
 	}
 }
 

@@ -90,6 +90,10 @@ func encodeCopy(events []tracking.Event, unique []int) string {
 // which takes the whole encoded batch at once.
 func copyIn(ctx context.Context, conn *sql.Conn, table, data string) error {
 	return conn.Raw(func(dc any) error {
+		if wc, ok := dc.(*watchedConn); ok {
+			// Exec(nil), which ends the COPY, takes no context.
+			defer wc.watch(ctx)()
+		}
 		prep, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
 			return fmt.Errorf("driver connection %T cannot prepare; pgstore needs lib/pq", dc)
