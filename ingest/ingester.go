@@ -453,7 +453,9 @@ func (in *Ingester) finish(b batch, inserted, duplicates int, out []outcome) {
 func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64, out []outcome) (inserted, duplicates int) {
 	backoff := in.opts.Retry.InitialBackoff
 	for attempt := 1; ; attempt++ {
-		res, err := in.store.Append(in.workCtx, events)
+		ctx, cancel := context.WithTimeout(in.workCtx, in.opts.AppendTimeout)
+		res, err := in.store.Append(ctx, events)
+		cancel()
 		if err == nil {
 			if h := in.opts.Hooks.OnStored; h != nil {
 				h(events, res)

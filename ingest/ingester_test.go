@@ -263,6 +263,7 @@ func TestOptionsAreValidated(t *testing.T) {
 		{BatchSize: -1},
 		{MaxBatchAge: -time.Second},
 		{Flushers: -2},
+		{AppendTimeout: -time.Second},
 		{QueueSize: 10, BatchSize: 11},
 		{Retry: ingest.RetryPolicy{Jitter: 1.5}},
 		{Retry: ingest.RetryPolicy{InitialBackoff: time.Minute, MaxBackoff: time.Second}},

@@ -28,6 +28,10 @@ type Options struct {
 	MaxBatchAge time.Duration
 	// Flushers is how many batches may be written at once (default 2).
 	Flushers int
+	// AppendTimeout bounds each Append attempt (default 30s); one that
+	// runs longer (a stalled connection) is cancelled and retried like
+	// any unavailable store, so a flusher is never held for ever.
+	AppendTimeout time.Duration
 	// Retry is how a failed Append is retried.
 	Retry RetryPolicy
 	// Logger receives failures and retries (default: slog.Default()).
@@ -81,6 +85,7 @@ func (o *Options) setDefaults() error {
 	check(o.BatchSize >= 0, "BatchSize must not be negative")
 	check(o.MaxBatchAge >= 0, "MaxBatchAge must not be negative")
 	check(o.Flushers >= 0, "Flushers must not be negative")
+	check(o.AppendTimeout >= 0, "AppendTimeout must not be negative")
 	check(o.Retry.InitialBackoff >= 0, "Retry.InitialBackoff must not be negative")
 	check(o.Retry.MaxBackoff >= 0, "Retry.MaxBackoff must not be negative")
 	check(o.Retry.Jitter >= 0 && o.Retry.Jitter <= 1, "Retry.Jitter must be in [0, 1]")
@@ -99,6 +104,9 @@ func (o *Options) setDefaults() error {
 	}
 	if o.Flushers == 0 {
 		o.Flushers = 2
+	}
+	if o.AppendTimeout == 0 {
+		o.AppendTimeout = 30 * time.Second
 	}
 	if o.Retry.InitialBackoff == 0 {
 		o.Retry.InitialBackoff = 50 * time.Millisecond

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,4 +193,30 @@ func TestShutdownReturnsByItsDeadlineWhenTheStoreIgnoresCancellation(t *testing.
 			}
 		})
 	}
+}
+
+// stallOnce hangs its first Append until the attempt's context ends, as a
+// stalled connection does, then works.
+type stallOnce struct {
+	store.Store
+	stalled atomic.Bool
+}
+
+func (s *stallOnce) Append(ctx context.Context, evs []tracking.Event) (store.AppendResult, error) {
+	if s.stalled.CompareAndSwap(false, true) {
+		<-ctx.Done()
+		return store.AppendResult{}, fmt.Errorf("stalled: %w", ctx.Err())
+	}
+	return s.Store.Append(ctx, evs)
+}
+
+func TestAStalledAppendIsCancelledAndRetried(t *testing.T) {
+	mem := memstore.New()
+	in := newIngester(t, &stallOnce{Store: mem}, ingest.Options{AppendTimeout: 50 * time.Millisecond, Retry: fastRetry})
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("st", 10)...))
+	require.Eventually(t, func() bool { return in.Stats().Stored == 10 }, 10*time.Second, time.Millisecond,
+		"the stalled attempt is given up after AppendTimeout and the retry stores the batch")
+	require.Equal(t, uint64(1), in.Stats().Retries)
+	shutdown(t, in)
 }
