@@ -1,7 +1,7 @@
 // Command server is shoplytics as a stand-alone server: the HTTP API over a
 // store, on SQLite by default.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s]
 //
 // -store (or SHOPLYTICS_STORE) takes sqlite://PATH (default
 // sqlite://shoplytics.db), postgres://..., redis://host:port/db?sink=URL or
@@ -26,6 +26,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/shoplytics/shoplytics/ingest"
 	"github.com/shoplytics/shoplytics/internal/serve"
@@ -50,6 +51,7 @@ func run(args []string) error {
 	storeURL := fs.String("store", defaultStore, "store URL: sqlite://PATH, postgres://..., redis://host:port/db?sink=URL, memory:// (env SHOPLYTICS_STORE)")
 	configFile := fs.String("config", "", "JSON file with admin_key and shops (default: a demo shop)")
 	spoolDir := fs.String("spool", "shoplytics.spool", `directory of the write-ahead spool of accepted events ("off": none; memory:// has none unless one is named)`)
+	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long a stop waits for the HTTP server, then again for the store (what the store has not taken by then stays in the spool)")
 	durable := fs.Bool("durable", false, "answer POST /events only once its events are committed in the store (exact duplicates; concurrent requests share a transaction)")
 	spoolSync := fs.String("spool-sync", "always", "when the spool is fsynced: always (before each answer, shared by concurrent requests) or interval (every second)")
 	if err := fs.Parse(args); err != nil {
@@ -71,7 +73,7 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
-	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL), Spool: spool, Durable: *durable})
+	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL), Spool: spool, Durable: *durable, ShutdownTimeout: *shutdownTimeout})
 }
 
 // spoolOptions turns the -spool flags into the ingester's spool options.
