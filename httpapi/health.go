@@ -14,8 +14,9 @@ import (
 // that takes longer is as good as down to them.
 const healthTimeout = 2 * time.Second
 
-// health answers {"status":"ok"}, or 503 when the store cannot be reached
-// or does not answer within healthTimeout.
+// health answers {"status":"ok"}, or 503 when the store cannot be reached,
+// does not answer within healthTimeout, or has failed the ingester's
+// writes for longer than that.
 func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
 	defer cancel()
@@ -24,6 +25,12 @@ func (h *handler) health(w http.ResponseWriter, r *http.Request) {
 		// who can reach an unauthenticated health check.
 		h.cfg.Logger.Warn("httpapi: health check failed", "err", err)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "store unreachable"})
+		return
+	}
+	// A store can answer pings and still refuse every write (a full
+	// disk, a read-only file): the ingester knows.
+	if since := h.cfg.Ingester.Stats().FailingSince; !since.IsZero() && h.cfg.Now().Sub(since) >= healthTimeout {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "store not taking writes"})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -17,6 +17,7 @@ import (
 	"github.com/shoplytics/shoplytics/httpapi"
 	"github.com/shoplytics/shoplytics/ingest"
 	"github.com/shoplytics/shoplytics/internal/faultstore"
+	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/store/memstore"
 	"github.com/shoplytics/shoplytics/tracking"
 )
@@ -85,4 +86,34 @@ func TestRunDrainsTheIngesterWhenItCannotListen(t *testing.T) {
 	err = httpapi.Run(context.Background(), &http.Server{Addr: busy.Addr().String()}, in, httpapi.RunOptions{})
 	require.ErrorContains(t, err, "listen")
 	require.Equal(t, 1, mem.Len(), "the queue is drained although the server never ran")
+}
+
+func TestHealthIs503WhileTheStoreTakesNoWrites(t *testing.T) {
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	var offset atomic.Int64 // the clock runs offset ahead of real time
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	e := newEnv(t, envOptions{
+		store:  fs,
+		ingest: ingest.Options{Now: now, Retry: ingest.RetryPolicy{InitialBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond}},
+		config: func(c *httpapi.Config) { c.Now = now },
+	})
+	status, _ := e.get("", "/health")
+	require.Equal(t, 200, status)
+
+	fs.FailNext(1_000_000, fmt.Errorf("disk full: %w", store.ErrUnavailable)) // pings still answer
+	status, _ = e.post("wk_a", `{"type":"page_viewed","anonymous_id":"a"}`)
+	require.Equal(t, http.StatusAccepted, status)
+	require.Eventually(t, func() bool { return e.in.Stats().Retries > 0 }, 10*time.Second, time.Millisecond)
+	status, _ = e.get("", "/health")
+	require.Equal(t, 200, status, "a write failing a moment is not yet a sick store")
+	offset.Store(int64(3 * time.Second))
+	status, b := e.get("", "/health")
+	require.Equal(t, 503, status)
+	require.JSONEq(t, `{"status":"unavailable","error":"store not taking writes"}`, string(b))
+
+	fs.FailNext(0, nil)
+	require.Eventually(t, func() bool { return mem.Len() == 1 }, 10*time.Second, time.Millisecond)
+	status, _ = e.get("", "/health")
+	require.Equal(t, 200, status, "healthy again once a write succeeds")
 }

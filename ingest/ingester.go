@@ -67,6 +67,9 @@ type Ingester struct {
 	draining bool              // Shutdown began: take no more, write everything
 	started  bool
 	stats    Stats
+	// failingSince is when the current run of failed Append attempts
+	// began; zero once one succeeds.
+	failingSince time.Time
 
 	// With a spool, memory holds the events takenSeq ≤ s < enqSeq and the
 	// spool every event below ackSeq not yet finished; the spool reader
@@ -457,6 +460,9 @@ func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64, out []ou
 		res, err := in.store.Append(ctx, events)
 		cancel()
 		if err == nil {
+			in.mu.Lock()
+			in.failingSince = time.Time{}
+			in.mu.Unlock()
 			if h := in.opts.Hooks.OnStored; h != nil {
 				h(events, res)
 			}
@@ -489,6 +495,9 @@ func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64, out []ou
 		}
 		in.mu.Lock()
 		in.stats.Retries++
+		if in.failingSince.IsZero() {
+			in.failingSince = in.opts.Now()
+		}
 		in.mu.Unlock()
 		in.opts.Logger.Warn("ingest: append failed; retrying", "events", len(events), "attempt", attempt, "backoff", backoff, "err", err)
 		if h := in.opts.Hooks.OnRetry; h != nil {
@@ -652,6 +661,11 @@ type Stats struct {
 	Refused    uint64 // events TryEnqueue turned away with ErrQueueFull
 	Retries    uint64 // failed Append calls that were retried
 	Batches    uint64 // batches finished
+	// FailingSince is when the store began failing the writes now being
+	// retried (a full disk, a database that is down); zero while writes
+	// succeed. Health checks read it: a store that answers pings but
+	// takes no writes is not healthy.
+	FailingSince time.Time
 
 	// With a spool:
 	Kept              uint64 // events not stored by this ingester, left in the spool for the next start
@@ -669,6 +683,7 @@ func (in *Ingester) Stats() Stats {
 	in.mu.Lock()
 	s := in.stats
 	s.Queued = uint64(len(in.queue) - in.head)
+	s.FailingSince = in.failingSince
 	if in.spool != nil {
 		s.SpoolEvents = in.ackSeq - min(in.doneBelowLocked(), in.keepFrom)
 	}
