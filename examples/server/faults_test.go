@@ -2,17 +2,23 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	_ "github.com/mattn/go-sqlite3"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoplytics/shoplytics/internal/pgtest"
@@ -142,4 +148,85 @@ func TestSIGTERMDuringAPostgresOutageKeepsAcknowledgedEvents(t *testing.T) {
 			s.stop(t)
 		})
 	}
+}
+
+// smallDisk mounts a tmpfs of size bytes for the test, or skips the test
+// where mounting is not allowed (it needs root).
+func smallDisk(t *testing.T, size string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a small disk here: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+func health(t *testing.T, base string) int {
+	t.Helper()
+	resp, err := http.Get(base + "/health")
+	require.NoError(t, err)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestSQLiteOnAFullOrReadOnlyDisk puts the database on a small disk and
+// fills it: events are still acknowledged (into the spool, on another
+// disk), /health says 503 and the log names the cause; when space returns
+// every acknowledged event is stored once. On the disk made read-only the
+// server refuses to start with an error naming the file and why. The
+// database passes SQLite's integrity check at the end.
+func TestSQLiteOnAFullOrReadOnlyDisk(t *testing.T) {
+	dir, bin := buildServer(t)
+	disk := smallDisk(t, "4m")
+	dbPath := filepath.Join(disk, "events.db")
+	s := startServer(t, bin, "-store", "sqlite://"+dbPath, "-spool", filepath.Join(dir, "spool"))
+	p := newPoster()
+	require.True(t, p.post(s.url, "first", 10))
+
+	// Full: a file takes every free byte.
+	filler := filepath.Join(disk, "filler")
+	_ = exec.Command("dd", "if=/dev/zero", "of="+filler, "bs=64k").Run() // ends with "no space left"
+	for i := range 40 {
+		require.True(t, p.post(s.url, fmt.Sprintf("full-%d", i), 100), "the spool takes events while the database's disk is full")
+	}
+	require.Eventually(t, func() bool { return health(t, s.url) == http.StatusServiceUnavailable }, 30*time.Second, 50*time.Millisecond,
+		"health says the store takes no writes")
+	require.Eventually(t, func() bool { return strings.Contains(s.log.String(), "full") }, 10*time.Second, 50*time.Millisecond,
+		"the log names the cause: %s", s.log.String())
+	require.NoError(t, os.Remove(filler))
+	require.Eventually(t, func() bool { return health(t, s.url) == http.StatusOK }, 30*time.Second, 50*time.Millisecond)
+
+	var stored map[string]int
+	require.Eventually(t, func() bool {
+		stored = storedIDs(t, s.url)
+		return len(stored) >= len(p.accepted)
+	}, 60*time.Second, 100*time.Millisecond, "every acknowledged event is stored once the disk takes writes again")
+	for id := range p.accepted {
+		require.Equal(t, 1, stored[id], id)
+	}
+	require.Equal(t, http.StatusOK, health(t, s.url))
+	s.stop(t)
+
+	// Read-only (a disk remounted so after an error, say): the server
+	// refuses to start, naming the file and the cause, and starts on it
+	// again once it is writable, with the events intact.
+	require.NoError(t, exec.Command("mount", "-o", "remount,ro", disk).Run())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	out, err := exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0", "-store", "sqlite://"+dbPath, "-spool", filepath.Join(dir, "spool")).CombinedOutput()
+	cancel()
+	require.Error(t, err)
+	require.Contains(t, string(out), dbPath)
+	require.Contains(t, strings.ToLower(string(out)), "read-only", "the error says why: %s", out)
+	require.NoError(t, exec.Command("mount", "-o", "remount,rw", disk).Run())
+	s = startServer(t, bin, "-store", "sqlite://"+dbPath, "-spool", filepath.Join(dir, "spool"))
+	require.Len(t, storedIDs(t, s.url), len(stored))
+	s.stop(t)
+
+	db, err := sql.Open("sqlite3", dbPath)
+	require.NoError(t, err)
+	defer db.Close()
+	var check string
+	require.NoError(t, db.QueryRow("PRAGMA integrity_check").Scan(&check))
+	require.Equal(t, "ok", check)
 }
