@@ -35,7 +35,7 @@ func sess(id string) func(*tracking.Event) { return func(e *tracking.Event) { e.
 func prod(id string) func(*tracking.Event) { return func(e *tracking.Event) { e.ProductID = id } }
 func named(n string) func(*tracking.Event) { return func(e *tracking.Event) { e.ProductName = n } }
 func cat(c string) func(*tracking.Event)   { return func(e *tracking.Event) { e.Category = c } }
-func url(u string) func(*tracking.Event)   { return func(e *tracking.Event) { e.URL = u } }
+func page(u string) func(*tracking.Event)  { return func(e *tracking.Event) { e.URL = u } }
 func ref(u string) func(*tracking.Event)   { return func(e *tracking.Event) { e.Referrer = u } }
 func props(p string) func(*tracking.Event) {
 	return func(e *tracking.Event) { e.Properties = []byte(p) }
