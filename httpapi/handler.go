@@ -42,6 +42,15 @@ func New(cfg Config) (http.Handler, error) {
 	h.route("GET", "/health", h.health)
 	h.route("GET", "/api/counts", h.read(h.counts))
 	h.route("GET", "/api/export", h.read(h.export))
+	h.route("GET", "/api/stats", h.read(h.stats))
+	h.route("GET", "/api/timeseries", h.read(h.timeSeries))
+	h.route("GET", "/api/funnel", h.read(h.funnel))
+	h.route("GET", "/api/top-products", h.read(h.topProducts))
+	h.route("GET", "/api/top-customers", h.read(h.topCustomers))
+	h.route("GET", "/api/retention", h.read(h.retention))
+	h.route("GET", "/api/breakdown", h.read(h.breakdown))
+	h.route("GET", "/api/segments", h.read(h.segments))
+	h.route("GET", "/api/users/{id}/journey", h.read(h.journey))
 	h.mux.HandleFunc("/", h.noRoute)
 	return h, nil
 }
