@@ -11,7 +11,7 @@ import (
 )
 
 // MaxFunnelSteps is the longest funnel that may be asked for.
-const MaxFunnelSteps = 20
+const MaxFunnelSteps = 10
 
 // FunnelOptions configure Funnel. Steps are required; the rest defaults to
 // sessions without a window.
