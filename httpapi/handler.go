@@ -40,6 +40,7 @@ func New(cfg Config) (http.Handler, error) {
 	h.route("POST", "/events", h.cors(h.postEvents))
 	h.route("OPTIONS", "/events", h.cors(nil))
 	h.route("GET", "/health", h.health)
+	h.route("GET", "/metrics", newMetrics(cfg.Ingester).ServeHTTP)
 	h.route("GET", "/api/counts", h.read(h.counts))
 	h.route("GET", "/api/export", h.read(h.export))
 	h.route("GET", "/api/stats", h.read(h.stats))

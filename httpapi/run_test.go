@@ -117,3 +117,25 @@ func TestHealthIs503WhileTheStoreTakesNoWrites(t *testing.T) {
 	status, _ = e.get("", "/health")
 	require.Equal(t, 200, status, "healthy again once a write succeeds")
 }
+
+func TestMetricsExposeTheIngesterAndTheProcess(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	status, _ := e.post("wk_a", `[{"id":"m1","type":"page_viewed","anonymous_id":"a"},{"id":"m2","type":"page_viewed","anonymous_id":"a"}]`)
+	require.Equal(t, http.StatusAccepted, status)
+	e.flush()
+	status, hdr, b := e.do("GET", "/metrics", nil, nil)
+	require.Equal(t, 200, status)
+	require.Contains(t, hdr.Get("Content-Type"), "text/plain")
+	body := string(b)
+	for _, want := range []string{
+		"shoplytics_ingest_enqueued_events_total 2",
+		"shoplytics_ingest_stored_events_total 2",
+		"shoplytics_ingest_queued_events 0",
+		"go_goroutines ",
+		"process_resident_memory_bytes ",
+		"process_open_fds ",
+	} {
+		require.Contains(t, body, want)
+	}
+	require.NotContains(t, body, "shop-a", "nothing in it is per shop")
+}

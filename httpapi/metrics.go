@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shoplytics/shoplytics/ingest"
+)
+
+// newMetrics returns the handler of GET /metrics: the ingester's counters
+// and the process's (memory, goroutines, open files), in Prometheus text
+// format, from a registry of its own (no global state, so two handlers in
+// one process do not collide). Nothing in it is per shop.
+func newMetrics(in *ingest.Ingester) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		ingesterCollector{in},
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+// ingesterCollector reads ingest.Stats at each scrape.
+type ingesterCollector struct{ in *ingest.Ingester }
+
+type ingestMetric struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(s *ingest.Stats) float64
+}
+
+func metric(name, help string, kind prometheus.ValueType, value func(s *ingest.Stats) float64) ingestMetric {
+	return ingestMetric{desc: prometheus.NewDesc("shoplytics_ingest_"+name, help, nil, nil), kind: kind, value: value}
+}
+
+var ingestMetrics = []ingestMetric{
+	metric("enqueued_events_total", "Events accepted for storage.", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.Enqueued) }),
+	metric("stored_events_total", "Events the store inserted.", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.Stored) }),
+	metric("duplicate_events_total", "Events the store had already.", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.Duplicates) }),
+	metric("failed_events_total", "Events given up (invalid data; without a spool also a shutdown deadline).", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.Failed) }),
+	metric("refused_events_total", "Events turned away because the queue or spool was full (answered 503).", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.Refused) }),
+	metric("retries_total", "Failed store writes that were retried.", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.Retries) }),
+	metric("batches_total", "Batches written or given up.", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.Batches) }),
+	metric("queued_events", "Events waiting in memory for a batch.", prometheus.GaugeValue, func(s *ingest.Stats) float64 { return float64(s.Queued) }),
+	metric("in_flight_events", "Events in batches being written.", prometheus.GaugeValue, func(s *ingest.Stats) float64 { return float64(s.InFlight) }),
+	metric("spool_events", "Events in the spool not yet stored.", prometheus.GaugeValue, func(s *ingest.Stats) float64 { return float64(s.SpoolEvents) }),
+	metric("spool_bytes", "Size of the spool's segment files.", prometheus.GaugeValue, func(s *ingest.Stats) float64 { return float64(s.SpoolBytes) }),
+	metric("spool_syncs_total", "fsyncs of spool segments.", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.SpoolSyncs) }),
+	metric("spool_corrupt_records_total", "Corrupt stretches skipped in the spool.", prometheus.CounterValue, func(s *ingest.Stats) float64 { return float64(s.SpoolCorrupt) }),
+	metric("failing_seconds", "How long the store has failed the writes being retried (0 while writes succeed).", prometheus.GaugeValue, func(s *ingest.Stats) float64 {
+		if s.FailingSince.IsZero() {
+			return 0
+		}
+		return time.Since(s.FailingSince).Seconds()
+	}),
+}
+
+func (c ingesterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, m := range ingestMetrics {
+		ch <- m.desc
+	}
+}
+
+func (c ingesterCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.in.Stats()
+	for _, m := range ingestMetrics {
+		ch <- prometheus.MustNewConstMetric(m.desc, m.kind, m.value(&s))
+	}
+}
