@@ -32,8 +32,14 @@ type Config struct {
 	Authorize func(r *http.Request, access Access) (Principal, error)
 
 	// MaxBodyBytes caps an ingestion body, after gzip decompression
-	// (default 1 MiB); larger bodies get 413.
+	// (default 1 MiB); larger bodies get 413, as do bodies of more than
+	// tracking.MaxBatchLen events.
 	MaxBodyBytes int64
+	// MaxRejections caps the rejected events an ingestion answer lists
+	// (default 100): "rejected" holds the first of them by index, and
+	// "rejected_count" counts them all, so a body of 10,000 invalid events
+	// gets a short answer.
+	MaxRejections int
 	// AllowedOrigins are the origins browsers may send events from; the
 	// default (empty) allows every origin, as a public tracker needs.
 	AllowedOrigins []string
@@ -125,13 +131,17 @@ func (c *Config) setDefaults() error {
 	if c.Ingester == nil {
 		return errors.New("httpapi: Config.Ingester is required")
 	}
-	for name, v := range map[string]int64{"MaxBodyBytes": c.MaxBodyBytes, "MaxRange": int64(c.MaxRange), "RetryAfter": int64(c.RetryAfter)} {
+	for name, v := range map[string]int64{"MaxBodyBytes": c.MaxBodyBytes, "MaxRejections": int64(c.MaxRejections),
+		"MaxRange": int64(c.MaxRange), "RetryAfter": int64(c.RetryAfter)} {
 		if v < 0 {
 			return fmt.Errorf("httpapi: Config.%s must not be negative", name)
 		}
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxRejections == 0 {
+		c.MaxRejections = 100
 	}
 	if c.MaxRange == 0 {
 		c.MaxRange = 400 * 24 * time.Hour

@@ -25,9 +25,15 @@
 //
 // POST /events takes one event, an array, {"batch":[...]} or NDJSON, gzip or
 // not, and answers 202 with what was accepted, duplicated within the request
-// and rejected (by index, naming the field). Accepted events go to the
-// Ingester; when its queue is full the answer is 503 with Retry-After, and
-// nothing is taken from that request.
+// and rejected (by index, naming the field). The answer lists at most
+// Config.MaxRejections rejected events, the first by index, and counts them
+// all in "rejected_count":
+//
+//	{"accepted":1,"duplicates":0,"rejected":[{"index":0,"error":"...","field":"type"}],"rejected_count":1}
+//
+// Accepted events go to the Ingester; when its queue is full the answer is
+// 503 with Retry-After, and nothing is taken from that request. A body over
+// Config.MaxBodyBytes, or of more than tracking.MaxBatchLen events, is 413.
 //
 // # Reads
 //

@@ -16,11 +16,15 @@ import (
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
-// ingestAnswer is the 202 body of POST /events.
+// ingestAnswer is the 202 body of POST /events. Rejected lists the first
+// Config.MaxRejections rejected events by index; RejectedCount counts them
+// all, so that a body of 10,000 bad events gets a short answer that still
+// says how many were refused.
 type ingestAnswer struct {
-	Accepted   int        `json:"accepted"`
-	Duplicates int        `json:"duplicates"`
-	Rejected   []rejected `json:"rejected"`
+	Accepted      int        `json:"accepted"`
+	Duplicates    int        `json:"duplicates"`
+	Rejected      []rejected `json:"rejected"`
+	RejectedCount int        `json:"rejected_count"`
 }
 
 type rejected struct {
@@ -107,6 +111,10 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body, err := tracking.DecodeBody(buf.Bytes(), isNDJSON(r))
+	if errors.Is(err, tracking.ErrTooManyEvents) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d events in one body: send smaller batches", tracking.MaxBatchLen), "")
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
@@ -128,8 +136,9 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	events := decoded
-	ans := ingestAnswer{Rejected: make([]rejected, 0, len(rejections))}
-	for _, rj := range rejections {
+	listed := rejections[:min(len(rejections), h.cfg.MaxRejections)]
+	ans := ingestAnswer{Rejected: make([]rejected, 0, len(listed)), RejectedCount: len(rejections)}
+	for _, rj := range listed {
 		ans.Rejected = append(ans.Rejected, rejectionOf(rj))
 	}
 	events, ans.Duplicates = dropRepeats(events)
@@ -140,8 +149,9 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusBadRequest, struct {
 			errorBody
-			Rejected []rejected `json:"rejected"`
-		}{errorBody{msg, field}, ans.Rejected})
+			Rejected      []rejected `json:"rejected"`
+			RejectedCount int        `json:"rejected_count"`
+		}{errorBody{msg, field}, ans.Rejected, ans.RejectedCount})
 		return
 	}
 	switch err := h.cfg.Ingester.TryEnqueue(events...); {
