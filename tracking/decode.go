@@ -194,21 +194,21 @@ func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Reje
 		if b.fast != nil && b.fast.items[i].ok {
 			b.fast.wire(i, &w)
 			if events, err = appendWire(events, &w, opts, true, b.fast.items[i].clean); err != nil {
-				rejected = append(rejected, Rejection{i, err})
+				rejected = append(grow(rejected), Rejection{i, err})
 			}
 			continue
 		}
 		w = wireEvent{}
 		if len(raw) == 0 || raw[0] != '{' {
-			rejected = append(rejected, Rejection{i, &ValidationError{Reason: "not a JSON object"}})
+			rejected = append(grow(rejected), Rejection{i, &ValidationError{Reason: "not a JSON object"}})
 			continue
 		}
 		if err := json.Unmarshal(raw, &w); err != nil {
-			rejected = append(rejected, Rejection{i, fieldError(err)})
+			rejected = append(grow(rejected), Rejection{i, fieldError(err)})
 			continue
 		}
 		if events, err = appendWire(events, &w, opts, false, false); err != nil {
-			rejected = append(rejected, Rejection{i, err})
+			rejected = append(grow(rejected), Rejection{i, err})
 		}
 	}
 	return events, rejected
