@@ -8,6 +8,11 @@
 // memory://. Without -config it creates shop "demo" with write key wk_demo,
 // read key rk_demo and admin key ak_demo. SIGINT or SIGTERM stops it after
 // every accepted event is stored.
+//
+// -read-header-timeout (default 10s) and -read-timeout (default 1m) bound
+// how long a client may take to send a request's headers, and the whole
+// request: slower clients are cut off, so that a crowd of them cannot hold
+// the server's connections.
 package main
 
 import (
@@ -18,6 +23,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/shoplytics/shoplytics/internal/serve"
 	"github.com/shoplytics/shoplytics/store"
@@ -40,8 +46,15 @@ func run(args []string) error {
 	}
 	storeURL := fs.String("store", defaultStore, "store URL: sqlite://PATH, postgres://..., redis://host:port/db?sink=URL, memory:// (env SHOPLYTICS_STORE)")
 	configFile := fs.String("config", "", "JSON file with admin_key and shops (default: a demo shop)")
+	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
+	readTimeout := fs.Duration("read-timeout", time.Minute, "longest a client may take to send a whole request, body included")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for name, d := range map[string]time.Duration{"read-header-timeout": *readHeaderTimeout, "read-timeout": *readTimeout} {
+		if d <= 0 {
+			return fmt.Errorf("-%s: %v is not a positive duration", name, d)
+		}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	keys, err := serve.LoadKeys(*configFile, os.Stdout)
@@ -55,5 +68,6 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
-	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL)})
+	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL),
+		ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout})
 }
