@@ -83,6 +83,9 @@ func costBodies(t *testing.T) map[string]struct {
 		"properties to compact": {array(size-3000, func(i int) string {
 			return `{"type":"x","anonymous_id":"a","properties":{ "a" : [` + strings.Repeat("1, ", 600) + `1]}}`
 		}), nil},
+		"many tiny fields": {array(size-1000, func(i int) string {
+			return `{"id":0,"user_id":1,"anonymous_id":2,"session_id":3,"product_id":4,"product_name":5,"category":6,"order_id":7,"type":"x"}`
+		}), nil},
 		"one huge string":           {`{"type":"x","anonymous_id":"a","url":"` + strings.Repeat("x", size-100) + `"}`, nil},
 		"one huge properties":       {`{"type":"x","anonymous_id":"a","properties":{"a":"` + strings.Repeat("x", size-100) + `"}}`, nil},
 		"ndjson":                    {ndjson, map[string]string{"Content-Type": "application/x-ndjson"}},

@@ -739,9 +739,21 @@ func (d *fastDecoder) value(i int, quantity *int64, f fieldID) (int, status) {
 }
 
 func (d *fastDecoder) addString(f fieldID, v []byte) {
+	if len(d.strs)+len(v) > cap(d.strs) || len(d.spans) == cap(d.spans) {
+		d.makeRoom(len(v))
+	}
 	s := len(d.strs)
-	d.strs = append(growBytes(d.strs, len(v)), v...)
-	d.spans = append(grow(d.spans), span{f, uint32(s), uint32(len(d.strs))})
+	d.strs = append(d.strs, v...)
+	d.spans = append(d.spans, span{f, uint32(s), uint32(len(d.strs))})
+}
+
+// makeRoom grows strs for n more bytes and spans for one more span, out of
+// addString's way: it runs a few times a body, addString for every field.
+//
+//go:noinline
+func (d *fastDecoder) makeRoom(n int) {
+	d.strs = growBytes(d.strs, n)
+	d.spans = grow(d.spans)
 }
 
 // grow makes room for one more element, doubling the capacity of a full
