@@ -38,8 +38,28 @@ type Config struct {
 	Authorize func(r *http.Request, access Access) (Principal, error)
 
 	// MaxBodyBytes caps an ingestion body, after gzip decompression
-	// (default 1 MiB); larger bodies get 413.
+	// (default 1 MiB); larger bodies get 413, as do bodies of more than
+	// tracking.MaxBatchLen events.
 	MaxBodyBytes int64
+	// MaxDecodingBytes bounds the memory that ingestion bodies being read
+	// and decoded hold at once, across all requests (default 64 MiB, or
+	// room for two bodies of MaxBodyBytes at their worst if that is more).
+	// Decoding allocates several times a body's size, and a body's write
+	// key may be inside it, so without a bound a crowd of large bodies,
+	// even without a key, could take all the memory there is. A request
+	// is charged before a byte of its body is read and as the body grows,
+	// then for decoding it (a measured multiple of its size, more for
+	// arrays of many small elements) and for its events, and gives it all
+	// back once answered; one that does not fit is answered 503 with
+	// Retry-After at once, without reading more. It must hold at least one
+	// body of MaxBodyBytes at its worst, so that no body is refused for
+	// ever; negative is an error.
+	MaxDecodingBytes int64
+	// MaxRejections caps the rejected events an ingestion answer lists
+	// (default 100): "rejected" holds the first of them by index, and
+	// "rejected_count" counts them all, so a body of 10,000 invalid events
+	// gets a short answer.
+	MaxRejections int
 	// AllowedOrigins are the origins browsers may send events from; the
 	// default (empty) allows every origin, as a public tracker needs.
 	AllowedOrigins []string
@@ -52,6 +72,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// budget is the one MaxDecodingBytes sizes, made by setDefaults and
+	// shared by every request of the handler.
+	budget *budget
 }
 
 // Shop is a tenant and its keys.
@@ -131,13 +155,24 @@ func (c *Config) setDefaults() error {
 	if c.Ingester == nil {
 		return errors.New("httpapi: Config.Ingester is required")
 	}
-	for name, v := range map[string]int64{"MaxBodyBytes": c.MaxBodyBytes, "MaxRange": int64(c.MaxRange), "RetryAfter": int64(c.RetryAfter)} {
+	for name, v := range map[string]int64{"MaxBodyBytes": c.MaxBodyBytes, "MaxDecodingBytes": c.MaxDecodingBytes, "MaxRejections": int64(c.MaxRejections),
+		"MaxRange": int64(c.MaxRange), "RetryAfter": int64(c.RetryAfter)} {
 		if v < 0 {
 			return fmt.Errorf("httpapi: Config.%s must not be negative", name)
 		}
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = 1 << 20
+	}
+	switch worst := worstCost(c.MaxBodyBytes); {
+	case c.MaxDecodingBytes == 0:
+		c.MaxDecodingBytes = max(64<<20, 2*worst)
+	case c.MaxDecodingBytes < worst:
+		return fmt.Errorf("httpapi: Config.MaxDecodingBytes %d cannot hold one body of MaxBodyBytes (%d) at its worst: it needs %d", c.MaxDecodingBytes, c.MaxBodyBytes, worst)
+	}
+	c.budget = &budget{max: c.MaxDecodingBytes}
+	if c.MaxRejections == 0 {
+		c.MaxRejections = 100
 	}
 	if c.MaxRange == 0 {
 		c.MaxRange = 400 * 24 * time.Hour

@@ -25,9 +25,30 @@
 //
 // POST /events takes one event, an array, {"batch":[...]} or NDJSON, gzip or
 // not, and answers 202 with what was accepted, duplicated within the request
-// and rejected (by index, naming the field). Accepted events go to the
-// Ingester; when its queue is full the answer is 503 with Retry-After, and
-// nothing is taken from that request.
+// and rejected (by index, naming the field). The answer lists at most
+// Config.MaxRejections rejected events, the first by index, and counts them
+// all in "rejected_count":
+//
+//	{"accepted":1,"duplicates":0,"rejected":[{"index":0,"error":"...","field":"type"}],"rejected_count":1}
+//
+// Accepted events go to the Ingester; when its queue is full the answer is
+// 503 with Retry-After, and nothing is taken from that request. A body over
+// Config.MaxBodyBytes, or of more than tracking.MaxBatchLen events, is 413.
+//
+// # Hostile bodies
+//
+// A write key is public and may travel inside the body, so a body has to
+// be read and decoded before the request is known to be authorised. A key
+// outside the body (the Basic user name, ?key=, or Config.Authorize) is
+// checked first, and a wrong one is refused before a byte of the body is
+// read. Every other body is read under a server-wide budget,
+// Config.MaxDecodingBytes: decoding allocates several times a body's size,
+// and the budget is charged, with one atomic addition, before the first
+// byte is read, as the body grows, then for its decoding and its events,
+// by figures a test measures over bodies of every shape. A request the
+// budget has no room for is answered 503 with Retry-After at once. A body
+// of more than tracking.MaxBatchLen events is refused while its elements
+// are counted, before anything is kept for each of them.
 //
 // # Reads
 //

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
@@ -16,11 +15,15 @@ import (
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
-// ingestAnswer is the 202 body of POST /events.
+// ingestAnswer is the 202 body of POST /events. Rejected lists the first
+// Config.MaxRejections rejected events by index; RejectedCount counts them
+// all, so that a body of 10,000 bad events gets a short answer that still
+// says how many were refused.
 type ingestAnswer struct {
-	Accepted   int        `json:"accepted"`
-	Duplicates int        `json:"duplicates"`
-	Rejected   []rejected `json:"rejected"`
+	Accepted      int        `json:"accepted"`
+	Duplicates    int        `json:"duplicates"`
+	Rejected      []rejected `json:"rejected"`
+	RejectedCount int        `json:"rejected_count"`
 }
 
 type rejected struct {
@@ -29,7 +32,9 @@ type rejected struct {
 	Field string `json:"field,omitempty"`
 }
 
-var bodyPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// bodyPool holds body buffers between requests; buffers over 4 MiB are
+// not kept.
+var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // eventsPool holds event slices for postEvents to decode into: the
 // ingester copies the events it takes, so a slice is free again once
@@ -40,35 +45,82 @@ var eventsPool = sync.Pool{New: func() any { return new([]tracking.Event) }}
 // event), as the 4 MiB bound does for bodies.
 const maxPooledEvents = 4096
 
-// errTooLarge marks a body over the limit.
-var errTooLarge = errors.New("body too large")
+var (
+	// errTooLarge marks a body over the limit.
+	errTooLarge = errors.New("body too large")
+	// errBusy marks a body the decoding budget has no room for.
+	errBusy = errors.New("busy decoding other requests: try again later")
+)
 
-// readBody reads the request body, gunzipping it when it says so, and caps
-// it at MaxBodyBytes (after decompression, so a gzip bomb is cut short).
-func (h *handler) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) error {
+// readBody reads the request body, gunzipping it when it says so, onto
+// buf[:0], and caps it at MaxBodyBytes (after decompression, so a gzip
+// bomb is cut short). It charges ch for the buffer before reading into it:
+// firstRead bytes (or the Content-Length, when that is less) before the
+// first byte, then twice as much each time the body fills what was
+// charged, so a body announced long but sent slowly holds about what has
+// arrived. It returns errBusy when the budget cannot give more.
+func (h *handler) readBody(w http.ResponseWriter, r *http.Request, buf []byte, ch *charge) ([]byte, error) {
+	buf = buf[:0]
 	limit := h.cfg.MaxBodyBytes
-	if r.ContentLength > limit && r.Header.Get("Content-Encoding") == "" {
-		return errTooLarge
+	enc := r.Header.Get("Content-Encoding")
+	identity := enc == "" || enc == "identity"
+	if r.ContentLength > limit && identity {
+		return buf, errTooLarge
+	}
+	room := min(limit+1, firstRead)
+	if identity && r.ContentLength >= 0 {
+		room = min(room, r.ContentLength+1) // +1 to read the end
+	}
+	var fixed int64
+	if enc == "gzip" {
+		fixed = gzipCost
+	}
+	// Twice the room: the buffer, and the smaller ones it replaced.
+	if !ch.to(fixed + 2*room) {
+		return buf, errBusy
 	}
 	var body io.Reader = http.MaxBytesReader(w, r.Body, limit+1)
-	switch enc := r.Header.Get("Content-Encoding"); enc {
-	case "", "identity":
-	case "gzip":
+	switch {
+	case identity:
+	case enc == "gzip":
 		zr, err := gzip.NewReader(body)
 		if err != nil {
-			return fmt.Errorf("gzip body: %w", err)
+			return buf, fmt.Errorf("gzip body: %w", err)
 		}
 		defer zr.Close()
 		body = zr
 	default:
-		return fmt.Errorf("unsupported Content-Encoding %q", enc)
+		return buf, fmt.Errorf("unsupported Content-Encoding %q", enc)
 	}
-	_, err := buf.ReadFrom(io.LimitReader(body, limit+1))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) || int64(buf.Len()) > limit {
-		return errTooLarge
+	body = io.LimitReader(body, limit+1)
+	for {
+		if int64(len(buf)) == room {
+			room = min(2*room, limit+1)
+			if !ch.to(fixed + 2*room) {
+				return buf, errBusy
+			}
+		}
+		if int64(cap(buf)) < room {
+			grown := make([]byte, len(buf), room)
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := body.Read(buf[len(buf):room])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > limit {
+			return buf, errTooLarge
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return buf, errTooLarge
+			}
+			return buf, err
+		}
 	}
-	return err
 }
 
 func isNDJSON(r *http.Request) bool {
@@ -91,22 +143,36 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		authed = true
 	}
 
-	buf := bodyPool.Get().(*bytes.Buffer)
-	buf.Reset()
+	ch := charge{b: h.cfg.budget}
+	defer ch.release()
+	pooledBody := bodyPool.Get().(*[]byte)
+	buf, err := h.readBody(w, r, *pooledBody, &ch)
 	defer func() {
-		if buf.Cap() <= 4<<20 {
-			bodyPool.Put(buf)
+		if cap(buf) <= 4<<20 {
+			*pooledBody = buf[:0]
+			bodyPool.Put(pooledBody)
 		}
 	}()
-	if err := h.readBody(w, r, buf); err != nil {
-		if errors.Is(err, errTooLarge) {
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBodyBytes), "")
-			return
-		}
+	switch {
+	case errors.Is(err, errTooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBodyBytes), "")
+		return
+	case errors.Is(err, errBusy):
+		h.retryLater(w, err.Error())
+		return
+	case err != nil:
 		writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
 		return
 	}
-	body, err := tracking.DecodeBody(buf.Bytes(), isNDJSON(r))
+	if !ch.add(decodeCost(int64(len(buf)))) {
+		h.retryLater(w, errBusy.Error())
+		return
+	}
+	body, err := tracking.DecodeBody(buf, isNDJSON(r))
+	if errors.Is(err, tracking.ErrTooManyEvents) {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("more than %d events in one body: send smaller batches", tracking.MaxBatchLen), "")
+		return
+	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
@@ -117,8 +183,15 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if !ch.add(eventCost * int64(body.Len())) {
+		h.retryLater(w, errBusy.Error())
+		return
+	}
 
 	pooled := eventsPool.Get().(*[]tracking.Event)
+	if cap(*pooled) < body.Len() {
+		*pooled = make([]tracking.Event, 0, body.Len()) // not grown by doubling
+	}
 	decoded, rejections := body.AppendEvents((*pooled)[:0], tracking.NormalizeOptions{Now: h.cfg.Now(), ShopID: p.ShopID})
 	defer func() {
 		if cap(decoded) <= maxPooledEvents {
@@ -128,8 +201,9 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	events := decoded
-	ans := ingestAnswer{Rejected: make([]rejected, 0, len(rejections))}
-	for _, rj := range rejections {
+	listed := rejections[:min(len(rejections), h.cfg.MaxRejections)]
+	ans := ingestAnswer{Rejected: make([]rejected, 0, len(listed)), RejectedCount: len(rejections)}
+	for _, rj := range listed {
 		ans.Rejected = append(ans.Rejected, rejectionOf(rj))
 	}
 	events, ans.Duplicates = dropRepeats(events)
@@ -140,8 +214,9 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusBadRequest, struct {
 			errorBody
-			Rejected []rejected `json:"rejected"`
-		}{errorBody{msg, field}, ans.Rejected})
+			Rejected      []rejected `json:"rejected"`
+			RejectedCount int        `json:"rejected_count"`
+		}{errorBody{msg, field}, ans.Rejected, ans.RejectedCount})
 		return
 	}
 	ans.Accepted = len(events)

@@ -66,7 +66,7 @@ func TestPostEventsGzipBody(t *testing.T) {
 	require.NoError(t, zw.Close())
 	status, _, b := e.do("POST", "/events?key=wk_a", buf.Bytes(), map[string]string{"Content-Encoding": "gzip"})
 	require.Equal(t, http.StatusAccepted, status, string(b))
-	require.JSONEq(t, `{"accepted":2,"duplicates":0,"rejected":[]}`, string(b))
+	require.JSONEq(t, `{"accepted":2,"duplicates":0,"rejected":[],"rejected_count":0}`, string(b))
 }
 
 func TestPostEventsKeys(t *testing.T) {

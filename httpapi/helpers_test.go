@@ -135,11 +135,12 @@ func (e *env) stored(shop string) []tracking.Event {
 }
 
 type answer struct {
-	Accepted   int    `json:"accepted"`
-	Duplicates int    `json:"duplicates"`
-	Error      string `json:"error"`
-	Field      string `json:"field"`
-	Rejected   []struct {
+	Accepted      int    `json:"accepted"`
+	Duplicates    int    `json:"duplicates"`
+	RejectedCount int    `json:"rejected_count"`
+	Error         string `json:"error"`
+	Field         string `json:"field"`
+	Rejected      []struct {
 		Index int    `json:"index"`
 		Error string `json:"error"`
 		Field string `json:"field"`

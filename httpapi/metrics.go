@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shoplytics/shoplytics/ingest"
@@ -17,9 +16,12 @@ import (
 // one process do not collide). Nothing in it is per shop.
 func newMetrics(in *ingest.Ingester) http.Handler {
 	reg := prometheus.NewRegistry()
+	// The collectors of the prometheus package itself: its collectors
+	// package, their newer home, links database/sql (for a DB stats
+	// collector), which the core keeps out.
 	reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewGoCollector(),
+		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
 		ingesterCollector{in},
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

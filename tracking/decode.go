@@ -12,8 +12,15 @@ import (
 // accepted form (empty, not JSON, or neither an object nor an array).
 var ErrBody = errors.New("body is not a JSON event, array, batch or NDJSON")
 
-// MaxBatchLen is the most events one body may carry.
+// MaxBatchLen is the most events one body may carry. The decoder counts
+// the elements of an array before it keeps any of them, so a longer body
+// costs the time to scan it, not memory for each of its elements.
 const MaxBatchLen = 10000
+
+// ErrTooManyEvents is DecodeBody's error for a body of more than
+// MaxBatchLen events (it wraps ErrBody too): a body too long to take,
+// which a client should split, as opposed to one that is not JSON.
+var ErrTooManyEvents = fmt.Errorf("%w: more than %d events", ErrBody, MaxBatchLen)
 
 // Rejection is one event of a body that was not accepted, by its position in
 // the body (0-based).
@@ -76,6 +83,10 @@ func DecodeBody(data []byte, ndjson bool) (*Body, error) {
 // decodeBodyJSON is DecodeBody through encoding/json alone, for what the
 // fast decoder leaves to it (and as the reference it is tested against).
 func decodeBodyJSON(data []byte) (*Body, error) {
+	if exceedsBatch(data) {
+		// Refused before encoding/json keeps every element of the array.
+		return nil, ErrTooManyEvents
+	}
 	switch data[0] {
 	case '[':
 		var items []json.RawMessage
@@ -111,7 +122,7 @@ func decodeBodyJSON(data []byte) (*Body, error) {
 
 func checkLen(b *Body) (*Body, error) {
 	if len(b.items) > MaxBatchLen {
-		return nil, fmt.Errorf("%w: more than %d events", ErrBody, MaxBatchLen)
+		return nil, ErrTooManyEvents
 	}
 	return b, nil
 }
@@ -129,12 +140,15 @@ func decodeNDJSON(data []byte) (*Body, error) {
 		if len(line) == 0 {
 			continue
 		}
+		if len(b.items) == MaxBatchLen {
+			return nil, ErrTooManyEvents // before keeping a slice per line
+		}
 		b.items = append(b.items, line)
 	}
 	if len(b.items) == 0 {
 		return nil, fmt.Errorf("%w: no lines", ErrBody)
 	}
-	return checkLen(b)
+	return b, nil
 }
 
 // Len is the number of events in the body, valid or not.
@@ -180,21 +194,21 @@ func (b *Body) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event, []Reje
 		if b.fast != nil && b.fast.items[i].ok {
 			b.fast.wire(i, &w)
 			if events, err = appendWire(events, &w, opts, true, b.fast.items[i].clean); err != nil {
-				rejected = append(rejected, Rejection{i, err})
+				rejected = append(grow(rejected), Rejection{i, err})
 			}
 			continue
 		}
 		w = wireEvent{}
 		if len(raw) == 0 || raw[0] != '{' {
-			rejected = append(rejected, Rejection{i, &ValidationError{Reason: "not a JSON object"}})
+			rejected = append(grow(rejected), Rejection{i, &ValidationError{Reason: "not a JSON object"}})
 			continue
 		}
 		if err := json.Unmarshal(raw, &w); err != nil {
-			rejected = append(rejected, Rejection{i, fieldError(err)})
+			rejected = append(grow(rejected), Rejection{i, fieldError(err)})
 			continue
 		}
 		if events, err = appendWire(events, &w, opts, false, false); err != nil {
-			rejected = append(rejected, Rejection{i, err})
+			rejected = append(grow(rejected), Rejection{i, err})
 		}
 	}
 	return events, rejected

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -293,4 +294,65 @@ func TestDecodeStoredRejects(t *testing.T) {
 	}
 	_, err := DecodeStored([]byte(`{`))
 	require.Error(t, err)
+}
+
+// An over-long body is refused while its elements are counted, in every
+// form and whichever decoder reads it, without keeping anything per
+// element: half a million zeros cost a few times what the body does (the
+// fast decoder's buffers, sized by the body, and its first MaxBatchLen
+// items), not the 40 bytes an element that encoding/json would keep.
+func TestDecodeBodyRefusesAnOverLongBodyWithoutKeepingIt(t *testing.T) {
+	zeros := "[" + strings.Repeat("0,", 500_000) + "0]"
+	for _, tc := range []struct {
+		name   string
+		body   string
+		ndjson bool
+	}{
+		{"array of zeros", zeros, false},
+		{"array of empty objects", "[" + strings.Repeat("{},", 300_000) + "{}]", false},
+		{"array of strings with commas", "[" + strings.Repeat(`",[{",`, 100_000) + `""]`, false},
+		{"nested arrays", "[" + strings.Repeat("[0,0],", 100_000) + "[]]", false},
+		{"batch", `{"writeKey":"k","batch":` + zeros + `}`, false},
+		{"batch after other keys", `{"a":[1,2,{"b":"]"}],"type":"x","batch":` + zeros + `}`, false},
+		{"batch in capitals", `{"BATCH":` + zeros + `}`, false},
+		{"batch escaped", `{"b\u0061tch":` + zeros + `}`, false},
+		{"batch repeated", `{"batch":` + zeros + `,"batch":[]}`, false},
+		{"ndjson", strings.Repeat("{}\n", 500_000), true},
+		{"ndjson detected", "{x\n" + strings.Repeat("{}\n", 500_000), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := []byte(tc.body)
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			_, err := DecodeBody(data, tc.ndjson)
+			runtime.ReadMemStats(&after)
+			require.ErrorIs(t, err, ErrTooManyEvents)
+			require.ErrorIs(t, err, ErrBody)
+			require.EqualError(t, err, "body is not a JSON event, array, batch or NDJSON: more than 10000 events")
+			allocated := after.TotalAlloc - before.TotalAlloc
+			require.Less(t, allocated, uint64(3*len(data)+2<<20), "allocated %d bytes for a body of %d", allocated, len(data))
+			requireSameDecoding(t, data, tc.ndjson)
+		})
+	}
+}
+
+// A body that is not JSON gets encoding/json's syntax error however long
+// it is: the count is only believed of valid JSON.
+func TestDecodeBodyReportsTheSyntaxErrorOfAnOverLongBrokenBody(t *testing.T) {
+	for _, body := range []string{
+		"[" + strings.Repeat("0,", 20_000) + "0",
+		"[" + strings.Repeat("0,", 20_000) + "0]]",
+		"[" + strings.Repeat("0,", 20_000) + "x]",
+		`{"batch":[` + strings.Repeat("0,", 20_000) + `0],}`,
+		`{"batch":[` + strings.Repeat("0,", 20_000) + `0]`,
+	} {
+		_, err := DecodeBody([]byte(body), false)
+		require.ErrorIs(t, err, ErrBody)
+		require.NotErrorIs(t, err, ErrTooManyEvents)
+		var v any
+		jsonErr := json.Unmarshal([]byte(body), &v)
+		require.Error(t, jsonErr)
+		require.ErrorContains(t, err, jsonErr.Error())
+	}
 }

@@ -37,6 +37,14 @@
 // same id, and the second event would be dropped as a duplicate of the
 // first although its client was told it was accepted.
 //
+// # Long bodies
+//
+// A body carries at most [MaxBatchLen] events. A longer one is refused
+// with [ErrTooManyEvents] while its elements are counted, before anything
+// is kept per element, by the fast decoder and the encoding/json path
+// alike: an array of half a million zeros costs a scan, not the tens of
+// megabytes encoding/json would allocate for its elements.
+//
 // # Fast decoding
 //
 // Ingestion decodes events with a purpose-built scanner rather than

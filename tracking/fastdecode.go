@@ -3,6 +3,7 @@ package tracking
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -560,8 +561,8 @@ func (d *fastDecoder) array(i int) (int, status) {
 				return end, stSyntax
 			}
 		}
-		d.items = append(d.items, data[start:end:end])
-		d.fitems = append(d.fitems, it)
+		d.items = append(grow(d.items), data[start:end:end])
+		d.fitems = append(grow(d.fitems), it)
 		i = d.ws(end)
 		if i < len(data) && data[i] == ',' {
 			i = d.ws(i + 1)
@@ -722,12 +723,13 @@ func (d *fastDecoder) value(i int, quantity *int64, f fieldID) (int, status) {
 			return end, stSyntax
 		}
 		s := len(d.props)
+		d.props = growBytes(d.props, end-i)
 		if d.sawWS {
 			d.props = appendCompact(d.props, data[i:end])
 		} else {
 			d.props = append(d.props, data[i:end]...)
 		}
-		d.spans = append(d.spans, span{f, uint32(s), uint32(len(d.props))})
+		d.spans = append(grow(d.spans), span{f, uint32(s), uint32(len(d.props))})
 		return end, stOK
 	case c == '[' && kind == kindBatch:
 		d.hasBatch = true
@@ -737,9 +739,41 @@ func (d *fastDecoder) value(i int, quantity *int64, f fieldID) (int, status) {
 }
 
 func (d *fastDecoder) addString(f fieldID, v []byte) {
+	if len(d.strs)+len(v) > cap(d.strs) || len(d.spans) == cap(d.spans) {
+		d.makeRoom(len(v))
+	}
 	s := len(d.strs)
 	d.strs = append(d.strs, v...)
 	d.spans = append(d.spans, span{f, uint32(s), uint32(len(d.strs))})
+}
+
+// makeRoom grows strs for n more bytes and spans for one more span, out of
+// addString's way: it runs a few times a body, addString for every field.
+//
+//go:noinline
+func (d *fastDecoder) makeRoom(n int) {
+	d.strs = growBytes(d.strs, n)
+	d.spans = grow(d.spans)
+}
+
+// grow makes room for one more element, doubling the capacity of a full
+// slice: the slices of a long body then cost about twice their final size
+// in all, where append's gentler growth of long slices allocates about
+// five times it on the way.
+func grow[S ~[]E, E any](s S) S {
+	if len(s) == cap(s) {
+		return slices.Grow(s, max(len(s), 16))
+	}
+	return s
+}
+
+// growBytes makes room for n more bytes, at least doubling the capacity of
+// a buffer too small, as grow does.
+func growBytes(b []byte, n int) []byte {
+	if len(b)+n > cap(b) {
+		return slices.Grow(b, max(n, len(b)))
+	}
+	return b
 }
 
 // parseInt parses a JSON integer as strconv.ParseInt does; fractions,

@@ -198,3 +198,54 @@ func viaJSON(s string) string {
 	}
 	return out
 }
+
+// FuzzExceeds checks the element count that refuses an over-long body
+// against encoding/json, with small limits (of at least one, as
+// MaxBatchLen is): for valid JSON, exceeds is
+// true exactly when the top-level array, or the array of a top-level key
+// encoding/json takes for "batch", has more elements than allowed.
+func FuzzExceeds(f *testing.F) {
+	for _, s := range []string{
+		`[]`, `[0]`, `[0,1]`, `[0,[1,2,3],{"a":[4,5]},"6,7"]`, `[" \" ,]", 1, 2]`,
+		`{"batch":[1,2,3]}`, `{"a":[1,2,3],"batch":[1]}`, `{"BaTcH":[1,2,3]}`, `{"b\u0061tch":[1,2,3]}`,
+		`{"batch":[1,2,3],"batch":[]}`, `{"batch":{"a":1,"b":2,"c":3}}`, `{"x":"\"batch\":[1,2,3]"}`, `{}`, `0`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		data = bytes.TrimSpace(data)
+		if len(data) == 0 {
+			return
+		}
+		if !json.Valid(data) {
+			for max := 1; max <= 3; max++ {
+				require.False(t, exceeds(data, max), "%q is not JSON", data)
+			}
+			return
+		}
+		longest := 0
+		var items []json.RawMessage
+		switch data[0] {
+		case '[':
+			require.NoError(t, json.Unmarshal(data, &items))
+			longest = len(items)
+		case '{':
+			dec := json.NewDecoder(bytes.NewReader(data))
+			_, err := dec.Token()
+			require.NoError(t, err)
+			for dec.More() {
+				key, err := dec.Token()
+				require.NoError(t, err)
+				var v json.RawMessage
+				require.NoError(t, dec.Decode(&v))
+				if strings.EqualFold(key.(string), "batch") && v[0] == '[' {
+					require.NoError(t, json.Unmarshal(v, &items))
+					longest = max(longest, len(items))
+				}
+			}
+		}
+		for max := 1; max <= 3; max++ {
+			require.Equal(t, longest > max, exceeds(data, max), "%q with at most %d", data, max)
+		}
+	})
+}

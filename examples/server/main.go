@@ -15,6 +15,11 @@
 // kill -9, a store outage and a shutdown deadline. -spool off turns it off
 // (the default for memory://). -durable answers only once the events are
 // committed in the store.
+//
+// -read-header-timeout (default 10s) and -read-timeout (default 1m) bound
+// how long a client may take to send a request's headers, and the whole
+// request: slower clients are cut off, so that a crowd of them cannot hold
+// the server's connections.
 package main
 
 import (
@@ -54,8 +59,15 @@ func run(args []string) error {
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long a stop waits for the HTTP server, then again for the store (what the store has not taken by then stays in the spool)")
 	durable := fs.Bool("durable", false, "answer POST /events only once its events are committed in the store (exact duplicates; concurrent requests share a transaction)")
 	spoolSync := fs.String("spool-sync", "always", "when the spool is fsynced: always (before each answer, shared by concurrent requests) or interval (every second)")
+	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
+	readTimeout := fs.Duration("read-timeout", time.Minute, "longest a client may take to send a whole request, body included")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for name, d := range map[string]time.Duration{"read-header-timeout": *readHeaderTimeout, "read-timeout": *readTimeout, "shutdown-timeout": *shutdownTimeout} {
+		if d <= 0 {
+			return fmt.Errorf("-%s: %v is not a positive duration", name, d)
+		}
 	}
 	spool, err := spoolOptions(fs, *spoolDir, *spoolSync, *storeURL)
 	if err != nil {
@@ -73,7 +85,9 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
-	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL), Spool: spool, Durable: *durable, ShutdownTimeout: *shutdownTimeout})
+	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL),
+		Spool: spool, Durable: *durable, ShutdownTimeout: *shutdownTimeout,
+		ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout})
 }
 
 // spoolOptions turns the -spool flags into the ingester's spool options.

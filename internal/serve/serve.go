@@ -117,6 +117,13 @@ type Config struct {
 	// HTTP server's, then, with a budget of its own, the ingester's drain,
 	// so slow clients cannot eat the time owed to accepted events.
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout bounds the reading of a request's headers (default
+	// 10s), so a client that sends them a byte at a time (slowloris) is cut
+	// off instead of holding its connection for ever.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the reading of a whole request, body included
+	// (default 1 min), so a body dribbled slowly is cut off too.
+	ReadTimeout time.Duration
 }
 
 // Run serves until ctx ends, then stops taking requests, stores every
@@ -128,6 +135,15 @@ func Run(ctx context.Context, c Config) error {
 	}
 	if c.ReadStore == nil {
 		c.ReadStore = c.Store
+	}
+	if c.ReadHeaderTimeout < 0 || c.ReadTimeout < 0 {
+		return errors.New("serve: ReadHeaderTimeout and ReadTimeout must not be negative")
+	}
+	if c.ReadHeaderTimeout == 0 {
+		c.ReadHeaderTimeout = 10 * time.Second
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = time.Minute
 	}
 	in, err := ingest.New(c.Store, ingest.Options{Logger: log, Spool: c.Spool})
 	if err != nil {
@@ -147,7 +163,7 @@ func Run(ctx context.Context, c Config) error {
 		defer cancel()
 		return errors.Join(err, in.Shutdown(drainCtx))
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	spool := "off"
 	if c.Spool.Dir != "" {
 		spool = c.Spool.Dir
