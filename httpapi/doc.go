@@ -34,6 +34,9 @@
 // Accepted events go to the Ingester; when its queue is full the answer is
 // 503 with Retry-After, and nothing is taken from that request. A body over
 // Config.MaxBodyBytes, or of more than tracking.MaxBatchLen events, is 413.
+// With Config.Durable the answer waits until the events are committed in
+// the store (concurrent requests share a batch), and "duplicates" then
+// also counts the ids the store had already.
 //
 // # Hostile bodies
 //
@@ -58,6 +61,14 @@
 // that is not configured gets 404. GET /api/counts counts events by type;
 // GET /api/export streams raw events as NDJSON or CSV in constant memory.
 // Every error is JSON: {"error":"...","field":"..."}.
+//
+// # Operations
+//
+// GET /health is {"status":"ok"}, or 503 when the store does not answer a
+// ping within 2 s or has failed the ingester's writes for longer than that.
+// GET /metrics is the ingester's counters (queue, spool, stored, refused,
+// retries) and the process's, in Prometheus text format; it holds nothing
+// per shop.
 //
 // # CSV export and spreadsheets
 //
