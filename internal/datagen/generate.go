@@ -61,7 +61,7 @@ type generator struct {
 	weights int    // sum of the currencies' weights
 
 	seq, orders, refunds int
-	customers   []*customer
+	customers            []*customer
 
 	// pending holds the events generated and not yet handed over: those
 	// received after the day being flushed wait for their own day.
@@ -195,7 +195,7 @@ func (g *generator) flush(until time.Time, all bool) error {
 // local hours.
 func (g *generator) arrival(ws time.Time) time.Time {
 	for {
-		t := ws.Add(time.Duration(g.r.Int64N(int64(24 * time.Hour / time.Millisecond))) * time.Millisecond)
+		t := ws.Add(time.Duration(g.r.Int64N(int64(24*time.Hour/time.Millisecond))) * time.Millisecond)
 		if g.r.IntN(10) < hourWeights[t.In(g.o.Zone).Hour()] {
 			return t
 		}
