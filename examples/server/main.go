@@ -1,7 +1,7 @@
 // Command server is shoplytics as a stand-alone server: the HTTP API over a
 // store, on SQLite by default.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s] [-demo]
 //
 // -store (or SHOPLYTICS_STORE) takes sqlite://PATH (default
 // sqlite://shoplytics.db), postgres://..., redis://host:port/db?sink=URL or
@@ -15,6 +15,11 @@
 // kill -9, a store outage and a shutdown deadline. -spool off turns it off
 // (the default for memory://). -durable answers only once the events are
 // committed in the store.
+//
+// -demo fills an empty store with 30 days of generated traffic of shop
+// "demo" (sessions, funnels, identifies, purchases in several currencies,
+// refunds, a flash sale), so a first run shows real numbers; when the
+// store holds events of the shop it adds nothing.
 package main
 
 import (
@@ -54,6 +59,7 @@ func run(args []string) error {
 	shutdownTimeout := fs.Duration("shutdown-timeout", 30*time.Second, "how long a stop waits for the HTTP server, then again for the store (what the store has not taken by then stays in the spool)")
 	durable := fs.Bool("durable", false, "answer POST /events only once its events are committed in the store (exact duplicates; concurrent requests share a transaction)")
 	spoolSync := fs.String("spool-sync", "always", "when the spool is fsynced: always (before each answer, shared by concurrent requests) or interval (every second)")
+	demo := fs.Bool("demo", false, `when the store holds no events of shop "demo", store 30 days of generated traffic for it`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -73,6 +79,11 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
+	if *demo {
+		if err := seedDemo(ctx, st, keys, log, time.Now()); err != nil {
+			return err
+		}
+	}
 	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL), Spool: spool, Durable: *durable, ShutdownTimeout: *shutdownTimeout})
 }
 
