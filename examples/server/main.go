@@ -1,7 +1,7 @@
 // Command server is shoplytics as a stand-alone server: the HTTP API over a
 // store, on SQLite by default.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s] [-demo]
 //
 // -store (or SHOPLYTICS_STORE) takes sqlite://PATH (default
 // sqlite://shoplytics.db), postgres://..., redis://host:port/db?sink=URL or
@@ -20,6 +20,11 @@
 // how long a client may take to send a request's headers, and the whole
 // request: slower clients are cut off, so that a crowd of them cannot hold
 // the server's connections.
+//
+// -demo fills an empty store with 30 days of generated traffic of shop
+// "demo" (sessions, funnels, identifies, purchases in several currencies,
+// refunds, a flash sale), so a first run shows real numbers; when the
+// store holds events of the shop it adds nothing.
 package main
 
 import (
@@ -61,6 +66,7 @@ func run(args []string) error {
 	spoolSync := fs.String("spool-sync", "always", "when the spool is fsynced: always (before each answer, shared by concurrent requests) or interval (every second)")
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
 	readTimeout := fs.Duration("read-timeout", time.Minute, "longest a client may take to send a whole request, body included")
+	demo := fs.Bool("demo", false, `when the store holds no events of shop "demo", store 30 days of generated traffic for it`)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -85,6 +91,11 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
+	if *demo {
+		if err := seedDemo(ctx, st, keys, log, time.Now()); err != nil {
+			return err
+		}
+	}
 	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL),
 		Spool: spool, Durable: *durable, ShutdownTimeout: *shutdownTimeout,
 		ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout})
