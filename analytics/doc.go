@@ -92,8 +92,9 @@
 // the sessions whose first event is in it.
 //
 // Funnels. A session or user reaches step k when it has events of steps
-// 1..k in that order, each later than the previous in stream order
-// (timestamp, then id; so equal times count as "at or after"), all within
+// 1..k in that order, each at or after the previous (events at one
+// instant are taken in the order of the steps they are, whatever their
+// ids), all within
 // the window of the step-1 event (inclusive; no window by default). Other
 // events may lie between steps (PostHog's ordered funnel, ClickHouse's
 // windowFunnel), and one event fills one step of an attempt. Each step-1

@@ -180,10 +180,24 @@ func unique(types []string) []string {
 // other at k. That is at most one attempt per step, whatever the number of
 // step-1 events. Each attempt takes, for each next step, the first event of
 // that step after its previous one: no other choice gets further.
+//
+// Events at one instant are taken in the order of the steps they are,
+// not in the stream's (timestamp, then id): a step "at or after the
+// previous" may share its instant, whatever the ids.
 type funnelRun[K comparable] struct {
 	steps  []string
 	window time.Duration
 	state  map[K]*funnelState
+	// instant holds the stream's events at its latest timestamp, which
+	// later events may still share.
+	instant []funnelEvent[K]
+}
+
+type funnelEvent[K comparable] struct {
+	key  K
+	step int // the first step of its type
+	typ  string
+	at   time.Time
 }
 
 type funnelState struct {
@@ -197,10 +211,31 @@ func newFunnelRun[K comparable](steps []string, window time.Duration) *funnelRun
 	return &funnelRun[K]{steps: steps, window: window, state: map[K]*funnelState{}}
 }
 
+// add takes the next event of the stream, for the entity key.
 func (r *funnelRun[K]) add(key K, e *tracking.Event) {
+	step := slices.Index(r.steps, e.Type)
+	if step < 0 {
+		return
+	}
+	if len(r.instant) > 0 && !e.Timestamp.Equal(r.instant[0].at) {
+		r.flush()
+	}
+	r.instant = append(r.instant, funnelEvent[K]{key: key, step: step, typ: e.Type, at: e.Timestamp})
+}
+
+// flush applies the events of one instant, earlier steps first.
+func (r *funnelRun[K]) flush() {
+	slices.SortStableFunc(r.instant, func(a, b funnelEvent[K]) int { return a.step - b.step })
+	for _, e := range r.instant {
+		r.apply(e.key, e.typ, e.at)
+	}
+	r.instant = r.instant[:0]
+}
+
+func (r *funnelRun[K]) apply(key K, typ string, at time.Time) {
 	st := r.state[key]
 	if st == nil {
-		if e.Type != r.steps[0] {
+		if typ != r.steps[0] {
 			return // nothing starts before a step-1 event
 		}
 		st = &funnelState{best: make([][]time.Time, len(r.steps))}
@@ -210,23 +245,23 @@ func (r *funnelRun[K]) add(key K, e *tracking.Event) {
 	// step at most, and may still start a new attempt.
 	for k := len(r.steps) - 1; k >= 1; k-- {
 		prev := st.best[k-1]
-		if r.steps[k] != e.Type || prev == nil {
+		if r.steps[k] != typ || prev == nil {
 			continue
 		}
-		if r.window > 0 && e.Timestamp.Sub(prev[0]) > r.window {
+		if r.window > 0 && at.Sub(prev[0]) > r.window {
 			continue
 		}
 		if cur := st.best[k]; cur != nil && !prev[0].After(cur[0]) {
 			continue
 		}
-		next := append(slices.Clip(prev), e.Timestamp)
+		next := append(slices.Clip(prev), at)
 		st.best[k] = next
 		if len(st.counted) < k+1 {
 			st.counted = next
 		}
 	}
-	if e.Type == r.steps[0] {
-		st.best[0] = []time.Time{e.Timestamp}
+	if typ == r.steps[0] {
+		st.best[0] = []time.Time{at}
 		if st.counted == nil {
 			st.counted = st.best[0]
 		}
@@ -235,6 +270,7 @@ func (r *funnelRun[K]) add(key K, e *tracking.Event) {
 
 // attempts returns the counted attempt of every entity that entered.
 func (r *funnelRun[K]) attempts() [][]time.Time {
+	r.flush()
 	out := make([][]time.Time, 0, len(r.state))
 	for _, st := range r.state {
 		out = append(out, st.counted)

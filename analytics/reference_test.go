@@ -288,6 +288,20 @@ func naiveFunnel(all []tracking.Event, q Query, o FunnelOptions) FunnelResult {
 	}
 	var attempts [][]time.Time
 	for _, evs := range groups {
+		// Events at one instant go in the order of the steps they are
+		// ("each at or after the previous"), whatever their ids.
+		stepOf := func(e tracking.Event) int {
+			if i := slices.Index(o.Steps, e.Type); i >= 0 {
+				return i
+			}
+			return len(o.Steps)
+		}
+		slices.SortStableFunc(evs, func(a, b tracking.Event) int {
+			if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+				return c
+			}
+			return stepOf(a) - stepOf(b)
+		})
 		var best []time.Time
 		bestReach, bestFinish, bestStart := 0, 0, 0
 		for i, e := range evs {
