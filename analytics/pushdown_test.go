@@ -1,7 +1,6 @@
 package analytics
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"iter"
@@ -266,11 +265,4 @@ func TestWholeHourZone(t *testing.T) {
 	jan := time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)
 	require.True(t, wholeHourZone(lh, jan, jan.Add(30*24*time.Hour)), "a summer month")
 	require.False(t, wholeHourZone(lh, jan, jan.Add(120*24*time.Hour)), "into its winter")
-}
-
-// sortedByTime is used by the benchmarks: appending in time order.
-func sortedByTime(events []tracking.Event) {
-	slices.SortFunc(events, func(a, b tracking.Event) int {
-		return cmp.Or(a.Timestamp.Compare(b.Timestamp), cmp.Compare(a.ID, b.ID))
-	})
 }
