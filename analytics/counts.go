@@ -17,9 +17,18 @@ type Count struct {
 }
 
 // Counts returns the number of events of each type in the query's range,
-// most frequent first, ties by name. The store counts them itself when it
+// most frequent first, ties by name. It reads the store's hourly rollups
+// when it has them (store.HourlyReader; the events themselves for a part
+// of an hour at either end of the range), else lets the store count when it
 // implements store.TypeCounter.
 func Counts(ctx context.Context, s store.Store, q Query) ([]Count, error) {
+	rows, ok, err := hourlyRows(ctx, s, q.filter())
+	if err != nil {
+		return nil, fmt.Errorf("analytics: counts: %w", errRollup(err))
+	}
+	if ok {
+		return countsOf(rows), nil
+	}
 	if tc, ok := s.(store.TypeCounter); ok {
 		rows, err := tc.CountByType(ctx, q.filter())
 		if err == nil {
@@ -50,6 +59,19 @@ func countsGeneric(ctx context.Context, s store.Store, q Query) ([]Count, error)
 		out = append(out, Count{EventName: t, Count: n})
 	}
 	return sortCounts(out), nil
+}
+
+// countsOf sums rollup rows by type.
+func countsOf(rows []store.HourlyRow) []Count {
+	byType := map[string]int64{}
+	for _, r := range rows {
+		byType[r.Type] += r.Events
+	}
+	out := make([]Count, 0, len(byType))
+	for t, n := range byType {
+		out = append(out, Count{EventName: t, Count: n})
+	}
+	return sortCounts(out)
 }
 
 func sortCounts(c []Count) []Count {

@@ -14,9 +14,21 @@
 // grows with the sessions, users or products of the range, never with its
 // events. Each is an aggregation over the stream, kept apart from the
 // reading, so that a store offering an optional capability for the
-// question (store.TypeCounter for Counts) can answer instead, falling back
-// on errors.ErrUnsupported; both paths must give identical answers, and
-// tests compare them on the same data.
+// question can answer instead, falling back on errors.ErrUnsupported;
+// both paths must give identical answers, and tests compare them on the
+// same data.
+//
+// A store with hourly rollups (store.HourlyReader: events, orders and
+// order totals per UTC hour, type and currency) answers Counts, and
+// TimeSeries of events, orders and revenue, without reading events: the
+// rollups cover the whole hours of the range and the events themselves the
+// part of an hour at either end. A time series takes them only when the
+// query's zone is a whole number of hours from UTC throughout the range,
+// by the zone's rules (UTC, Europe/Berlin, America/New_York; not
+// Asia/Kolkata, Asia/Kathmandu or Australia/Adelaide), so that each
+// rollup hour falls in one local hour, day or week; otherwise it reads
+// the events. Counts falls back to store.TypeCounter, then to the events.
+// Users, sessions and the rest of Stats are read from the events.
 //
 // # Definitions
 //

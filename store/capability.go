@@ -1,6 +1,9 @@
 package store
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Optional capabilities. A backend implements those it can do better than
 // the generic path; callers discover them with a type assertion and fall
@@ -22,4 +25,46 @@ type TypeCount struct {
 // order of the result is not specified.
 type TypeCounter interface {
 	CountByType(ctx context.Context, f Filter) ([]TypeCount, error)
+}
+
+// HourlyRow is the rollup of one shop's events of one UTC hour, one type
+// and one order currency.
+type HourlyRow struct {
+	// Hour is the start of the hour, in UTC.
+	Hour time.Time
+	Type string
+	// Currency is the order's currency for purchase_completed (its
+	// currency, else "USD", the default of events); "" for other types.
+	Currency string
+	// Events is how many events of Type the hour has.
+	Events int64
+	// Orders is how many of them are purchase_completed, 0 for other
+	// types; RevenueMinor their order totals summed in minor units of
+	// Currency, RevenueMin and RevenueMax the smallest and largest total
+	// (0 without orders).
+	Orders                               int64
+	RevenueMinor, RevenueMin, RevenueMax int64
+}
+
+// HourlyReader is a store that keeps events rolled up per UTC hour, type and
+// order currency, maintained as events are appended, so that counts and
+// sums over a range read a row per hour instead of every event.
+//
+// HourlyCounts returns the rows of f's shop in [f.From, f.To) (zero bounds
+// are unbounded) of f.Types (all when empty), in no specified order, with
+// no two rows of one (Hour, Type, Currency). It returns an error wrapping
+// errors.ErrUnsupported for what a rollup cannot answer exactly: a bound
+// that is not a whole UTC hour, a UserID, AnonymousID, SessionID or Limit,
+// and a shop whose rollups are not complete (see RollupRebuilder); callers
+// then read the events.
+type HourlyReader interface {
+	HourlyCounts(ctx context.Context, f Filter) ([]HourlyRow, error)
+}
+
+// RollupRebuilder is a store whose rollups can be recomputed from its raw
+// events: after events were appended with rollups turned off, or to repair
+// them. Rebuild replaces the shop's rollups in one transaction; appends wait
+// for it.
+type RollupRebuilder interface {
+	Rebuild(ctx context.Context, shopID string) error
 }

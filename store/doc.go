@@ -24,6 +24,9 @@
 // # Capabilities
 //
 // What only some backends can do is an optional interface ([Pinger],
-// [TypeCounter]) found by type assertion; callers fall back to the generic
-// path over Events when it is missing.
+// [TypeCounter], [HourlyReader], [RollupRebuilder]) found by type
+// assertion; callers fall back to the generic path over Events when it is
+// missing or answers errors.ErrUnsupported. [Hourly] rolls events up the
+// way an HourlyReader's rows are defined, for backends that keep them at
+// append time and for callers that roll up raw events alike.
 package store

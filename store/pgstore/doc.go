@@ -66,6 +66,22 @@
 // INSERT … SELECT FROM unnest(...) and a multi-row INSERT … VALUES (see
 // BENCHMARKS.md and the package benchmarks).
 //
+// # Rollups
+//
+// Table hourly_rollups keeps, per shop, UTC hour, type and order currency,
+// the number of events and orders and the sum, minimum and maximum of the
+// order totals (store.HourlyReader). Append adds the rollup of the events it
+// inserted (all of them after a direct COPY, the keys RETURNING reports
+// after staging) in the batch's transaction, with one INSERT … SELECT FROM
+// unnest(…) ON CONFLICT DO UPDATE in key order, so concurrent batches
+// lock shared rows in one order. A duplicate never counts twice; a late
+// event adds to its hour. The migration that made the table filled it from
+// the events already stored. Options.DisableRollups (URL parameter
+// rollups=off) skips that work and marks the shops written to stale; a
+// stale shop's rollups are not read until Rebuild (store.RollupRebuilder)
+// recomputes them from its events. A rebuild locks the rollup tables
+// against writes while it runs, so appends wait at their rollup write.
+//
 // # Deadlines
 //
 // Every call honours its context whatever the server or the network does.

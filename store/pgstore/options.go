@@ -81,6 +81,13 @@ type Options struct {
 	// connection. Zero means DefaultUserTimeout; negative keeps the
 	// system's. Not with DB.
 	UserTimeout time.Duration
+
+	// DisableRollups stops Append from keeping the hourly rollups (see
+	// HourlyCounts): it then only marks the shops it wrote to as stale, and
+	// their rollups are not read (analytics reads their events instead)
+	// until Rebuild. The zero value keeps them, in each batch's
+	// transaction.
+	DisableRollups bool
 }
 
 // withDefaults validates o and fills in the documented defaults.

@@ -31,6 +31,16 @@ func openURL(ctx context.Context, u *url.URL) (store.Store, error) {
 	q := dsn.Query()
 	opts := Options{Schema: q.Get("schema")}
 	q.Del("schema")
+	if q.Has("rollups") {
+		switch v := q.Get("rollups"); v {
+		case "on":
+		case "off":
+			opts.DisableRollups = true
+		default:
+			return nil, fmt.Errorf("pgstore: url: rollups %q is neither on nor off", v)
+		}
+		q.Del("rollups")
+	}
 	params := []struct {
 		name  string
 		parse func(n int)
@@ -80,8 +90,12 @@ type Store struct {
 	db     *sqlx.DB
 	owned  bool // db was opened from a DSN and is closed by Close
 	schema string
-	events string // quoted schema-qualified table name
-	closed atomic.Bool
+	events string // quoted schema-qualified table names
+	hourly string
+	stale  string
+	// noRollups is Options.DisableRollups.
+	noRollups bool
+	closed    atomic.Bool
 	// reads holds a token per connection a read holds (Options.MaxReadConns);
 	// nil when reads are not limited.
 	reads chan struct{}
@@ -94,6 +108,9 @@ var (
 	_ store.Store       = (*Store)(nil)
 	_ store.Pinger      = (*Store)(nil)
 	_ store.TypeCounter = (*Store)(nil)
+
+	_ store.HourlyReader    = (*Store)(nil)
+	_ store.RollupRebuilder = (*Store)(nil)
 )
 
 // New connects, creates the schema and its tables or migrates them to the
@@ -104,7 +121,9 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{schema: opts.Schema, events: pq.QuoteIdentifier(opts.Schema) + ".events"}
+	q := pq.QuoteIdentifier(opts.Schema)
+	s := &Store{schema: opts.Schema, events: q + ".events", hourly: q + ".hourly_rollups", stale: q + ".rollup_stale",
+		noRollups: opts.DisableRollups}
 	if opts.MaxReadConns > 0 {
 		s.reads = make(chan struct{}, opts.MaxReadConns)
 	}

@@ -123,7 +123,7 @@ func (s *Store) insertCopyDirect(ctx context.Context, events []tracking.Event, u
 		s.stagingBatches.Add(-1)
 		return s.insertCopy(ctx, events, unique)
 	}
-	err := s.copyDirect(ctx, encodeCopy(events, unique))
+	err := s.copyDirect(ctx, encodeCopy(events, unique), rollupAll(events, unique))
 	if isUniqueViolation(err) {
 		s.stagingBatches.Store(stagingAfterConflict)
 		return s.insertCopy(ctx, events, unique)
@@ -138,7 +138,9 @@ func (s *Store) insertCopyDirect(ctx context.Context, events []tracking.Event, u
 	return keys, nil
 }
 
-func (s *Store) copyDirect(ctx context.Context, data string) (err error) {
+// copyDirect COPYs data into events and adds rollup, the rollup of all its
+// rows, in one transaction.
+func (s *Store) copyDirect(ctx context.Context, data string, rollup *store.Hourly) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -149,6 +151,10 @@ func (s *Store) copyDirect(ctx context.Context, data string) (err error) {
 		return err
 	}
 	if err := copyIn(ctx, conn, s.events, data); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := s.writeRollups(ctx, tx, rollup); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -166,8 +172,8 @@ func (s *Store) insertCopy(ctx context.Context, events []tracking.Event, unique 
 }
 
 // insertStaged runs create, which makes sure the temporary table staging
-// exists, COPYs the batch into it and moves the new rows into events, all
-// in one transaction.
+// exists, COPYs the batch into it, moves the new rows into events and adds
+// their rollups, all in one transaction.
 func (s *Store) insertStaged(ctx context.Context, events []tracking.Event, unique []int, create, staging string) (keys []store.Key, err error) {
 	data := encodeCopy(events, unique)
 	conn, err := s.db.Conn(ctx)
@@ -194,6 +200,9 @@ func (s *Store) insertStaged(ctx context.Context, events []tracking.Event, uniqu
 		SELECT `+columns+` FROM `+staging+` ORDER BY shop_id, id
 		ON CONFLICT (shop_id, id) DO NOTHING RETURNING shop_id, id`)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.writeRollups(ctx, tx, rollupOf(events, unique, keys)); err != nil {
 		return nil, err
 	}
 	return keys, tx.Commit()

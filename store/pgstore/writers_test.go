@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +93,25 @@ type writerStore struct {
 
 func (ws writerStore) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
 	return ws.appendWith(ctx, ws.w.fn(), events)
+}
+
+// rollupless is a writerStore without the rollup capabilities, for the
+// paths that do not keep rollups.
+type rollupless struct{ ws writerStore }
+
+func (r rollupless) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
+	return r.ws.Append(ctx, events)
+}
+
+func (r rollupless) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.Event, error] {
+	return r.ws.Events(ctx, f)
+}
+
+func (r rollupless) Close() error                   { return r.ws.Close() }
+func (r rollupless) Ping(ctx context.Context) error { return r.ws.Ping(ctx) }
+
+func (r rollupless) CountByType(ctx context.Context, f store.Filter) ([]store.TypeCount, error) {
+	return r.ws.CountByType(ctx, f)
 }
 
 // insertCopyDrop is insertCopy with a staging table created and dropped by

@@ -73,7 +73,8 @@ func checkMoney(e *tracking.Event) error {
 }
 
 // insert writes events[unique] in one transaction and marks in dup those the
-// table already held. It runs with the writer slot held.
+// table already held; the rollups of the events it inserted go into the same
+// transaction. It runs with the writer slot held.
 func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []int, dup []bool) (err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -91,6 +92,7 @@ func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []in
 	// short, and cheaper. Cancelling ctx also rolls the transaction back.
 	run := context.WithoutCancel(ctx)
 	args := make([]any, 0, len(columns))
+	var rollup store.Hourly
 	for _, i := range unique {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -104,6 +106,12 @@ func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []in
 			return err
 		}
 		dup[i] = n == 0
+		if n == 1 {
+			rollup.Add(&events[i])
+		}
+	}
+	if err := s.writeRollups(run, tx, &rollup); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return err

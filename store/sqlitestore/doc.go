@@ -55,6 +55,21 @@
 // checks the file is usable (store.Pinger). DB gives the database to code
 // that pushes other aggregations down.
 //
+// # Rollups
+//
+// Table hourly_rollups keeps, per shop, UTC hour, type and order currency,
+// the number of events and orders and the sum, minimum and maximum of the
+// order totals (store.HourlyReader), so analytics reads a row per hour and
+// type instead of every event. Append maintains it in the batch's
+// transaction, for the events it actually inserted (an insert that changed
+// a row): a duplicate never counts twice, and a late event adds to its own
+// hour. The migration that made the table filled it from the events already
+// stored. With Options.DisableRollups (URL parameter rollups=off) Append
+// skips that work and marks the shops it wrote to stale instead; the
+// rollups of a stale shop are never read (analytics falls back to its
+// events) until Rebuild (store.RollupRebuilder) recomputes them from its
+// events and clears the mark.
+//
 // # Schema
 //
 // The schema is a numbered series of embedded SQL migrations, recorded in

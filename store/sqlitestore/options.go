@@ -36,6 +36,12 @@ type Options struct {
 	// DefaultBusyTimeout. It applies to Path only: a caller's DB keeps the
 	// settings it was opened with.
 	BusyTimeout time.Duration
+
+	// DisableRollups stops Append from keeping the hourly rollups (see
+	// HourlyCounts): it then only marks the shops it wrote to as stale, and
+	// their rollups are not read (analytics reads their events instead)
+	// until Rebuild. The zero value keeps them, at a small cost per batch.
+	DisableRollups bool
 }
 
 func (o *Options) validate() error {

@@ -36,8 +36,10 @@ type Store struct {
 	// and waiting here (honouring ctx) is cheaper than busy-waiting on the
 	// file lock.
 	writer chan struct{}
-	// insertStmt is insertSQL, prepared once.
-	insertStmt *sql.Stmt
+	// insertStmt is insertSQL, prepared once; upsertStmt upsertRollupSQL.
+	insertStmt, upsertStmt *sql.Stmt
+	// noRollups is Options.DisableRollups.
+	noRollups bool
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -49,6 +51,9 @@ var (
 	_ store.Store       = (*Store)(nil)
 	_ store.Pinger      = (*Store)(nil)
 	_ store.TypeCounter = (*Store)(nil)
+
+	_ store.HourlyReader    = (*Store)(nil)
+	_ store.RollupRebuilder = (*Store)(nil)
 )
 
 // New opens the store described by opts and brings its schema up to date.
@@ -56,7 +61,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	s := &Store{writer: make(chan struct{}, 1)}
+	s := &Store{writer: make(chan struct{}, 1), noRollups: opts.DisableRollups}
 	if opts.DB != nil {
 		s.db = sqlx.NewDb(opts.DB, "sqlite3")
 	} else {
@@ -147,11 +152,15 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("sqlitestore: open: %w", fail(ctx, err))
 	}
 	s.insertStmt = st
+	if s.upsertStmt, err = s.db.PrepareContext(ctx, upsertRollupSQL); err != nil {
+		return fmt.Errorf("sqlitestore: open: %w", fail(ctx, err))
+	}
 	return nil
 }
 
 // openURL opens "sqlite://relative/path.db", "sqlite:///absolute/path.db" or
-// "sqlite://:memory:"; the query may set busy_timeout (a Go duration).
+// "sqlite://:memory:"; the query may set busy_timeout (a Go duration) and
+// rollups (on, the default, or off: Options.DisableRollups).
 func openURL(ctx context.Context, u *url.URL) (store.Store, error) {
 	path := u.Host + u.Path
 	if u.Opaque != "" { // "sqlite:relative.db"
@@ -169,6 +178,14 @@ func openURL(ctx context.Context, u *url.URL) (store.Store, error) {
 				return nil, fmt.Errorf("sqlitestore: url: busy_timeout: %w", err)
 			}
 			opts.BusyTimeout = d
+		case "rollups":
+			switch v[len(v)-1] {
+			case "on":
+			case "off":
+				opts.DisableRollups = true
+			default:
+				return nil, fmt.Errorf("sqlitestore: url: rollups %q is neither on nor off", v[len(v)-1])
+			}
 		default:
 			return nil, fmt.Errorf("sqlitestore: url: unknown parameter %q", k)
 		}
@@ -199,8 +216,10 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		s.writer <- struct{}{} // no Append runs from here on
-		if s.insertStmt != nil {
-			_ = s.insertStmt.Close()
+		for _, st := range []*sql.Stmt{s.insertStmt, s.upsertStmt} {
+			if st != nil {
+				_ = st.Close()
+			}
 		}
 		if s.pin != nil {
 			_ = s.pin.Close()

@@ -13,8 +13,11 @@
 //
 // # Capabilities
 //
-// The tests of an optional capability (store.TypeCounter, store.Pinger)
-// run when the store implements it, and are skipped otherwise.
+// The tests of an optional capability (store.TypeCounter, store.Pinger,
+// store.HourlyReader and store.RollupRebuilder) run when the store
+// implements it, and are skipped otherwise. The rollup tests hold
+// HourlyCounts to rolling up what Events returns for the same filter, after
+// duplicates are resent, under concurrent appenders and after Rebuild.
 package storetest
 
 import (
@@ -84,6 +87,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"TypeCounter", testTypeCounter},
 		{"TypeCounterAfterClose", testTypeCounterAfterClose},
 		{"Pinger", testPinger},
+		{"HourlyReader", testHourlyReader},
+		{"HourlyReaderRefuses", testHourlyReaderRefuses},
+		{"HourlyReaderConcurrentAppenders", testHourlyConcurrentAppenders},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

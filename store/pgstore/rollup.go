@@ -1,0 +1,208 @@
+package pgstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lib/pq"
+
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// execer is what writing rollups needs of a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// rollupAll rolls up events[unique].
+func rollupAll(events []tracking.Event, unique []int) *store.Hourly {
+	var h store.Hourly
+	for _, i := range unique {
+		h.Add(&events[i])
+	}
+	return &h
+}
+
+// rollupOf rolls up the events of events[unique] whose keys were inserted.
+func rollupOf(events []tracking.Event, unique []int, inserted []store.Key) *store.Hourly {
+	isNew := make(map[store.Key]struct{}, len(inserted))
+	for _, k := range inserted {
+		isNew[k] = struct{}{}
+	}
+	var h store.Hourly
+	for _, i := range unique {
+		if _, ok := isNew[store.KeyOf(&events[i])]; ok {
+			h.Add(&events[i])
+		}
+	}
+	return &h
+}
+
+// writeRollups adds h to hourly_rollups in tx, in key order (so writers
+// lock shared rows in one order), with one statement; with rollups off it
+// marks the shops stale instead.
+func (s *Store) writeRollups(ctx context.Context, tx execer, h *store.Hourly) error {
+	if h.Len() == 0 {
+		return nil
+	}
+	keys := h.Keys()
+	if s.noRollups {
+		var shops pq.StringArray
+		for _, k := range keys {
+			if len(shops) == 0 || shops[len(shops)-1] != k.ShopID {
+				shops = append(shops, k.ShopID)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO `+s.stale+` (shop_id) SELECT unnest($1::text[])
+			ON CONFLICT DO NOTHING`, shops)
+		return err
+	}
+	var (
+		shops, hours, types, currencies pq.StringArray
+		cols                            [5]pq.Int64Array
+	)
+	for _, k := range keys {
+		r := h.Row(k)
+		shops = append(shops, k.ShopID)
+		hours = append(hours, k.Hour.UTC().Format(time.RFC3339))
+		types = append(types, k.Type)
+		currencies = append(currencies, k.Currency)
+		for i, v := range [...]int64{r.Events, r.Orders, r.RevenueMinor, r.RevenueMin, r.RevenueMax} {
+			cols[i] = append(cols[i], v)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.hourly+` AS r
+		(shop_id, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[],
+			$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+		ON CONFLICT (shop_id, hour, type, currency) DO UPDATE SET
+			events = r.events + excluded.events,
+			orders = r.orders + excluded.orders,
+			revenue_minor = r.revenue_minor + excluded.revenue_minor,
+			revenue_min = CASE WHEN r.orders = 0 THEN excluded.revenue_min
+				WHEN excluded.orders = 0 THEN r.revenue_min ELSE least(r.revenue_min, excluded.revenue_min) END,
+			revenue_max = CASE WHEN r.orders = 0 THEN excluded.revenue_max
+				WHEN excluded.orders = 0 THEN r.revenue_max ELSE greatest(r.revenue_max, excluded.revenue_max) END`,
+		shops, hours, types, currencies, cols[0], cols[1], cols[2], cols[3], cols[4])
+	if err != nil {
+		return fmt.Errorf("rollup: %w", err)
+	}
+	return nil
+}
+
+// HourlyCounts implements store.HourlyReader: a range scan of the
+// hourly_rollups key. A shop marked stale (events appended with rollups
+// off) answers errors.ErrUnsupported until Rebuild.
+func (s *Store) HourlyCounts(ctx context.Context, f store.Filter) ([]store.HourlyRow, error) {
+	if s.closed.Load() {
+		return nil, fmt.Errorf("pgstore: rollup: %w", store.ErrClosed)
+	}
+	if err := store.HourlyFilter(&f); err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	release, err := s.acquireRead(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, "rollup", err)
+	}
+	defer release()
+	var sb strings.Builder
+	args := []any{f.ShopID}
+	// The stale mark and the rows come from one statement, so from one
+	// snapshot: a Rebuild committing meanwhile is seen whole or not at all.
+	sb.WriteString(`SELECT true, now(), '', '', 0, 0, 0, 0, 0 FROM ` + s.stale + ` WHERE shop_id = $1
+		UNION ALL SELECT false, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max
+		FROM ` + s.hourly + ` WHERE shop_id = $1`)
+	cond := func(sql string, arg any) {
+		args = append(args, arg)
+		sb.WriteString(" AND " + sql + " $" + strconv.Itoa(len(args)))
+	}
+	if !f.From.IsZero() {
+		cond("hour >=", f.From.UTC())
+	}
+	if !f.To.IsZero() {
+		cond("hour <", f.To.UTC())
+	}
+	if len(f.Types) > 0 {
+		args = append(args, pq.StringArray(f.Types))
+		sb.WriteString(" AND type = ANY($" + strconv.Itoa(len(args)) + "::text[])")
+	}
+	rows, err := s.db.QueryContext(ctx, sb.String(), args...)
+	if err != nil {
+		return nil, s.fail(ctx, "rollup", err)
+	}
+	defer rows.Close()
+	var out []store.HourlyRow
+	for rows.Next() {
+		var (
+			stale bool
+			r     store.HourlyRow
+		)
+		if err := rows.Scan(&stale, &r.Hour, &r.Type, &r.Currency, &r.Events, &r.Orders,
+			&r.RevenueMinor, &r.RevenueMin, &r.RevenueMax); err != nil {
+			return nil, s.fail(ctx, "rollup", err)
+		}
+		if stale {
+			return nil, fmt.Errorf("pgstore: rollup: shop %q needs a rebuild: %w", f.ShopID, errors.ErrUnsupported)
+		}
+		r.Hour = r.Hour.UTC()
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, "rollup", err)
+	}
+	return out, nil
+}
+
+// Rebuild implements store.RollupRebuilder: it recomputes the shop's
+// rollups from its events and clears its stale mark, in one transaction.
+// It first locks the rollup tables against writes (SHARE ROW EXCLUSIVE):
+// appends that wrote rollups already commit before it reads the events, so
+// it counts their events; appends that have not get theirs in after it
+// commits, so it does not count them twice. Appends of every shop wait at
+// their rollup write while a rebuild runs.
+func (s *Store) Rebuild(ctx context.Context, shopID string) (err error) {
+	if shopID == "" {
+		return fmt.Errorf("pgstore: rebuild: %w", store.ErrInvalid)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("pgstore: rebuild: %w", store.ErrClosed)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(ctx, "rebuild", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.hourly+`, `+s.stale+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+		return s.fail(ctx, "rebuild", err)
+	}
+	for _, q := range []string{
+		`DELETE FROM ` + s.hourly + ` WHERE shop_id = $1`,
+		`INSERT INTO ` + s.hourly + ` (shop_id, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max)
+		SELECT shop_id, date_trunc('hour', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', type,
+			CASE WHEN type = 'purchase_completed' THEN coalesce(currency, 'USD') ELSE '' END,
+			count(*), count(*) FILTER (WHERE type = 'purchase_completed'),
+			coalesce(sum(coalesce(revenue, 0)) FILTER (WHERE type = 'purchase_completed'), 0),
+			coalesce(min(coalesce(revenue, 0)) FILTER (WHERE type = 'purchase_completed'), 0),
+			coalesce(max(coalesce(revenue, 0)) FILTER (WHERE type = 'purchase_completed'), 0)
+		FROM ` + s.events + ` WHERE shop_id = $1 GROUP BY 1, 2, 3, 4`,
+		`DELETE FROM ` + s.stale + ` WHERE shop_id = $1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, shopID); err != nil {
+			return s.fail(ctx, "rebuild", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(ctx, "rebuild", err)
+	}
+	return nil
+}

@@ -1,0 +1,90 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoplytics/shoplytics/internal/testenv"
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/store/storetest"
+)
+
+func TestRollupsOffMarkTheShopStaleUntilRebuild(t *testing.T) {
+	schema := newSchema(t)
+	on := openStore(t, schema)
+	_, err := on.Append(testCtx(t), genEvents(1, "a", 500))
+	require.NoError(t, err)
+	storetest.RequireHourlyMatchesEvents(t, on, store.Filter{ShopID: "shop-a"})
+
+	off, err := store.Open(testCtx(t), testenv.PostgresURL(t)+"&schema="+schema+"&rollups=off")
+	require.NoError(t, err)
+	defer off.Close()
+	_, err = off.Append(testCtx(t), genEvents(2, "b", 500))
+	require.NoError(t, err)
+	for _, s := range []store.Store{off, on} {
+		_, err = s.(store.HourlyReader).HourlyCounts(testCtx(t), store.Filter{ShopID: "shop-a"})
+		require.ErrorIs(t, err, errors.ErrUnsupported, "rollups missing events are not read")
+	}
+	require.NoError(t, on.Rebuild(testCtx(t), "shop-a"))
+	storetest.RequireHourlyMatchesEvents(t, on, store.Filter{ShopID: "shop-a"})
+	_, err = on.Append(testCtx(t), genEvents(3, "c", 300))
+	require.NoError(t, err)
+	storetest.RequireHourlyMatchesEvents(t, on, store.Filter{ShopID: "shop-a"})
+
+	_, err = store.Open(testCtx(t), testenv.PostgresURL(t)+"&schema="+schema+"&rollups=maybe")
+	require.Error(t, err)
+}
+
+func TestRollupMigrationFillsExistingEvents(t *testing.T) {
+	schema := newSchema(t)
+	s := openStore(t, schema)
+	_, err := s.Append(testCtx(t), genEvents(4, "a", 2000))
+	require.NoError(t, err)
+	// Back to the schema before rollups, as a database of an older build.
+	for _, q := range []string{`DROP TABLE ` + s.hourly, `DROP TABLE ` + s.stale,
+		`DELETE FROM ` + schema + `.schema_migrations WHERE version = 2`} {
+		_, err := s.db.ExecContext(testCtx(t), q)
+		require.NoError(t, err)
+	}
+	s2 := openStore(t, schema)
+	for _, shop := range []string{"shop-a", "shop-b", "shop-c"} {
+		storetest.RequireHourlyMatchesEvents(t, s2, store.Filter{ShopID: shop})
+	}
+}
+
+// A rebuild running beside appenders neither loses nor doubles their
+// events.
+func TestRebuildBesideAppenders(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	events := genEvents(5, "r", 6000)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 3 {
+		wg.Go(func() {
+			for i := w * 200; i < len(events); i += 600 {
+				if _, err := s.Append(context.Background(), events[i:i+200]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 10 {
+			if err := s.Rebuild(context.Background(), "shop-a"); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	storetest.RequireHourlyMatchesEvents(t, s, store.Filter{ShopID: "shop-a"})
+}
