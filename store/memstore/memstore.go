@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"iter"
 	"net/url"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/shoplytics/shoplytics/store"
@@ -32,12 +34,7 @@ func New() *Store {
 	return &Store{shops: map[string][]tracking.Event{}, keys: map[store.Key]struct{}{}}
 }
 
-func less(a, b *tracking.Event) bool {
-	if !a.Timestamp.Equal(b.Timestamp) {
-		return a.Timestamp.Before(b.Timestamp)
-	}
-	return a.ID < b.ID
-}
+func less(a, b *tracking.Event) bool { return compare(*a, *b) < 0 }
 
 // Append implements store.Store.
 func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
@@ -50,6 +47,7 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 	if s.closed {
 		return store.AppendResult{}, store.ErrClosed
 	}
+	added := map[string][]tracking.Event{}
 	for _, i := range unique {
 		e := events[i]
 		k := store.KeyOf(&e)
@@ -59,14 +57,42 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 		}
 		s.keys[k] = struct{}{}
 		e.Properties = append([]byte(nil), e.Properties...)
-		list := s.shops[e.ShopID]
-		at := sort.Search(len(list), func(j int) bool { return less(&e, &list[j]) })
-		list = append(list, tracking.Event{})
-		copy(list[at+1:], list[at:])
-		list[at] = e
-		s.shops[e.ShopID] = list
+		added[e.ShopID] = append(added[e.ShopID], e)
+	}
+	// Sort what is new and merge it into each shop's list in one pass: a
+	// batch costs the length of the list once, not once per event.
+	for shop, evs := range added {
+		slices.SortFunc(evs, compare)
+		s.shops[shop] = merge(s.shops[shop], evs)
 	}
 	return store.Result(dup), nil
+}
+
+func compare(a, b tracking.Event) int {
+	if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
+
+// merge returns the sorted list with the sorted events merged in.
+func merge(list, evs []tracking.Event) []tracking.Event {
+	if len(list) == 0 || compare(list[len(list)-1], evs[0]) <= 0 {
+		return append(list, evs...) // in order already: the common case
+	}
+	out := make([]tracking.Event, 0, len(list)+len(evs))
+	i, j := 0, 0
+	for i < len(list) && j < len(evs) {
+		if compare(evs[j], list[i]) < 0 {
+			out = append(out, evs[j])
+			j++
+		} else {
+			out = append(out, list[i])
+			i++
+		}
+	}
+	out = append(out, list[i:]...)
+	return append(out, evs[j:]...)
 }
 
 // pageSize is how many events Events copies out under the read lock at a
