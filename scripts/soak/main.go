@@ -62,7 +62,16 @@ func run() error {
 	every := flag.Duration("sample", 10*time.Second, "how often to read /metrics")
 	storeURL := flag.String("store", "", "store URL for the server (default: SQLite in a temporary directory)")
 	out := flag.String("out", "docs/soak.png", "where to write the plot (a .csv beside it holds the samples)")
+	fromCSV := flag.String("from-csv", "", "only plot the samples of an earlier run's .csv")
+	note := flag.String("note", "", "the plot's subtitle (default: the run's duration, rate and store)")
 	flag.Parse()
+	if *fromCSV != "" {
+		samples, err := readCSV(*fromCSV)
+		if err != nil {
+			return err
+		}
+		return plot(*out, samples, *note)
+	}
 
 	work, err := os.MkdirTemp("", "soak")
 	if err != nil {
@@ -173,7 +182,11 @@ func run() error {
 			queued: m["shoplytics_ingest_queued_events"], spooled: m["shoplytics_ingest_spool_events"],
 			stored: m["shoplytics_ingest_stored_events_total"]}
 		if len(samples) > 0 {
-			s.storedRate = (s.stored - lastStored) / (s.at - samples[len(samples)-1].at).Seconds()
+			gap := s.at - samples[len(samples)-1].at
+			if gap < *every/2 {
+				break // the end came just after a sample: too short to rate
+			}
+			s.storedRate = (s.stored - lastStored) / gap.Seconds()
 		}
 		lastStored = s.stored
 		samples = append(samples, s)
@@ -187,16 +200,19 @@ func run() error {
 	if err := srv.Wait(); err != nil {
 		return fmt.Errorf("server: %w\n%s", err, logs.String())
 	}
-	stored := stoppedStored(logs.String())
-	fmt.Printf("acknowledged %d events (a few retried ids among them), server stored %d new ones; refused %d; other errors %d; reads %d\n",
-		acked.Load(), stored, refused.Load(), failed.Load(), reads.Load())
+	stored, dups := stoppedCounts(logs.String())
+	fmt.Printf("acknowledged %d events; the server stored %d and found %d duplicates (retried ids), so %d acknowledged events are missing; refused %d; other errors %d; reads %d\n",
+		acked.Load(), stored, dups, acked.Load()-stored-dups, refused.Load(), failed.Load(), reads.Load())
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
 		return err
 	}
 	if err := writeCSV(strings.TrimSuffix(*out, filepath.Ext(*out))+".csv", samples); err != nil {
 		return err
 	}
-	return plot(*out, samples, fmt.Sprintf("%v at %d req/s on %s", *duration, *rate, strings.SplitN(*storeURL, ":", 2)[0]))
+	if *note == "" {
+		*note = fmt.Sprintf("%v at %d req/s on %s", *duration, *rate, strings.SplitN(*storeURL, ":", 2)[0])
+	}
+	return plot(*out, samples, *note)
 }
 
 var listenRe = regexp.MustCompile(`addr=(http://\S+)`)
@@ -314,15 +330,46 @@ func scrape(base string) (map[string]float64, error) {
 	return out, sc.Err()
 }
 
-var storedRe = regexp.MustCompile(`shoplytics stopped.* stored=(\d+)`)
+var stoppedRe = regexp.MustCompile(`shoplytics stopped.* stored=(\d+) duplicates=(\d+)`)
 
-func stoppedStored(logs string) int64 {
-	m := storedRe.FindStringSubmatch(logs)
+// stoppedCounts reads what the server's stop line says it stored, and the
+// duplicates it dropped.
+func stoppedCounts(logs string) (stored, duplicates int64) {
+	m := stoppedRe.FindStringSubmatch(logs)
 	if m == nil {
-		return -1
+		return -1, -1
 	}
-	n, _ := strconv.ParseInt(m[1], 10, 64)
-	return n
+	stored, _ = strconv.ParseInt(m[1], 10, 64)
+	duplicates, _ = strconv.ParseInt(m[2], 10, 64)
+	return stored, duplicates
+}
+
+// readCSV reads the samples writeCSV wrote.
+func readCSV(path string) ([]sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	var out []sample
+	for _, r := range rows[min(1, len(rows)):] {
+		v := make([]float64, len(r))
+		for i, c := range r {
+			if v[i], err = strconv.ParseFloat(c, 64); err != nil {
+				return nil, fmt.Errorf("%s: %w", path, err)
+			}
+		}
+		if len(v) != 7 {
+			return nil, fmt.Errorf("%s: a row of %d columns", path, len(v))
+		}
+		out = append(out, sample{at: time.Duration(v[0] * float64(time.Second)), rssMB: v[1], goroutines: v[2], openFDs: v[3],
+			queued: v[4], spooled: v[5], storedRate: v[6]})
+	}
+	return out, nil
 }
 
 func writeCSV(path string, samples []sample) error {
