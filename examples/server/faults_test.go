@@ -69,24 +69,52 @@ func (p *poster) post(base, prefix string, n int) bool {
 	return true
 }
 
-// storedIDs reads the demo shop's events back through the export.
-func storedIDs(t *testing.T, base string) map[string]int {
-	t.Helper()
+// exportIDs reads the demo shop's events back through the export and
+// counts each id; safe off the test goroutine (in require.Eventually).
+func exportIDs(base string) (map[string]int, error) {
 	req, _ := http.NewRequest("GET", base+"/api/export?format=ndjson", nil)
 	req.Header.Set("Authorization", "Bearer rk_demo")
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if err != nil {
+		return nil, err
+	}
 	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("export: %s", resp.Status)
+	}
 	out := map[string]int{}
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		var ev struct{ ID string }
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return nil, err
+		}
 		out[ev.ID]++
 	}
-	require.NoError(t, sc.Err())
-	return out
+	return out, sc.Err()
+}
+
+// storedIDs is exportIDs on the test goroutine.
+func storedIDs(t *testing.T, base string) map[string]int {
+	t.Helper()
+	ids, err := exportIDs(base)
+	require.NoError(t, err)
+	return ids
+}
+
+// allStored reports whether every id in want is among the stored ones.
+func allStored(base string, want map[string]bool, stored *map[string]int) bool {
+	ids, err := exportIDs(base)
+	if err != nil {
+		return false
+	}
+	*stored = ids
+	for id := range want {
+		if ids[id] == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // TestSIGTERMDuringAPostgresOutageKeepsAcknowledgedEvents stops the server
@@ -133,15 +161,8 @@ func TestSIGTERMDuringAPostgresOutageKeepsAcknowledgedEvents(t *testing.T) {
 			proxy.Pass()
 			s = startServer(t, bin, args...)
 			var stored map[string]int
-			require.Eventually(t, func() bool {
-				stored = storedIDs(t, s.url)
-				for id := range p.accepted {
-					if stored[id] == 0 {
-						return false
-					}
-				}
-				return true
-			}, 60*time.Second, 100*time.Millisecond, "every acknowledged event is stored after the restart")
+			require.Eventually(t, func() bool { return allStored(s.url, p.accepted, &stored) },
+				60*time.Second, 100*time.Millisecond, "every acknowledged event is stored after the restart")
 			for id := range p.accepted {
 				require.Equal(t, 1, stored[id], id)
 			}
@@ -198,10 +219,8 @@ func TestSQLiteOnAFullOrReadOnlyDisk(t *testing.T) {
 	require.Eventually(t, func() bool { return health(t, s.url) == http.StatusOK }, 30*time.Second, 50*time.Millisecond)
 
 	var stored map[string]int
-	require.Eventually(t, func() bool {
-		stored = storedIDs(t, s.url)
-		return len(stored) >= len(p.accepted)
-	}, 60*time.Second, 100*time.Millisecond, "every acknowledged event is stored once the disk takes writes again")
+	require.Eventually(t, func() bool { return allStored(s.url, p.accepted, &stored) },
+		60*time.Second, 100*time.Millisecond, "every acknowledged event is stored once the disk takes writes again")
 	for id := range p.accepted {
 		require.Equal(t, 1, stored[id], id)
 	}

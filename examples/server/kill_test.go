@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,28 +79,9 @@ func TestKill9UnderLoadLosesNoAcknowledgedEvent(t *testing.T) {
 
 	s := startServer(t, bin, "-store", db)
 	require.Contains(t, s.log.String(), "replaying the spool")
-	stored := map[string]int{}
-	require.Eventually(t, func() bool {
-		clear(stored)
-		req, _ := http.NewRequest("GET", s.url+"/api/export?format=ndjson", nil)
-		req.Header.Set("Authorization", "Bearer rk_demo")
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			var ev struct{ ID string }
-			require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
-			stored[ev.ID]++
-		}
-		require.NoError(t, sc.Err())
-		for id := range accepted {
-			if stored[id] == 0 {
-				return false
-			}
-		}
-		return true
-	}, 60*time.Second, 100*time.Millisecond, "every acknowledged event is stored after the restart")
+	var stored map[string]int
+	require.Eventually(t, func() bool { return allStored(s.url, accepted, &stored) },
+		60*time.Second, 100*time.Millisecond, "every acknowledged event is stored after the restart")
 	for id := range accepted {
 		require.Equal(t, 1, stored[id], "event %s got a 202 and must be stored once", id)
 	}

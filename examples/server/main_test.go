@@ -147,21 +147,7 @@ func TestSIGTERMAfterABurstKeepsEveryAcceptedEvent(t *testing.T) {
 	require.NotEmpty(t, accepted)
 
 	s = startServer(t, bin, "-store", db)
-	req, _ := http.NewRequest("GET", s.url+"/api/export?format=ndjson", nil)
-	req.Header.Set("Authorization", "Bearer ak_demo")
-	req.URL.RawQuery += "&shop=demo"
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	stored := map[string]int{}
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		var ev struct{ ID string }
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &ev))
-		stored[ev.ID]++
-	}
-	require.NoError(t, sc.Err())
+	stored := storedIDs(t, s.url)
 	for id := range accepted {
 		require.Equal(t, 1, stored[id], "event %s got a 202 and must be stored once", id)
 	}
