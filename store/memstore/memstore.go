@@ -34,7 +34,7 @@ func New() *Store {
 	return &Store{shops: map[string][]tracking.Event{}, keys: map[store.Key]struct{}{}}
 }
 
-func less(a, b *tracking.Event) bool { return compare(*a, *b) < 0 }
+func less(a, b *tracking.Event) bool { return compare(a, b) < 0 }
 
 // Append implements store.Store.
 func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.AppendResult, error) {
@@ -62,37 +62,37 @@ func (s *Store) Append(ctx context.Context, events []tracking.Event) (store.Appe
 	// Sort what is new and merge it into each shop's list in one pass: a
 	// batch costs the length of the list once, not once per event.
 	for shop, evs := range added {
-		slices.SortFunc(evs, compare)
+		slices.SortFunc(evs, func(a, b tracking.Event) int { return compare(&a, &b) })
 		s.shops[shop] = merge(s.shops[shop], evs)
 	}
 	return store.Result(dup), nil
 }
 
-func compare(a, b tracking.Event) int {
+func compare(a, b *tracking.Event) int {
 	if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
 		return c
 	}
 	return strings.Compare(a.ID, b.ID)
 }
 
-// merge returns the sorted list with the sorted events merged in.
+// merge returns the sorted list with the sorted events merged in. Only
+// the part of the list after the first new event moves, merged from the
+// back in place, so a batch that arrives nearly in order (concurrent
+// producers) costs about its own length.
 func merge(list, evs []tracking.Event) []tracking.Event {
-	if len(list) == 0 || compare(list[len(list)-1], evs[0]) <= 0 {
-		return append(list, evs...) // in order already: the common case
-	}
-	out := make([]tracking.Event, 0, len(list)+len(evs))
-	i, j := 0, 0
-	for i < len(list) && j < len(evs) {
-		if compare(evs[j], list[i]) < 0 {
-			out = append(out, evs[j])
-			j++
+	p := sort.Search(len(list), func(i int) bool { return compare(&list[i], &evs[0]) > 0 })
+	i, j := len(list)-1, len(evs)-1
+	list = append(list, evs...) // room; list[p:] is rewritten below
+	for k := len(list) - 1; j >= 0; k-- {
+		if i >= p && compare(&list[i], &evs[j]) > 0 {
+			list[k] = list[i]
+			i--
 		} else {
-			out = append(out, list[i])
-			i++
+			list[k] = evs[j]
+			j--
 		}
 	}
-	out = append(out, list[i:]...)
-	return append(out, evs[j:]...)
+	return list
 }
 
 // pageSize is how many events Events copies out under the read lock at a

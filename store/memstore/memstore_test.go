@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -136,4 +139,34 @@ func TestPagesResumeWhereTheyStopped(t *testing.T) {
 			require.Equal(t, want, got)
 		})
 	}
+}
+
+func TestAppendKeepsOrderWhateverTheBatchesOrder(t *testing.T) {
+	s := memstore.New()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	base := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
+	var want []string
+	for b := range 50 {
+		batch := make([]tracking.Event, 1+rnd.IntN(40))
+		for i := range batch {
+			id := fmt.Sprintf("e%02d-%02d", b, i)
+			batch[i] = tracking.Event{ID: id, ShopID: "s", Type: "page_viewed", AnonymousID: "a",
+				Timestamp: base.Add(time.Duration(rnd.IntN(100)) * time.Second), ReceivedAt: base}
+			want = append(want, id)
+		}
+		_, err := s.Append(context.Background(), batch)
+		require.NoError(t, err)
+	}
+	var got []tracking.Event
+	for e, err := range s.Events(context.Background(), store.Filter{ShopID: "s"}) {
+		require.NoError(t, err)
+		got = append(got, e)
+	}
+	require.Len(t, got, len(want))
+	require.True(t, slices.IsSortedFunc(got, func(a, b tracking.Event) int {
+		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	}), "ordered by (timestamp, id)")
 }
