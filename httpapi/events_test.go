@@ -345,6 +345,9 @@ func TestUnknownRoutesAnswerJSON(t *testing.T) {
 	status, hdr, _ = e.do("GET", "/nope", nil, nil)
 	require.Equal(t, http.StatusNotFound, status)
 	require.Equal(t, "application/json", hdr.Get("Content-Type"))
+	status, hdr, _ = e.do("POST", "/api/users/u1/journey", nil, nil)
+	require.Equal(t, http.StatusMethodNotAllowed, status, "a path with a wildcard is known too")
+	require.Equal(t, "GET", hdr.Get("Allow"))
 }
 
 func TestBodyLargerThanTheQueueIs413(t *testing.T) {

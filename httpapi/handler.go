@@ -17,8 +17,8 @@ type handler struct {
 	// shops lists the configured shop ids.
 	shops map[string]bool
 	mux   *http.ServeMux
-	// allow lists the methods of each path, for JSON 405 answers.
-	allow map[string][]string
+	// methods are those some route takes, for JSON 405 answers.
+	methods []string
 	// exportWriteTimeout overrides defaultExportWriteTimeout (tests).
 	exportWriteTimeout time.Duration
 }
@@ -32,7 +32,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{cfg: cfg, keys: newKeyring(&cfg), zones: map[string]*time.Location{}, shops: map[string]bool{},
-		mux: http.NewServeMux(), allow: map[string][]string{}}
+		mux: http.NewServeMux()}
 	for _, s := range cfg.Shops {
 		h.zones[s.ID], _ = loadZone(s.Timezone) // checked by setDefaults
 		h.shops[s.ID] = true
@@ -58,14 +58,27 @@ func New(cfg Config) (http.Handler, error) {
 
 func (h *handler) route(method, path string, fn http.HandlerFunc) {
 	h.mux.HandleFunc(method+" "+path, fn)
-	h.allow[path] = append(h.allow[path], method)
+	if !slices.Contains(h.methods, method) {
+		h.methods = append(h.methods, method)
+	}
 }
 
 // noRoute answers what no route takes, in JSON like every other error: 405
 // with Allow for a known path, 404 otherwise.
+//
+// A path is known when a route takes it with another method; the mux
+// decides, so patterns such as /api/users/{id}/journey count too.
 func (h *handler) noRoute(w http.ResponseWriter, r *http.Request) {
-	if methods, ok := h.allow[r.URL.Path]; ok {
-		w.Header().Set("Allow", strings.Join(methods, ", "))
+	var allowed []string
+	for _, m := range h.methods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := h.mux.Handler(probe); strings.HasPrefix(pattern, m+" ") {
+			allowed = append(allowed, m)
+		}
+	}
+	if len(allowed) > 0 {
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
 		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" not allowed", "")
 		return
 	}
