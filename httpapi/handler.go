@@ -19,6 +19,9 @@ type handler struct {
 	mux   *http.ServeMux
 	// methods are those some route takes, for JSON 405 answers.
 	methods []string
+	// routes are the "METHOD path" patterns registered, each described in
+	// operations for /openapi.json.
+	routes []string
 	// exportWriteTimeout overrides defaultExportWriteTimeout (tests).
 	exportWriteTimeout time.Duration
 }
@@ -41,6 +44,7 @@ func New(cfg Config) (http.Handler, error) {
 	h.route("OPTIONS", "/events", h.cors(nil))
 	h.route("GET", "/health", h.health)
 	h.route("GET", "/metrics", newMetrics(cfg.Ingester).ServeHTTP)
+	h.route("GET", "/openapi.json", openAPI())
 	h.route("GET", "/api/counts", h.read(h.counts))
 	h.route("GET", "/api/export", h.read(h.export))
 	h.route("GET", "/api/stats", h.read(h.stats))
@@ -58,6 +62,7 @@ func New(cfg Config) (http.Handler, error) {
 
 func (h *handler) route(method, path string, fn http.HandlerFunc) {
 	h.mux.HandleFunc(method+" "+path, fn)
+	h.routes = append(h.routes, method+" "+path)
 	if !slices.Contains(h.methods, method) {
 		h.methods = append(h.methods, method)
 	}

@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// operation describes one route for GET /openapi.json. Every route the
+// handler registers has one (a test holds the two lists together).
+type operation struct {
+	summary string
+	auth    string   // "write", "read" or "" (open)
+	params  []string // names of query parameters beyond the shared read ones
+	body    string   // what the request body is, if it has one
+	answers map[int]string
+}
+
+// readAnswers are the answers every read route may give.
+var readAnswers = map[int]string{
+	200: "the answer, as JSON",
+	400: "a parameter is wrong; {\"error\",\"field\"} names it",
+	401: "missing or unknown read key",
+	403: "the key may not read that shop",
+	404: "an admin key named an unknown shop",
+	503: "the store is unavailable",
+}
+
+// readParams are the parameters every read route shares.
+var sharedReadParams = []string{"shop", "from", "to", "tz"}
+
+var operations = map[string]operation{
+	"POST /events": {summary: "Send events: one object, an array, {\"batch\":[...]} or NDJSON; gzip or not", auth: "write",
+		body: "events", answers: map[int]string{
+			202: "{\"accepted\",\"duplicates\",\"rejected\":[{\"index\",\"error\",\"field\"}],\"rejected_count\"}",
+			400: "nothing in the body is valid, or it is not JSON", 401: "missing or unknown write key",
+			413: "body over the limit, or more events than one body may hold",
+			503: "overloaded or not taking events: retry after Retry-After",
+		}},
+	"OPTIONS /events": {summary: "CORS preflight for browsers", answers: map[int]string{204: "allowed"}},
+	"GET /health": {summary: "Whether the store answers and takes writes", answers: map[int]string{
+		200: "{\"status\":\"ok\"}", 503: "{\"status\":\"unavailable\",\"error\"}"}},
+	"GET /openapi.json": {summary: "This description (OpenAPI 3)", answers: map[int]string{200: "the description"}},
+	"GET /metrics": {summary: "The ingester's and the process's metrics, Prometheus text format",
+		answers: map[int]string{200: "text/plain; version=0.0.4"}},
+	"GET /api/counts":        {summary: "Events by type, most frequent first", auth: "read", answers: readAnswers},
+	"GET /api/export":        {summary: "The shop's raw events, streamed", auth: "read", params: []string{"format"}, answers: readAnswers},
+	"GET /api/stats":         {summary: "Events, sessions, users, conversion, revenue per currency, rates", auth: "read", answers: readAnswers},
+	"GET /api/timeseries":    {summary: "A metric per hour, day or week, empty buckets as 0", auth: "read", params: []string{"metric", "interval", "type", "currency"}, answers: readAnswers},
+	"GET /api/funnel":        {summary: "Ordered steps by session or user, optionally within a window", auth: "read", params: []string{"steps", "by", "window"}, answers: readAnswers},
+	"GET /api/top-products":  {summary: "Products by views, adds, purchases or revenue", auth: "read", params: []string{"by", "limit", "currency"}, answers: readAnswers},
+	"GET /api/top-customers": {summary: "Customers by revenue in one currency", auth: "read", params: []string{"limit", "currency"}, answers: readAnswers},
+	"GET /api/retention":     {summary: "Cohorts by first event, retained per period", auth: "read", params: []string{"interval"}, answers: readAnswers},
+	"GET /api/breakdown":     {summary: "Top values of a dimension with events, sessions, users, purchases, revenue", auth: "read", params: []string{"dimension", "limit"}, answers: readAnswers},
+	"GET /api/segments":      {summary: "Buyers, cart abandoners and window shoppers", auth: "read", params: []string{"by", "min_product_views"}, answers: readAnswers},
+	"GET /api/users/{id}/journey": {summary: "One user's events in time order, anonymous history stitched in", auth: "read",
+		params: []string{"limit"}, answers: readAnswers},
+}
+
+// openAPI answers GET /openapi.json with the description built once.
+func openAPI() http.HandlerFunc {
+	b := openAPIDocument()
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+		_, _ = w.Write(b)
+	}
+}
+
+// openAPIDocument is an OpenAPI 3 description of every route, built from
+// operations.
+func openAPIDocument() []byte {
+	paths := map[string]map[string]any{}
+	keys := make([]string, 0, len(operations))
+	for k := range operations {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		op := operations[k]
+		method, path, _ := strings.Cut(k, " ")
+		var params []map[string]any
+		if strings.Contains(path, "{id}") {
+			params = append(params, map[string]any{"name": "id", "in": "path", "required": true, "schema": map[string]string{"type": "string"}})
+		}
+		names := op.params
+		if op.auth == "read" {
+			names = append(append([]string(nil), sharedReadParams...), op.params...)
+		}
+		for _, n := range names {
+			params = append(params, map[string]any{"name": n, "in": "query", "schema": map[string]string{"type": "string"}})
+		}
+		responses := map[string]any{}
+		for code, desc := range op.answers {
+			responses[strconv.Itoa(code)] = map[string]string{"description": desc}
+		}
+		o := map[string]any{"summary": op.summary, "responses": responses}
+		if len(params) > 0 {
+			o["parameters"] = params
+		}
+		switch op.auth {
+		case "write":
+			o["security"] = []map[string][]string{{"writeKey": {}}, {"writeKeyQuery": {}}}
+		case "read":
+			o["security"] = []map[string][]string{{"readKey": {}}}
+		}
+		if op.body != "" {
+			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
+				"application/json":     map[string]any{"schema": map[string]string{"type": "object"}},
+				"application/x-ndjson": map[string]any{"schema": map[string]string{"type": "string"}},
+			}}
+		}
+		if paths[path] == nil {
+			paths[path] = map[string]any{}
+		}
+		paths[path][strings.ToLower(method)] = o
+	}
+	doc := map[string]any{
+		"openapi": "3.0.3",
+		"info":    map[string]string{"title": "shoplytics", "version": "1"},
+		"paths":   paths,
+		"components": map[string]any{"securitySchemes": map[string]any{
+			"writeKey":      map[string]string{"type": "http", "scheme": "basic", "description": "the shop's public write key as the user name, empty password"},
+			"writeKeyQuery": map[string]string{"type": "apiKey", "in": "query", "name": "key"},
+			"readKey":       map[string]string{"type": "http", "scheme": "bearer", "description": "a shop's secret read key, or the admin key"},
+		}},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		panic("httpapi: the OpenAPI description does not encode: " + err.Error()) // static data
+	}
+	return append(b, '\n')
+}
