@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,18 +96,38 @@ func requireNormalRequestsServed(t *testing.T, s *server, done <-chan struct{}) 
 
 // requireCut waits for every slow client to be cut by the server, within
 // cutWithin of its start, and not before minimum.
-func requireCut(t *testing.T, clients []*slowClient, minimum time.Duration) (longest time.Duration) {
-	t.Helper()
+func waitCut(clients []*slowClient, minimum time.Duration) (longest time.Duration, err error) {
 	for i, c := range clients {
 		select {
 		case d := <-c.cut:
-			require.GreaterOrEqual(t, d, minimum, "client %d cut before the timeout", i)
+			if d < minimum {
+				return longest, fmt.Errorf("client %d cut after %v, before the timeout (%v at least)", i, d, minimum)
+			}
 			longest = max(longest, d)
 		case <-time.After(time.Until(c.started.Add(cutWithin))):
-			t.Fatalf("slow client %d was not cut within %v", i, cutWithin)
+			return longest, fmt.Errorf("slow client %d was not cut within %v", i, cutWithin)
 		}
 	}
-	return longest
+	return longest, nil
+}
+
+// requireCutWhileServing waits for every slow client to be cut (no
+// earlier than minimum) while normal requests keep being sent and must be
+// served; it returns the longest time to a cut, how many normal requests
+// went through and the slowest answer. The cuts are awaited off the test
+// goroutine, so they report an error rather than fail the test there.
+func requireCutWhileServing(t *testing.T, s *server, clients []*slowClient, minimum time.Duration) (longest time.Duration, n int, slowest time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	var cutErr error
+	go func() {
+		defer close(done)
+		longest, cutErr = waitCut(clients, minimum)
+	}()
+	n, slowest = requireNormalRequestsServed(t, s, done)
+	<-done
+	require.NoError(t, cutErr)
+	return longest, n, slowest
 }
 
 // requireNotAccepted checks that no slow client's request was accepted:
@@ -140,17 +159,7 @@ func TestSlowlorisIsCutAndNormalRequestsGoOn(t *testing.T) {
 	for range 200 {
 		clients = append(clients, dial(t, s.addr, head, "", stop))
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	var longest time.Duration
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(done)
-		longest = requireCut(t, clients, headerTimeout/2)
-	}()
-	n, slowest := requireNormalRequestsServed(t, s, done)
-	wg.Wait()
+	longest, n, slowest := requireCutWhileServing(t, s, clients, headerTimeout/2)
 	t.Logf("%d slow clients cut after at most %v; %d normal requests meanwhile, the slowest answered in %v",
 		len(clients), longest.Round(time.Millisecond), n, slowest.Round(time.Millisecond))
 	require.NotZero(t, n)
@@ -186,17 +195,7 @@ func TestSlowBodiesAreCutAndNormalRequestsGoOn(t *testing.T) {
 			clients = append(clients, c)
 		}
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	var longest time.Duration
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		defer close(done)
-		longest = requireCut(t, clients, readTimeout/2)
-	}()
-	n, slowest := requireNormalRequestsServed(t, s, done)
-	wg.Wait()
+	longest, n, slowest := requireCutWhileServing(t, s, clients, readTimeout/2)
 	t.Logf("%d slow bodies cut after at most %v; %d normal requests meanwhile, the slowest answered in %v",
 		len(clients), longest.Round(time.Millisecond), n, slowest.Round(time.Millisecond))
 	require.NotZero(t, n)
