@@ -32,6 +32,12 @@ var segmentTypes = map[string]string{
 	"Product List Filtered": ProductListFiltered,
 	"Cart Viewed":           CartViewed,
 	"Order Refunded":        OrderRefunded,
+	// Spec v1 names, still sent by older integrations.
+	"Viewed Product":    ProductViewed,
+	"Added Product":     AddToCart,
+	"Removed Product":   RemoveFromCart,
+	"Completed Order":   PurchaseCompleted,
+	"Searched Products": ProductSearched,
 }
 
 // SegmentEventName is the event type a Segment track call named name
@@ -214,7 +220,8 @@ type segmentContext struct {
 // referrer come first), context.userAgent the user agent, context.ip
 // properties.ip. A track's name maps by SegmentEventName; its properties
 // product_id, name, category, price, quantity, currency, order_id and
-// revenue (else total) fill the event's fields, and the others stay in
+// revenue (else total), or their synonyms (see takeProperties), fill the
+// event's fields, and the others stay in
 // properties (products[] of Order Completed among them). A page is
 // page_viewed, a screen the custom event screen_viewed (name and category
 // in properties), an identify is identify with its traits as properties,
@@ -372,29 +379,35 @@ func FromSegment(msg []byte, env SegmentEnvelope) (Event, time.Time, error) {
 }
 
 // takeProperties moves a track's properties that are fields of ours out
-// of props into e, parsing money exactly in the event's currency.
+// of props into e, parsing money exactly in the event's currency. Among
+// synonyms the first present wins: product_id, productId, and for the
+// product events id (Spec v1, and analytics-go's SetProductId); order_id,
+// orderId (analytics-go's SetOrderId); revenue, total (which then stays a
+// property when revenue was given).
 func (e *Event) takeProperties(props map[string]json.RawMessage) error {
 	var productID, orderID flexString
 	var name, category, currency wireString
 	var price, revenue, total decimalText
 	var quantity flexInt
+	productEvent := e.Type == ProductViewed || e.Type == AddToCart || e.Type == RemoveFromCart
 	for _, f := range [...]struct {
 		name string
 		dst  json.Unmarshaler
+		set  func() bool // whether a synonym set the field already
 	}{
-		{"product_id", &productID}, {"name", &name}, {"category", &category},
-		{"price", &price}, {"quantity", &quantity}, {"currency", &currency},
-		{"order_id", &orderID}, {"revenue", &revenue}, {"total", &total},
+		{"product_id", &productID, nil}, {"productId", &productID, func() bool { return productID != "" }},
+		{"id", &productID, func() bool { return !productEvent || productID != "" }},
+		{"name", &name, nil}, {"category", &category, nil},
+		{"price", &price, nil}, {"quantity", &quantity, nil}, {"currency", &currency, nil},
+		{"order_id", &orderID, nil}, {"orderId", &orderID, func() bool { return orderID != "" }},
+		{"revenue", &revenue, nil}, {"total", &total, func() bool { return revenue != "" }},
 	} {
 		raw, ok := props[f.name]
-		if !ok {
-			continue
+		if !ok || f.set != nil && f.set() {
+			continue // absent, or left as a property
 		}
 		if err := f.dst.UnmarshalJSON(raw); err != nil {
 			return segmentFieldError(err, "properties."+f.name)
-		}
-		if f.name == "total" && revenue != "" {
-			continue // revenue was given: total stays a property
 		}
 		delete(props, f.name)
 	}

@@ -79,6 +79,17 @@ func TestFromSegment(t *testing.T) {
 			want: tracking.Event{ID: "m4", Type: tracking.PurchaseCompleted, UserID: "u1", OrderID: "o2", Revenue: usd(30), Currency: "USD", Timestamp: now},
 		},
 		{
+			name: "Spec v1 names and synonyms: id of a product event, orderId",
+			msg:  `{"type":"track","messageId":"m14","userId":"u","event":"Viewed Product","properties":{"id":"p9","sku":"S"}}`,
+			want: tracking.Event{ID: "m14", Type: tracking.ProductViewed, UserID: "u", ProductID: "p9", Properties: json.RawMessage(`{"sku":"S"}`), Timestamp: now},
+		},
+		{
+			name: "id of another event stays a property, orderId is the order",
+			msg:  `{"type":"track","messageId":"m15","userId":"u","event":"Order Completed","properties":{"id":"x","orderId":"o9","revenue":"1.50"}}`,
+			want: tracking.Event{ID: "m15", Type: tracking.PurchaseCompleted, UserID: "u", OrderID: "o9", Revenue: usd(150), Currency: "USD",
+				Properties: json.RawMessage(`{"id":"x"}`), Timestamp: now},
+		},
+		{
 			name: "products searched keeps the query",
 			msg:  `{"type":"track","messageId":"m5","anonymousId":"a1","event":"Products Searched","properties":{"query":"blue mug"}}`,
 			want: tracking.Event{ID: "m5", Type: tracking.ProductSearched, AnonymousID: "a1", Properties: json.RawMessage(`{"query":"blue mug"}`), Timestamp: now},
