@@ -42,6 +42,10 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	h.route("POST", "/events", h.cors(h.postEvents))
 	h.route("OPTIONS", "/events", h.cors(nil))
+	for path, kind := range segmentPaths {
+		h.route("POST", path, h.cors(h.segment(kind)))
+		h.route("OPTIONS", path, h.cors(nil))
+	}
 	h.route("GET", "/health", h.health)
 	h.route("GET", "/metrics", newMetrics(cfg.Ingester).ServeHTTP)
 	h.route("GET", "/openapi.json", openAPI())

@@ -1,0 +1,132 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// segmentPaths are the Segment HTTP Tracking API's paths, by the message
+// type each one takes ("" for a batch of any).
+var segmentPaths = map[string]string{
+	"/v1/batch":    "",
+	"/v1/track":    "track",
+	"/v1/page":     "page",
+	"/v1/screen":   "screen",
+	"/v1/identify": "identify",
+	"/v1/group":    "group",
+	"/v1/alias":    "alias",
+}
+
+// segmentOK is Segment's answer to every body it takes.
+var segmentOK = struct {
+	Success bool `json:"success"`
+}{true}
+
+// segment serves one path of the Segment HTTP Tracking API, so that
+// Segment's client libraries can send here by changing their endpoint.
+//
+// It answers as Segment does, because those clients act on the status:
+// they retry anything but a 2xx. So a body that was read and understood is
+// 200 {"success":true} even when some or all of its messages were invalid
+// (they are dropped, counted in a warning in the log with the first error,
+// and would fail again on every retry); 401 is a missing or unknown key;
+// 400 a body that is not JSON or is over Segment's limits (500 KB a batch,
+// 32 KB a single message); 503 with Retry-After when overloaded, which
+// clients rightly retry.
+func (h *handler) segment(kind string) http.HandlerFunc {
+	// Segment's limit, not MaxBodyBytes, bounds these bodies: its clients
+	// build batches up to it.
+	limited := *h
+	limited.cfg.MaxBodyBytes = tracking.SegmentMaxBatchBytes
+	return func(w http.ResponseWriter, r *http.Request) {
+		var p Principal
+		authed := false
+		if h.cfg.Authorize != nil || writeKeyOf(r) != "" {
+			var err error
+			if p, err = h.authorizeWrite(r, ""); err != nil {
+				h.authError(w, AccessWrite, err)
+				return
+			}
+			authed = true
+		}
+
+		ch := charge{b: h.cfg.budget}
+		defer ch.release()
+		pooledBody := bodyPool.Get().(*[]byte)
+		buf, err := limited.readBody(w, r, *pooledBody, &ch)
+		defer func() {
+			if cap(buf) <= 4<<20 {
+				*pooledBody = buf[:0]
+				bodyPool.Put(pooledBody)
+			}
+		}()
+		switch {
+		case errors.Is(err, errTooLarge):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("body larger than %d bytes", tracking.SegmentMaxBatchBytes), "")
+			return
+		case errors.Is(err, errBusy):
+			h.retryLater(w, err.Error())
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
+			return
+		}
+		// Mapping goes through encoding/json and re-encodes properties:
+		// charged as twice what the fast decoder takes.
+		if !ch.add(2 * decodeCost(int64(len(buf)))) {
+			h.retryLater(w, errBusy.Error())
+			return
+		}
+		body, err := tracking.DecodeSegment(buf, kind)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error(), "")
+			return
+		}
+		if !authed {
+			if p, err = h.authorizeWrite(r, body.WriteKey); err != nil {
+				h.authError(w, AccessWrite, err)
+				return
+			}
+		}
+		if !ch.add(eventCost * int64(len(body.Messages))) {
+			h.retryLater(w, errBusy.Error())
+			return
+		}
+		events, rejections := body.AppendEvents(make([]tracking.Event, 0, len(body.Messages)),
+			tracking.NormalizeOptions{Now: h.cfg.Now(), ShopID: p.ShopID})
+		if len(rejections) > 0 {
+			h.cfg.Logger.Warn("httpapi: Segment messages dropped as invalid", "path", r.URL.Path, "shop", p.ShopID,
+				"invalid", len(rejections), "messages", len(body.Messages),
+				"first_index", rejections[0].Index, "first_error", rejections[0].Err.Error())
+		}
+		events, _ = dropRepeats(events)
+		if len(events) > 0 {
+			if h.cfg.Durable {
+				_, err = h.cfg.Ingester.Store(r.Context(), events...)
+			} else {
+				err = h.cfg.Ingester.TryEnqueue(events...)
+			}
+		}
+		switch {
+		case errors.Is(err, ingest.ErrNotStored):
+			h.retryLater(w, "not every event could be stored: "+err.Error())
+			return
+		case r.Context().Err() != nil:
+			return
+		case errors.Is(err, ingest.ErrTooLarge):
+			writeError(w, http.StatusBadRequest, "more messages in one body than the queue holds: send smaller batches", "")
+			return
+		case errors.Is(err, ingest.ErrQueueFull):
+			h.retryLater(w, "overloaded: try again later")
+			return
+		case err != nil:
+			h.retryLater(w, "not taking events: "+err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, segmentOK)
+	}
+}
