@@ -31,7 +31,7 @@ var readAnswers = map[int]string{
 // readParams are the parameters every read route shares.
 var sharedReadParams = []string{"shop", "from", "to", "tz"}
 
-var operations = map[string]operation{
+var operations = withSegment(map[string]operation{
 	"POST /events": {summary: "Send events: one object, an array, {\"batch\":[...]} or NDJSON; gzip or not", auth: "write",
 		body: "events", answers: map[int]string{
 			202: "{\"accepted\",\"duplicates\",\"rejected\":[{\"index\",\"error\",\"field\"}],\"rejected_count\"}",
@@ -57,6 +57,25 @@ var operations = map[string]operation{
 	"GET /api/segments":      {summary: "Buyers, cart abandoners and window shoppers", auth: "read", params: []string{"by", "min_product_views"}, answers: readAnswers},
 	"GET /api/users/{id}/journey": {summary: "One user's events in time order, anonymous history stitched in", auth: "read",
 		params: []string{"limit"}, answers: readAnswers},
+})
+
+// withSegment adds the Segment HTTP Tracking API's routes to ops.
+func withSegment(ops map[string]operation) map[string]operation {
+	for path, kind := range segmentPaths {
+		what := "a batch of Segment messages"
+		if kind != "" {
+			what = "one Segment " + kind + " message"
+		}
+		ops["POST "+path] = operation{summary: "Segment HTTP Tracking API: " + what + " (Basic auth with the write key, or writeKey in the body; gzip)",
+			auth: "write", body: "segment", answers: map[int]string{
+				200: "{\"success\":true}, also when some messages were invalid (they are logged)",
+				400: "not JSON, or over Segment's limits (500 KB a body, 32 KB a message)",
+				401: "missing or unknown write key",
+				503: "overloaded: retry after Retry-After",
+			}}
+		ops["OPTIONS "+path] = operation{summary: "CORS preflight for browsers", answers: map[int]string{204: "allowed"}}
+	}
+	return ops
 }
 
 // openAPI answers GET /openapi.json with the description built once.
@@ -107,10 +126,11 @@ func openAPIDocument() []byte {
 			o["security"] = []map[string][]string{{"readKey": {}}}
 		}
 		if op.body != "" {
-			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
-				"application/json":     map[string]any{"schema": map[string]string{"type": "object"}},
-				"application/x-ndjson": map[string]any{"schema": map[string]string{"type": "string"}},
-			}}
+			content := map[string]any{"application/json": map[string]any{"schema": map[string]string{"type": "object"}}}
+			if op.body == "events" {
+				content["application/x-ndjson"] = map[string]any{"schema": map[string]string{"type": "string"}}
+			}
+			o["requestBody"] = map[string]any{"required": true, "content": content}
 		}
 		if paths[path] == nil {
 			paths[path] = map[string]any{}
