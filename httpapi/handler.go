@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -17,6 +18,9 @@ type handler struct {
 	// shops lists the configured shop ids.
 	shops map[string]bool
 	mux   *http.ServeMux
+	// segmentDropped counts the Segment messages dropped as invalid (the
+	// answer is 200 all the same), for /metrics.
+	segmentDropped *atomic.Uint64
 	// methods are those some route takes, for JSON 405 answers.
 	methods []string
 	// routes are the "METHOD path" patterns registered, each described in
@@ -35,7 +39,7 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{cfg: cfg, keys: newKeyring(&cfg), zones: map[string]*time.Location{}, shops: map[string]bool{},
-		mux: http.NewServeMux()}
+		mux: http.NewServeMux(), segmentDropped: new(atomic.Uint64)}
 	for _, s := range cfg.Shops {
 		h.zones[s.ID], _ = loadZone(s.Timezone) // checked by setDefaults
 		h.shops[s.ID] = true
@@ -47,7 +51,7 @@ func New(cfg Config) (http.Handler, error) {
 		h.route("OPTIONS", path, h.cors(nil))
 	}
 	h.route("GET", "/health", h.health)
-	h.route("GET", "/metrics", newMetrics(cfg.Ingester).ServeHTTP)
+	h.route("GET", "/metrics", newMetrics(cfg.Ingester, h.segmentDropped).ServeHTTP)
 	h.route("GET", "/openapi.json", openAPI())
 	h.route("GET", "/api/counts", h.read(h.counts))
 	h.route("GET", "/api/export", h.read(h.export))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,7 +15,7 @@ import (
 // and the process's (memory, goroutines, open files), in Prometheus text
 // format, from a registry of its own (no global state, so two handlers in
 // one process do not collide). Nothing in it is per shop.
-func newMetrics(in *ingest.Ingester) http.Handler {
+func newMetrics(in *ingest.Ingester, segmentDropped *atomic.Uint64) http.Handler {
 	reg := prometheus.NewRegistry()
 	// The collectors of the prometheus package itself: its collectors
 	// package, their newer home, links database/sql (for a DB stats
@@ -23,6 +24,10 @@ func newMetrics(in *ingest.Ingester) http.Handler {
 		prometheus.NewGoCollector(),
 		prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}),
 		ingesterCollector{in},
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "shoplytics_segment_dropped_messages_total",
+			Help: "Segment messages dropped as invalid (the answer is 200 all the same: Segment's clients retry anything else for ever).",
+		}, func() float64 { return float64(segmentDropped.Load()) }),
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

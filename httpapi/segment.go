@@ -99,6 +99,7 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 		events, rejections := body.AppendEvents(make([]tracking.Event, 0, len(body.Messages)),
 			tracking.NormalizeOptions{Now: h.cfg.Now(), ShopID: p.ShopID})
 		if len(rejections) > 0 {
+			h.segmentDropped.Add(uint64(len(rejections)))
 			h.cfg.Logger.Warn("httpapi: Segment messages dropped as invalid", "path", r.URL.Path, "shop", p.ShopID,
 				"invalid", len(rejections), "messages", len(body.Messages),
 				"first_index", rejections[0].Index, "first_error", rejections[0].Err.Error())

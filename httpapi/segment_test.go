@@ -157,6 +157,9 @@ func TestSegmentInvalidMessagesAre200AndLogged(t *testing.T) {
 	// Nothing valid at all is still 200: a retry would fail the same way.
 	status, _, b = e.do("POST", "/v1/track", []byte(`{"messageId":"x","event":"Cart Viewed"}`), basic("wk_a"))
 	require.Equal(t, 200, status, string(b))
+
+	_, _, m := e.do("GET", "/metrics", nil, nil)
+	require.Contains(t, string(m), "shoplytics_segment_dropped_messages_total 3", "every dropped message is counted")
 }
 
 func TestSegmentLimitsAnswer400(t *testing.T) {
