@@ -53,15 +53,14 @@ var (
 )
 
 // readBody reads the request body, gunzipping it when it says so, onto
-// buf[:0], and caps it at MaxBodyBytes (after decompression, so a gzip
-// bomb is cut short). It charges ch for the buffer before reading into it:
+// buf[:0], and caps it at limit bytes (after decompression, so a gzip bomb
+// is cut short). It charges ch for the buffer before reading into it:
 // firstRead bytes (or the Content-Length, when that is less) before the
 // first byte, then twice as much each time the body fills what was
 // charged, so a body announced long but sent slowly holds about what has
 // arrived. It returns errBusy when the budget cannot give more.
-func (h *handler) readBody(w http.ResponseWriter, r *http.Request, buf []byte, ch *charge) ([]byte, error) {
+func readBody(w http.ResponseWriter, r *http.Request, buf []byte, limit int64, ch *charge) ([]byte, error) {
 	buf = buf[:0]
-	limit := h.cfg.MaxBodyBytes
 	enc := r.Header.Get("Content-Encoding")
 	identity := enc == "" || enc == "identity"
 	if r.ContentLength > limit && identity {
@@ -123,6 +122,72 @@ func (h *handler) readBody(w http.ResponseWriter, r *http.Request, buf []byte, c
 	}
 }
 
+// readPooledBody is readBody into a buffer from bodyPool; give the buffer
+// back with putBody once the body's bytes are no longer used.
+func readPooledBody(w http.ResponseWriter, r *http.Request, limit int64, ch *charge) (buf []byte, pooled *[]byte, err error) {
+	pooled = bodyPool.Get().(*[]byte)
+	buf, err = readBody(w, r, *pooled, limit, ch)
+	return buf, pooled, err
+}
+
+// putBody returns a body buffer to bodyPool, unless it grew too large to
+// keep.
+func putBody(pooled *[]byte, buf []byte) {
+	if cap(buf) <= 4<<20 {
+		*pooled = buf[:0]
+		bodyPool.Put(pooled)
+	}
+}
+
+// keyBeforeBody authorises a write from what precedes the body (the Basic
+// user name, ?key=, or Config.Authorize), so a wrong key is refused before
+// a byte of the body is read. authed is false when the key can only be in
+// the body; ok is false when the answer has been written.
+func (h *handler) keyBeforeBody(w http.ResponseWriter, r *http.Request) (p Principal, authed, ok bool) {
+	if h.cfg.Authorize == nil && writeKeyOf(r) == "" {
+		return Principal{}, false, true
+	}
+	p, err := h.authorizeWrite(r, "")
+	if err != nil {
+		h.authError(w, AccessWrite, err)
+		return Principal{}, false, false
+	}
+	return p, true, true
+}
+
+// take hands accepted events to the ingester: queued, or with
+// Config.Durable stored before it returns. inserted and duplicates are
+// what the store reported (durable), or len(events) and 0.
+func (h *handler) take(r *http.Request, events []tracking.Event) (inserted, duplicates int, err error) {
+	if !h.cfg.Durable {
+		return len(events), 0, h.cfg.Ingester.TryEnqueue(events...)
+	}
+	receipt, err := h.cfg.Ingester.Store(r.Context(), events...)
+	return receipt.Inserted, receipt.Duplicates, err
+}
+
+// takeFailed answers what take's error means, and reports whether there
+// was one. tooLarge is the status of more events than the queue holds, and
+// items what the body's entries are called in its message.
+func (h *handler) takeFailed(w http.ResponseWriter, r *http.Request, err error, tooLarge int, items string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ingest.ErrNotStored):
+		// Retrying is safe: what was stored comes back as duplicates.
+		h.retryLater(w, "not every event could be stored: "+err.Error())
+	case r.Context().Err() != nil:
+		// The client left; its events are still written.
+	case errors.Is(err, ingest.ErrTooLarge):
+		writeError(w, tooLarge, "more "+items+" in one body than the queue holds: send smaller batches", "")
+	case errors.Is(err, ingest.ErrQueueFull):
+		h.retryLater(w, "overloaded: try again later")
+	default:
+		h.retryLater(w, "not taking events: "+err.Error())
+	}
+	return true
+}
+
 func isNDJSON(r *http.Request) bool {
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	return mt == "application/x-ndjson" || mt == "application/ndjson" || mt == "application/jsonl"
@@ -131,28 +196,14 @@ func isNDJSON(r *http.Request) bool {
 // postEvents takes events in any accepted body form, answers with what was
 // accepted, duplicated and rejected, and queues the accepted events.
 func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
-	// A key outside the body is checked before the body is read.
-	var p Principal
-	authed := false
-	if h.cfg.Authorize != nil || writeKeyOf(r) != "" {
-		var err error
-		if p, err = h.authorizeWrite(r, ""); err != nil {
-			h.authError(w, AccessWrite, err)
-			return
-		}
-		authed = true
+	p, authed, ok := h.keyBeforeBody(w, r)
+	if !ok {
+		return
 	}
-
 	ch := charge{b: h.cfg.budget}
 	defer ch.release()
-	pooledBody := bodyPool.Get().(*[]byte)
-	buf, err := h.readBody(w, r, *pooledBody, &ch)
-	defer func() {
-		if cap(buf) <= 4<<20 {
-			*pooledBody = buf[:0]
-			bodyPool.Put(pooledBody)
-		}
-	}()
+	buf, pooledBody, err := readPooledBody(w, r, h.cfg.MaxBodyBytes, &ch)
+	defer func() { putBody(pooledBody, buf) }()
 	switch {
 	case errors.Is(err, errTooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBodyBytes), "")
@@ -219,31 +270,11 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		}{errorBody{msg, field}, ans.Rejected, ans.RejectedCount})
 		return
 	}
-	ans.Accepted = len(events)
-	if h.cfg.Durable {
-		var receipt ingest.Receipt
-		receipt, err = h.cfg.Ingester.Store(r.Context(), events...)
-		ans.Accepted, ans.Duplicates = receipt.Inserted, ans.Duplicates+receipt.Duplicates
-	} else {
-		err = h.cfg.Ingester.TryEnqueue(events...)
-	}
-	switch {
-	case errors.Is(err, ingest.ErrNotStored):
-		// Retrying is safe: what was stored comes back as duplicates.
-		h.retryLater(w, "not every event could be stored: "+err.Error())
-		return
-	case r.Context().Err() != nil:
-		return // the client left; its events are still written
-	case errors.Is(err, ingest.ErrTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, "more events in one body than the queue holds: send smaller batches", "")
-		return
-	case errors.Is(err, ingest.ErrQueueFull):
-		h.retryLater(w, "overloaded: try again later")
-		return
-	case err != nil:
-		h.retryLater(w, "not taking events: "+err.Error())
+	inserted, stored, err := h.take(r, events)
+	if h.takeFailed(w, r, err, http.StatusRequestEntityTooLarge, "events") {
 		return
 	}
+	ans.Accepted, ans.Duplicates = inserted, ans.Duplicates+stored
 	writeJSON(w, http.StatusAccepted, ans)
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/shoplytics/shoplytics/ingest"
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
@@ -38,32 +37,17 @@ var segmentOK = struct {
 // 32 KB a single message); 503 with Retry-After when overloaded, which
 // clients rightly retry.
 func (h *handler) segment(kind string) http.HandlerFunc {
-	// Segment's limit, not MaxBodyBytes, bounds these bodies: its clients
-	// build batches up to it.
-	limited := *h
-	limited.cfg.MaxBodyBytes = tracking.SegmentMaxBatchBytes
 	return func(w http.ResponseWriter, r *http.Request) {
-		var p Principal
-		authed := false
-		if h.cfg.Authorize != nil || writeKeyOf(r) != "" {
-			var err error
-			if p, err = h.authorizeWrite(r, ""); err != nil {
-				h.authError(w, AccessWrite, err)
-				return
-			}
-			authed = true
+		p, authed, ok := h.keyBeforeBody(w, r)
+		if !ok {
+			return
 		}
-
 		ch := charge{b: h.cfg.budget}
 		defer ch.release()
-		pooledBody := bodyPool.Get().(*[]byte)
-		buf, err := limited.readBody(w, r, *pooledBody, &ch)
-		defer func() {
-			if cap(buf) <= 4<<20 {
-				*pooledBody = buf[:0]
-				bodyPool.Put(pooledBody)
-			}
-		}()
+		// Segment's limit, not MaxBodyBytes, bounds these bodies: its
+		// clients build batches up to it.
+		buf, pooled, err := readPooledBody(w, r, tracking.SegmentMaxBatchBytes, &ch)
+		defer func() { putBody(pooled, buf) }()
 		switch {
 		case errors.Is(err, errTooLarge):
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("body larger than %d bytes", tracking.SegmentMaxBatchBytes), "")
@@ -106,27 +90,9 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 		}
 		events, _ = dropRepeats(events)
 		if len(events) > 0 {
-			if h.cfg.Durable {
-				_, err = h.cfg.Ingester.Store(r.Context(), events...)
-			} else {
-				err = h.cfg.Ingester.TryEnqueue(events...)
+			if _, _, err := h.take(r, events); h.takeFailed(w, r, err, http.StatusBadRequest, "messages") {
+				return
 			}
-		}
-		switch {
-		case errors.Is(err, ingest.ErrNotStored):
-			h.retryLater(w, "not every event could be stored: "+err.Error())
-			return
-		case r.Context().Err() != nil:
-			return
-		case errors.Is(err, ingest.ErrTooLarge):
-			writeError(w, http.StatusBadRequest, "more messages in one body than the queue holds: send smaller batches", "")
-			return
-		case errors.Is(err, ingest.ErrQueueFull):
-			h.retryLater(w, "overloaded: try again later")
-			return
-		case err != nil:
-			h.retryLater(w, "not taking events: "+err.Error())
-			return
 		}
 		writeJSON(w, http.StatusOK, segmentOK)
 	}
