@@ -3,10 +3,12 @@ package sqlitestore
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/mattn/go-sqlite3"
 
 	"github.com/shoplytics/shoplytics/internal/migrations"
 )
@@ -35,19 +37,16 @@ func SchemaVersion() int {
 // takes the write lock first (BEGIN IMMEDIATE, whatever the DSN says), so
 // two processes opening the same new file apply each step once: the second
 // waits, then finds the steps recorded.
-func migrate(ctx context.Context, db *sqlx.DB) (err error) {
+func migrate(ctx context.Context, db *sqlx.DB, wait time.Duration) (err error) {
 	ms, err := loadMigrations()
 	if err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", err)
 	}
-	conn, err := db.Connx(ctx)
+	conn, err := beginImmediate(ctx, db, wait)
 	if err != nil {
 		return fmt.Errorf("sqlitestore: migrate: %w", fail(ctx, err))
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlitestore: migrate: %w", fail(ctx, err))
-	}
 	defer func() {
 		end := "COMMIT"
 		if err != nil {
@@ -91,4 +90,34 @@ func migrate(ctx context.Context, db *sqlx.DB) (err error) {
 		}
 	}
 	return nil
+}
+
+// beginImmediate takes a connection and the write lock for the migration.
+// Stores opening one new file at once meet a lock the busy timeout does not
+// wait for: each connection switches the file to the write-ahead log as it
+// connects, and SQLite answers SQLITE_BUSY at once to the second rather than
+// let two readers deadlock on the upgrade. That is retried here, backing off,
+// for up to wait.
+func beginImmediate(ctx context.Context, db *sqlx.DB, wait time.Duration) (*sqlx.Conn, error) {
+	deadline := time.Now().Add(wait)
+	pause := 5 * time.Millisecond
+	for {
+		conn, err := db.Connx(ctx)
+		if err == nil {
+			if _, err = conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err == nil {
+				return conn, nil
+			}
+			_ = conn.Close()
+		}
+		var se sqlite3.Error
+		if !errors.As(err, &se) || se.Code != sqlite3.ErrBusy || time.Now().Add(pause).After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
 }

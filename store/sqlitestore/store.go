@@ -40,6 +40,8 @@ type Store struct {
 	insertStmt, upsertStmt *sql.Stmt
 	// noRollups is Options.DisableRollups.
 	noRollups bool
+	// busyTimeout is Options.BusyTimeout, or its default.
+	busyTimeout time.Duration
 
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -61,7 +63,10 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	s := &Store{writer: make(chan struct{}, 1), noRollups: opts.DisableRollups}
+	s := &Store{writer: make(chan struct{}, 1), noRollups: opts.DisableRollups, busyTimeout: opts.BusyTimeout}
+	if s.busyTimeout == 0 {
+		s.busyTimeout = DefaultBusyTimeout
+	}
 	if opts.DB != nil {
 		s.db = sqlx.NewDb(opts.DB, "sqlite3")
 	} else {
@@ -144,7 +149,7 @@ func causeOf(err error) error {
 
 // init brings the schema up to date and prepares the INSERT.
 func (s *Store) init(ctx context.Context) error {
-	if err := migrate(ctx, s.db); err != nil {
+	if err := migrate(ctx, s.db, s.busyTimeout); err != nil {
 		return err
 	}
 	st, err := s.db.PrepareContext(ctx, insertSQL)
