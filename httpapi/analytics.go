@@ -86,17 +86,32 @@ func (h *handler) stats(w http.ResponseWriter, r *http.Request, rp readParams) {
 
 // timeSeries answers GET /api/timeseries.
 func (h *handler) timeSeries(w http.ResponseWriter, r *http.Request, rp readParams) {
-	q := r.URL.Query()
-	res, err := analytics.TimeSeries(r.Context(), h.cfg.Store, rp.query(), analytics.TimeSeriesOptions{
+	res, err := analytics.TimeSeries(r.Context(), h.cfg.Store, rp.query(), timeSeriesOptions(r.URL.Query()))
+	h.answer(w, r, res, err)
+}
+
+// timeSeriesOptions reads the parameters of /api/timeseries, shared by its
+// chart.
+func timeSeriesOptions(q url.Values) analytics.TimeSeriesOptions {
+	return analytics.TimeSeriesOptions{
 		Metric: analytics.Metric(q.Get("metric")), Interval: analytics.Interval(q.Get("interval")),
 		Type: q.Get("type"), Currency: q.Get("currency"),
-	})
-	h.answer(w, r, res, err)
+	}
 }
 
 // funnel answers GET /api/funnel.
 func (h *handler) funnel(w http.ResponseWriter, r *http.Request, rp readParams) {
-	q := r.URL.Query()
+	o, err := funnelOptions(r.URL.Query())
+	if err != nil {
+		h.answer(w, r, nil, err)
+		return
+	}
+	res, err := analytics.Funnel(r.Context(), h.cfg.Store, rp.query(), o)
+	h.answer(w, r, res, err)
+}
+
+// funnelOptions reads the parameters of /api/funnel, shared by its chart.
+func funnelOptions(q url.Values) (analytics.FunnelOptions, error) {
 	o := analytics.FunnelOptions{By: analytics.Entity(q.Get("by"))}
 	if s := q.Get("steps"); s != "" {
 		for _, st := range strings.Split(s, ",") {
@@ -104,12 +119,8 @@ func (h *handler) funnel(w http.ResponseWriter, r *http.Request, rp readParams) 
 		}
 	}
 	var err error
-	if o.Window, err = windowParam(q.Get("window")); err != nil {
-		h.answer(w, r, nil, err)
-		return
-	}
-	res, err := analytics.Funnel(r.Context(), h.cfg.Store, rp.query(), o)
-	h.answer(w, r, res, err)
+	o.Window, err = windowParam(q.Get("window"))
+	return o, err
 }
 
 // topProducts answers GET /api/top-products.
