@@ -85,3 +85,43 @@ export async function eventually(fn, { timeoutMs = 10_000, stepMs = 100, what = 
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+// lowContrast lists the visible text of the page whose colour has less
+// contrast with the background behind it than WCAG AA asks: 4.5:1, or 3:1
+// for large text (24px, or 18.66px bold). The background is the nearest
+// opaque one among the element and its ancestors (white if none).
+export async function lowContrast(page) {
+  return page.evaluate(() => {
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = rgb(getComputedStyle(e).backgroundColor);
+        if (c.length >= 3 && (c.length < 4 || c[3] === 1)) return c;
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || !el || el.closest('svg, [hidden], option')) continue;
+      const st = getComputedStyle(el);
+      const box = el.getBoundingClientRect();
+      if (st.visibility === 'hidden' || st.display === 'none' || box.width === 0 || box.height === 0) continue;
+      const opacity = Number(st.opacity);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      const r = ratio(rgb(st.color).slice(0, 3), background(el));
+      const need = large ? 3 : 4.5;
+      if (r < need || opacity < 1) {
+        out.push(`${JSON.stringify(n.textContent.trim().slice(0, 40))}: ${r.toFixed(2)}:1 (needs ${need}:1)${opacity < 1 ? ' at opacity ' + opacity : ''}`);
+      }
+    }
+    return out;
+  });
+}

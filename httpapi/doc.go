@@ -62,6 +62,22 @@
 // GET /api/export streams raw events as NDJSON or CSV in constant memory.
 // Every error is JSON: {"error":"...","field":"..."}.
 //
+// # Dashboard and charts
+//
+// GET /dashboard/ is the analytics dashboard: static files embedded in the
+// binary (httpapi/dashboard), served with a strong ETag, "Cache-Control:
+// no-cache" and gzip, and GET /dashboard redirects to it with a relative
+// Location so a mount prefix survives. The page holds no data: the reader
+// signs in with a read key, kept in the tab's sessionStorage and sent as a
+// bearer key, and every URL it uses is relative, so it works offline and
+// under any prefix. GET /api/shops lists the shops the key may read, with
+// their zones, for the admin key's shop picker.
+//
+// GET /api/charts/timeseries.svg and GET /api/charts/funnel.svg draw what
+// /api/timeseries and /api/funnel answer, on the server, as SVG (package
+// internal/chart, on go-analyze/charts), with the same keys and parameters
+// plus width and height; an empty range draws "No data in this range".
+//
 // # Operations
 //
 // GET /health is {"status":"ok"}, or 503 when the store does not answer a

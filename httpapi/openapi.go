@@ -12,7 +12,7 @@ import (
 // handler registers has one (a test holds the two lists together).
 type operation struct {
 	summary string
-	auth    string   // "write", "read" or "" (open)
+	auth    string   // "write", "read", "key" (a read key, none of the shared read parameters) or "" (open)
 	params  []string // names of query parameters beyond the shared read ones
 	body    string   // what the request body is, if it has one
 	answers map[int]string
@@ -22,6 +22,16 @@ type operation struct {
 var readAnswers = map[int]string{
 	200: "the answer, as JSON",
 	400: "a parameter is wrong; {\"error\",\"field\"} names it",
+	401: "missing or unknown read key",
+	403: "the key may not read that shop",
+	404: "an admin key named an unknown shop",
+	503: "the store is unavailable",
+}
+
+// svgAnswers are the answers of the chart routes.
+var svgAnswers = map[int]string{
+	200: "image/svg+xml",
+	400: "a parameter is wrong; {\"error\",\"field\"} names it (width 240 to 2400, height 160 to 1600)",
 	401: "missing or unknown read key",
 	403: "the key may not read that shop",
 	404: "an admin key named an unknown shop",
@@ -57,6 +67,14 @@ var operations = withSegment(map[string]operation{
 	"GET /api/segments":      {summary: "Buyers, cart abandoners and window shoppers", auth: "read", params: []string{"by", "min_product_views"}, answers: readAnswers},
 	"GET /api/users/{id}/journey": {summary: "One user's events in time order, anonymous history stitched in", auth: "read",
 		params: []string{"limit"}, answers: readAnswers},
+	"GET /api/charts/timeseries.svg": {summary: "/api/timeseries drawn as an SVG line chart (labelled axes; \"No data in this range\" when empty)", auth: "read",
+		params: []string{"metric", "interval", "type", "currency", "width", "height"}, answers: svgAnswers},
+	"GET /api/charts/funnel.svg": {summary: "/api/funnel drawn as SVG bars with counts and conversion (steps default to product_viewed,add_to_cart,checkout_started,purchase_completed)", auth: "read",
+		params: []string{"steps", "by", "window", "width", "height"}, answers: svgAnswers},
+	"GET /api/shops": {summary: "The shops the read key may read, with their time zones: its own shop, or every shop for the admin key", auth: "key",
+		answers: map[int]string{200: "{\"admin\",\"shops\":[{\"id\",\"timezone\"}]}", 401: "missing or unknown read key"}},
+	"GET /dashboard":  {summary: "Redirects to /dashboard/ (relative, so it keeps the mount prefix)", answers: map[int]string{301: "Location: dashboard/"}},
+	"GET /dashboard/": {summary: "The analytics dashboard (HTML) and its files; ETag and gzip", answers: map[int]string{200: "the file", 304: "not modified", 404: "no such file"}},
 })
 
 // withSegment adds the Segment HTTP Tracking API's routes to ops.
@@ -122,7 +140,7 @@ func openAPIDocument() []byte {
 		switch op.auth {
 		case "write":
 			o["security"] = []map[string][]string{{"writeKey": {}}, {"writeKeyQuery": {}}}
-		case "read":
+		case "read", "key":
 			o["security"] = []map[string][]string{{"readKey": {}}}
 		}
 		if op.body != "" {

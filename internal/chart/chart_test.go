@@ -5,9 +5,11 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 
+	"github.com/go-analyze/charts"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoplytics/shoplytics/analytics"
@@ -178,4 +180,37 @@ func TestNumberFormatting(t *testing.T) {
 	require.Equal(t, "1,251", amountFormatter(1250.5))
 	require.Equal(t, "Add to cart", StepName("add_to_cart"))
 	require.Equal(t, "", StepName(""))
+}
+
+// contrast is the WCAG contrast ratio of two colours.
+func contrast(a, b charts.Color) float64 {
+	lum := func(c charts.Color) float64 {
+		f := func(v uint8) float64 {
+			x := float64(v) / 255
+			if x <= 0.03928 {
+				return x / 12.92
+			}
+			return math.Pow((x+0.055)/1.055, 2.4)
+		}
+		return 0.2126*f(c.R) + 0.7152*f(c.G) + 0.0722*f(c.B)
+	}
+	x, y := lum(a), lum(b)
+	if x < y {
+		x, y = y, x
+	}
+	return (x + 0.05) / (y + 0.05)
+}
+
+func TestColoursHaveEnoughContrast(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		fg   charts.Color
+		min  float64
+	}{
+		{"text", colorText, 4.5},
+		{"axis labels", colorAxis, 4.5},
+		{"series", colorSeries, 3}, // a graphical object (WCAG 1.4.11)
+	} {
+		require.GreaterOrEqual(t, contrast(c.fg, colorWhite), c.min, c.name)
+	}
 }

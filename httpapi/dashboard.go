@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"io/fs"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+)
+
+// The dashboard is a static page (httpapi/dashboard: index.html, app.js,
+// style.css) that reads the API with the reader's key: it holds no data
+// and no secret, so it is served to anyone. Every URL it uses is relative,
+// so it works wherever the handler is mounted.
+
+//go:embed dashboard
+var dashboardFS embed.FS
+
+// dashboardAsset is one embedded file, with what its answers need worked
+// out once.
+type dashboardAsset struct {
+	body, gzipped []byte // gzipped is nil when gzip does not make it smaller
+	contentType   string
+	etag          string // strong, of the body; the gzipped answer's adds -gz
+}
+
+// dashboardAssets are the embedded files by name ("index.html").
+var dashboardAssets = loadDashboardAssets()
+
+func loadDashboardAssets() map[string]*dashboardAsset {
+	assets := map[string]*dashboardAsset{}
+	sub, err := fs.Sub(dashboardFS, "dashboard")
+	if err != nil {
+		panic("httpapi: dashboard files: " + err.Error()) // embedded at build time
+	}
+	err = fs.WalkDir(sub, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := fs.ReadFile(sub, name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		a := &dashboardAsset{body: body, etag: hex.EncodeToString(sum[:12])}
+		a.contentType = mime.TypeByExtension(path.Ext(name))
+		switch path.Ext(name) { // not left to the system's MIME table
+		case ".html":
+			a.contentType = "text/html; charset=utf-8"
+		case ".js":
+			a.contentType = "text/javascript; charset=utf-8"
+		case ".css":
+			a.contentType = "text/css; charset=utf-8"
+		case ".svg":
+			a.contentType = "image/svg+xml"
+		}
+		if a.contentType == "" {
+			a.contentType = "application/octet-stream"
+		}
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		_, _ = zw.Write(body)
+		_ = zw.Close()
+		if buf.Len() < len(body) {
+			a.gzipped = buf.Bytes()
+		}
+		assets[name] = a
+		return nil
+	})
+	if err != nil {
+		panic("httpapi: dashboard files: " + err.Error())
+	}
+	return assets
+}
+
+// dashboardRedirect answers GET /dashboard with a redirect to
+// /dashboard/. The Location is relative ("dashboard/"), so that behind
+// http.StripPrefix it keeps the prefix the handler cannot see.
+func (h *handler) dashboardRedirect(w http.ResponseWriter, r *http.Request) {
+	loc := "dashboard/"
+	if r.URL.RawQuery != "" {
+		loc += "?" + r.URL.RawQuery
+	}
+	w.Header().Set("Location", loc)
+	w.WriteHeader(http.StatusMovedPermanently)
+}
+
+// dashboard answers GET /dashboard/ and the files under it. Answers carry
+// a strong ETag and "Cache-Control: no-cache": a browser keeps them and
+// asks each time whether they changed (304), so a new version of the
+// dashboard is seen at once and an unchanged one costs no transfer.
+func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
+	name := strings.TrimPrefix(r.URL.Path, "/dashboard/")
+	if name == "" {
+		name = "index.html"
+	}
+	a := dashboardAssets[name]
+	if a == nil {
+		writeError(w, http.StatusNotFound, "no such file in the dashboard", "")
+		return
+	}
+	hd := w.Header()
+	body, etag := a.body, `"`+a.etag+`"`
+	if a.gzipped != nil {
+		hd.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			body, etag = a.gzipped, `"`+a.etag+`-gz"`
+			hd.Set("Content-Encoding", "gzip")
+		}
+	}
+	hd.Set("Content-Type", a.contentType)
+	hd.Set("ETag", etag)
+	hd.Set("Cache-Control", "no-cache")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	if name == "index.html" {
+		// Scripts and styles only from the dashboard's own files; data
+		// only from this server; never framed by another site.
+		hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "+
+			"connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
+		hd.Set("Referrer-Policy", "no-referrer")
+	}
+	if etagMatches(r.Header.Get("If-None-Match"), a.etag) {
+		hd.Del("Content-Encoding")
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	hd.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(body)
+	}
+}
+
+// acceptsGzip reports whether the request's Accept-Encoding takes gzip
+// (and does not refuse it with q=0).
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
+}
+
+// etagMatches reports whether an If-None-Match header names the asset's
+// tag, in either of its encodings (weak comparison, as RFC 9110 asks for
+// If-None-Match).
+func etagMatches(header, tag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
+		if t == "*" || t == `"`+tag+`"` || t == `"`+tag+`-gz"` {
+			return true
+		}
+	}
+	return false
+}
