@@ -6,9 +6,9 @@
 //
 // Screenshots go to docs/ (dashboard-desktop.png, dashboard-phone.png), or
 // to SCREENSHOT_DIR when it is set.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { launch, startGo, check, eventually, repoRoot, lowContrast } from '../lib.mjs';
+import { launch, startGo, check, eventually, repoRoot, lowContrast, tempDir } from '../lib.mjs';
 
 const shotDir = process.env.SCREENSHOT_DIR || join(repoRoot, 'docs');
 
@@ -32,8 +32,24 @@ async function kpiText(page, id, currency) {
 
 const plain = (s) => s.replace(/,/g, '');
 
+// Two shops in two zones: the demo shop (its keys as without a config,
+// so -demo fills it) and an empty one.
+const config = {
+  admin_key: 'ak_demo',
+  shops: [
+    { id: 'demo', write_key: 'wk_demo', read_key: 'rk_demo', timezone: 'Europe/Berlin' },
+    { id: 'other', write_key: 'wk_other', read_key: 'rk_other', timezone: 'America/New_York' },
+  ],
+};
+
+// sse is a body in the form GET /api/live answers: a heartbeat comment,
+// then one "event: event" per event.
+const sse = (events) => ': heartbeat\n\n' + events.map((e) => 'event: event\ndata: ' + JSON.stringify(e) + '\n\n').join('');
+
 export default async function () {
-  const server = await startGo('./examples/server', ['-store', 'memory://', '-spool', 'off', '-demo']);
+  const configFile = join(tempDir(), 'config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const server = await startGo('./examples/server', ['-store', 'memory://', '-spool', 'off', '-demo', '-config', configFile]);
   const browser = await launch();
   const api = async (path, key = 'rk_demo') => {
     const res = await fetch(server.url + path, { headers: { Authorization: 'Bearer ' + key } });
@@ -69,7 +85,9 @@ export default async function () {
     check(state === 'ready', `the dashboard settled as ${state}: ${await page.textContent('#notice')}`);
     const query = await page.evaluate(() => document.body.dataset.query);
     const q = new URLSearchParams(query);
-    check(q.get('shop') === 'demo' && q.get('tz') === 'UTC' && q.get('from') && q.get('to'), `the page's query is ${query}`);
+    check(q.get('shop') === 'demo' && q.get('tz') === 'Europe/Berlin' && q.get('from') && q.get('to'),
+      `the page's query is ${query}: the shop's zone is the default`);
+    check(await page.inputValue('#tz') === 'Europe/Berlin', 'the zone field does not show the shop\'s zone');
     const stats = await api('/api/stats?' + query);
     check(stats.events > 1000, `the demo has only ${stats.events} events`);
     for (const id of ['events', 'sessions', 'users']) {
@@ -114,6 +132,19 @@ export default async function () {
     const top = await api('/api/top-products?' + query + '&by=revenue&limit=10');
     const firstProduct = await page.textContent('#products tbody tr:first-child td:first-child');
     check(firstProduct.includes(top.products[0].product_name || top.products[0].product_id), `top product shown is ${firstProduct}`);
+    check((await page.textContent('#products tbody tr:first-child td:last-child')).trim() === top.currency + ' ' + top.products[0].revenue.replace(/\B(?=(\d{3})+(?!\d))/g, ','),
+      'the top product\'s revenue is not /api/top-products\'s');
+
+    // Another currency: the rankings and the revenue trend follow it.
+    const other = stats.revenue[1].currency;
+    check(await page.isVisible('#currency'), 'no currency choice with several currencies');
+    await page.selectOption('#currency', other);
+    const topOther = await api('/api/top-products?' + query + '&by=revenue&limit=10&currency=' + other);
+    await page.waitForFunction((c) => document.querySelector('#products tbody tr td:last-child').textContent.startsWith(c + ' '), other);
+    const shownOther = (await page.textContent('#products tbody tr:first-child td:last-child')).trim();
+    check(plain(shownOther) === other + ' ' + topOther.products[0].revenue, `top product in ${other}: shown ${shownOther}, API ${topOther.products[0].revenue}`);
+    await page.waitForFunction((c) => document.querySelector('#trend-chart svg').textContent.includes('Revenue (' + c + ')'), other);
+    await page.selectOption('#currency', '');
     check(await page.locator('#customers tbody tr').count() > 1, 'no top customers shown');
     check(await page.locator('#breakdown tbody tr').count() > 1, 'no breakdown rows shown');
 
@@ -124,6 +155,7 @@ export default async function () {
       return ['connected', 'not available'].includes(s) && s;
     }, { what: 'the live feed to connect or say it is not available', timeoutMs: 15_000 });
     if (live === 'connected') {
+      check((await page.textContent('#live')).includes('Waiting for events'), 'a connected feed says nothing while it waits');
       const res = await fetch(server.url + '/events', {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Authorization: 'Basic ' + Buffer.from('wk_demo:').toString('base64') },
@@ -133,6 +165,16 @@ export default async function () {
       await page.waitForFunction(() => document.querySelector('#live').textContent.includes('p-live-1'), null, { timeout: 15_000 });
     } else {
       check((await page.textContent('#live')).includes('no live feed'), 'the live feed does not say why it is missing');
+    }
+    const insightsAnswer = await fetch(server.url + '/api/insights?shop=demo', { headers: { Authorization: 'Bearer rk_demo' } });
+    if (insightsAnswer.ok) {
+      const { insights } = await insightsAnswer.json();
+      for (const ins of insights.slice(0, 3)) {
+        check((await page.textContent('#insights')).includes(ins.title), `insight ${ins.title} is not shown`);
+      }
+    } else {
+      check(insightsAnswer.status === 404, `/api/insights answered ${insightsAnswer.status}`);
+      check((await page.textContent('#insights')).includes('not available'), 'the insights section does not say why it is empty');
     }
 
     // Export: a download of the range's events, fetched with the key.
@@ -155,6 +197,7 @@ export default async function () {
     // The key stays for the tab: a reload signs in again.
     await page.reload();
     check(await settled(page) === 'ready', 'a reload lost the sign-in');
+    check(await page.inputValue('#from') === q.get('from'), 'a reload lost the range');
 
     // A range without events says how to send some.
     await page.goto(server.url + '/dashboard/#from=2025-01-01&to=2025-01-07&tz=Europe/Berlin');
@@ -165,6 +208,12 @@ export default async function () {
       notice.includes('tracker.js'), `the empty state says ${JSON.stringify(notice)}`);
     check((await page.locator('#trend-chart svg').textContent()).includes('No data in this range'), 'the empty chart does not say so');
     check(await kpiText(page, 'events') === '0', 'an empty range shows events');
+
+    // A key refused later (revoked, or changed) signs out and says so.
+    await page.evaluate(() => sessionStorage.setItem('shoplytics.readKey', 'rk_revoked'));
+    await page.reload();
+    await page.waitForSelector('#signin-error:not([hidden])');
+    check((await page.textContent('#signin-error')).includes('This key was refused'), 'a revoked key is not refused');
     await ctx.close();
 
     // The admin key gets a shop picker.
@@ -174,11 +223,53 @@ export default async function () {
     check(await settled(admPage) === 'ready', 'the admin key did not get a dashboard');
     check(await admPage.isVisible('#shop-select'), 'no shop picker for the admin key');
     const options = await admPage.$$eval('#shop-select option', (os) => os.map((o) => o.value));
-    check(JSON.stringify(options) === '["demo"]', `shop picker offers ${options}`);
+    check(JSON.stringify(options) === '["demo","other"]', `shop picker offers ${options}`);
     const adminEvents = await kpiText(admPage, 'events');
     const adminStats = await api('/api/stats?' + (await admPage.evaluate(() => document.body.dataset.query)), 'ak_demo');
     check(Number(plain(adminEvents)) === adminStats.events, `admin: events ${adminEvents} vs ${adminStats.events}`);
+    // The other shop: its own zone, and nothing in it yet.
+    await admPage.selectOption('#shop-select', 'other');
+    await admPage.waitForFunction(() => (document.body.dataset.query || '').includes('shop=other'));
+    check(await settled(admPage) === 'empty', 'the empty shop did not settle as "empty"');
+    const otherQuery = new URLSearchParams(await admPage.evaluate(() => document.body.dataset.query));
+    check(otherQuery.get('tz') === 'America/New_York', `the other shop is read in ${otherQuery.get('tz')}`);
     await adm.close();
+
+    // The live feed's and the insights' forms as API.md gives them, where
+    // this server has neither route yet: the page reads the stream with
+    // its key and shows each event, and shows an insight's evidence.
+    if (live !== 'connected' || !insightsAnswer.ok) {
+      const c = await browser.newContext();
+      const p = await c.newPage();
+      const auth = [];
+      if (live !== 'connected') {
+        await p.route('**/api/live?*', (route) => {
+          auth.push(route.request().headers().authorization);
+          route.fulfill({ status: 200, headers: { 'Content-Type': 'text/event-stream' },
+            body: sse([{ type: 'purchase_completed', anonymous_id: 'a-sse', revenue: '12.00', currency: 'EUR', timestamp: new Date().toISOString() }]) });
+        });
+      }
+      if (!insightsAnswer.ok) {
+        await p.route('**/api/insights?*', (route) => route.fulfill({ status: 200, contentType: 'application/json',
+          body: JSON.stringify({ insights: [{ id: 'i1', rule: 'conversion_drop', severity: 'warning', title: 'Conversion fell by a third',
+            message: 'Sessions converted at 4.10% yesterday against 6.20% over the week before.', subject: null, resolved_at: null,
+            evidence: { today_rate: 4.1, baseline_rate: 6.2, sessions: 812 }, created_at: new Date().toISOString() }] }) }));
+      }
+      await signIn(p, server.url, 'rk_demo');
+      await settled(p);
+      if (live !== 'connected') {
+        await p.waitForFunction(() => document.querySelector('#live').textContent.includes('a-sse'), null, { timeout: 15_000 });
+        check((await p.textContent('#live')).includes('purchase_completed'), 'the streamed event\'s type is not shown');
+        check(auth[0] === 'Bearer rk_demo', `the live feed was asked with ${auth[0]}`);
+      }
+      if (!insightsAnswer.ok) {
+        const text = await p.textContent('#insights');
+        for (const want of ['Conversion fell by a third', 'warning', 'baseline rate', '6.2', 'sessions', '812']) {
+          check(text.includes(want), `the insight does not show ${want}: ${text}`);
+        }
+      }
+      await c.close();
+    }
 
     // Phone width: one column, nothing wider than the screen.
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });

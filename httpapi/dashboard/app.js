@@ -23,6 +23,7 @@
     from: '',
     to: '', // inclusive, as shown; the API's "to" is the day after
     tz: 'UTC',
+    currency: '', // of revenue in the trend and the rankings; '' is the server's choice
     generation: 0, // bumped on every load, so late answers of an old one are dropped
     live: null, // AbortController of the live feed
   };
@@ -274,7 +275,20 @@
     cards.push(kpi('bounce', 'Bounce rate', fmtPct(s.bounce_rate), 'one page, then gone'));
     box.replaceChildren(...cards);
     if (s.events === 0) showEmpty(); else hideNotice();
+    currencies(s.revenue.map((r) => r.currency));
     return s;
+  }
+
+  // currencies offers the range's currencies for revenue, when there is a
+  // choice; the first is the one the server picks by default.
+  function currencies(list) {
+    const sel = $('currency');
+    const keep = list.includes(state.currency) ? state.currency : '';
+    sel.replaceChildren(el('option', { value: '', text: list.length ? list[0] + ' (most orders)' : 'most orders' }),
+      ...list.slice(1).map((c) => el('option', { value: c, text: c })));
+    sel.value = keep;
+    state.currency = keep;
+    $('currency-field').hidden = list.length < 2;
   }
 
   // showEmpty says how to get events into an empty range.
@@ -301,7 +315,8 @@
     if (!interval) interval = days <= 2 ? 'hour' : days > 120 ? 'week' : 'day';
     const metric = $('metric').value;
     try {
-      const svg = await getSVG('api/charts/timeseries.svg', { ...query(), metric, interval, ...chartSize(box) });
+      const currency = metric === 'revenue' ? state.currency : '';
+      const svg = await getSVG('api/charts/timeseries.svg', { ...query(), metric, interval, currency, ...chartSize(box) });
       if (gen !== state.generation) return;
       inlineSVG(box, svg, stepName(metric) + ' per ' + interval);
     } catch (err) {
@@ -338,7 +353,7 @@
   async function loadProducts(gen) {
     const table = $('products');
     try {
-      const r = await getJSON('api/top-products', { ...query(), by: $('products-by').value, limit: 10 });
+      const r = await getJSON('api/top-products', { ...query(), by: $('products-by').value, limit: 10, currency: state.currency });
       if (gen !== state.generation) return;
       const cur = r.currency ? r.currency + ' ' : '';
       fillTable(table, r.products.map((p) => [
@@ -363,7 +378,7 @@
   async function loadCustomers(gen) {
     const table = $('customers');
     try {
-      const r = await getJSON('api/top-customers', { ...query(), limit: 10 });
+      const r = await getJSON('api/top-customers', { ...query(), limit: 10, currency: state.currency });
       if (gen !== state.generation) return;
       const cur = r.currency ? r.currency + ' ' : '';
       fillTable(table, r.customers.map((c) => [
@@ -372,6 +387,13 @@
     } catch (err) {
       if (gen === state.generation) tableError(table, explain(err));
     }
+  }
+
+  // amounts shows totals of several currencies, one a line.
+  function amounts(list) {
+    const f = document.createDocumentFragment();
+    for (const a of list) f.append(el('span', { class: 'amount', text: a.currency + ' ' + fmtMoney(a.total) }));
+    return f;
   }
 
   const dimensionNames = {
@@ -389,7 +411,7 @@
       fillTable(table, r.rows.map((row) => [
         { text: row.value || '(none)' },
         num(row.events), num(row.sessions, 'opt'), num(row.users, 'opt'), num(row.purchases),
-        { text: row.revenue.length ? row.revenue.map((a) => a.currency + ' ' + fmtMoney(a.total)).join(', ') : '—', class: 'num' },
+        row.revenue.length ? { node: amounts(row.revenue), class: 'num' } : { text: '—', class: 'num' },
       ]), 'No event in this range has a ' + (dimensionNames[dim] || dim).toLowerCase() + '.');
     } catch (err) {
       if (gen === state.generation) tableError(table, explain(err));
@@ -722,6 +744,7 @@
     $('shop-select').addEventListener('change', (e) => {
       state.shop = e.target.value;
       state.tz = shopZone();
+      state.currency = '';
       loadAll();
     });
     $('shop-input').addEventListener('change', (e) => {
@@ -733,6 +756,12 @@
     $('interval').addEventListener('change', () => loadTrend(gen()));
     $('funnel-by').addEventListener('change', () => loadFunnel(gen()));
     $('products-by').addEventListener('change', () => loadProducts(gen()));
+    $('currency').addEventListener('change', (e) => {
+      state.currency = e.target.value;
+      if ($('metric').value === 'revenue') loadTrend(gen());
+      loadProducts(gen());
+      loadCustomers(gen());
+    });
     $('dimension').addEventListener('change', () => loadBreakdown(gen()));
     for (const b of document.querySelectorAll('[data-export]')) {
       b.addEventListener('click', () => exportEvents(b.dataset.export, b));
