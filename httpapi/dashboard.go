@@ -109,7 +109,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	body, etag := a.body, `"`+a.etag+`"`
 	if a.gzipped != nil {
 		hd.Add("Vary", "Accept-Encoding")
-		if acceptsGzip(r) {
+		if takesGzip(r) {
 			body, etag = a.gzipped, `"`+a.etag+`-gz"`
 			hd.Set("Content-Encoding", "gzip")
 		}
@@ -125,7 +125,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 			"connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 		hd.Set("Referrer-Policy", "no-referrer")
 	}
-	if etagMatches(r.Header.Get("If-None-Match"), a.etag) {
+	if ifNoneMatchNames(r.Header.Get("If-None-Match"), a.etag) {
 		hd.Del("Content-Encoding")
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -137,9 +137,9 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// acceptsGzip reports whether the request's Accept-Encoding takes gzip
+// takesGzip reports whether the request's Accept-Encoding takes gzip
 // (and does not refuse it with q=0).
-func acceptsGzip(r *http.Request) bool {
+func takesGzip(r *http.Request) bool {
 	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
@@ -151,10 +151,10 @@ func acceptsGzip(r *http.Request) bool {
 	return false
 }
 
-// etagMatches reports whether an If-None-Match header names the asset's
+// ifNoneMatchNames reports whether an If-None-Match header names the asset's
 // tag, in either of its encodings (weak comparison, as RFC 9110 asks for
 // If-None-Match).
-func etagMatches(header, tag string) bool {
+func ifNoneMatchNames(header, tag string) bool {
 	if header == "" {
 		return false
 	}
