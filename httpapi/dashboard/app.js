@@ -389,6 +389,17 @@
     }
   }
 
+  // breakable lets a long value (a host, a path) wrap after its dots and
+  // slashes rather than in the middle of a word.
+  function breakable(text) {
+    const f = document.createDocumentFragment();
+    for (const part of String(text).split(/(?<=[./_\-?&=])/)) {
+      if (f.childNodes.length) f.append(document.createElement('wbr'));
+      f.append(part);
+    }
+    return f;
+  }
+
   // amounts shows totals of several currencies, one a line.
   function amounts(list) {
     const f = document.createDocumentFragment();
@@ -409,7 +420,7 @@
       const r = await getJSON('api/breakdown', { ...query(), dimension: dim, limit: 10 });
       if (gen !== state.generation) return;
       fillTable(table, r.rows.map((row) => [
-        { text: row.value || '(none)' },
+        { node: breakable(row.value || '(none)') },
         num(row.events), num(row.sessions, 'opt'), num(row.users, 'opt'), num(row.purchases),
         row.revenue.length ? { node: amounts(row.revenue), class: 'num' } : { text: '—', class: 'num' },
       ]), 'No event in this range has a ' + (dimensionNames[dim] || dim).toLowerCase() + '.');
