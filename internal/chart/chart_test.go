@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -213,4 +214,31 @@ func TestColoursHaveEnoughContrast(t *testing.T) {
 	} {
 		require.GreaterOrEqual(t, contrast(c.fg, colorWhite), c.min, c.name)
 	}
+}
+
+// BenchmarkDraw measures drawing alone, the cost a chart route adds to the
+// query behind it: go test -run '^$' -bench Draw ./internal/chart
+func BenchmarkDraw(b *testing.B) {
+	month := analytics.TimeSeriesResult{Metric: analytics.MetricEvents, Interval: analytics.Day, TZ: "UTC"}
+	for i := range 30 {
+		month.Points = append(month.Points, analytics.Point{T: fmt.Sprintf("2026-03-%02d", 1+i%28), Value: int64(1000 + i*37%400)})
+	}
+	funnel := analytics.FunnelResult{By: analytics.BySession, Steps: []analytics.FunnelStep{
+		{EventName: "product_viewed", Count: 8700, ConversionFromStart: 100}, {EventName: "add_to_cart", Count: 3100, ConversionFromStart: 35.6},
+		{EventName: "checkout_started", Count: 1500, ConversionFromStart: 17.2}, {EventName: "purchase_completed", Count: 960, ConversionFromStart: 11},
+	}}
+	b.Run("timeseries-30-days", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := TimeSeries(month, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("funnel-4-steps", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Funnel(funnel, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
