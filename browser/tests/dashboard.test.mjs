@@ -4,13 +4,14 @@
 // the live feed (once the server has one), nothing loaded from another
 // host; then screenshots at desktop and phone width.
 //
-// Screenshots go to docs/ (dashboard-desktop.png, dashboard-phone.png), or
-// to SCREENSHOT_DIR when it is set.
+// Screenshots (dashboard-desktop.png, dashboard-phone.png) go to a
+// temporary directory, or to SCREENSHOT_DIR when it is set: SCREENSHOT_DIR=docs
+// refreshes the README's pictures.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { launch, startGo, check, eventually, repoRoot, lowContrast, tempDir } from '../lib.mjs';
 
-const shotDir = process.env.SCREENSHOT_DIR || join(repoRoot, 'docs');
+const shotDir = process.env.SCREENSHOT_DIR ? resolve(repoRoot, process.env.SCREENSHOT_DIR) : tempDir('shoplytics-screenshots-');
 
 // signIn opens the dashboard and signs in with key.
 async function signIn(page, url, key) {
