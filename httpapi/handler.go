@@ -50,6 +50,7 @@ func New(cfg Config) (http.Handler, error) {
 		h.route("POST", path, h.cors(h.segment(kind)))
 		h.route("OPTIONS", path, h.cors(nil))
 	}
+	h.route("GET", "/tracker.js", tracker.ServeHTTP)
 	h.route("GET", "/health", h.health)
 	h.route("GET", "/metrics", newMetrics(cfg.Ingester, h.segmentDropped).ServeHTTP)
 	h.route("GET", "/openapi.json", openAPI())

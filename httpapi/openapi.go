@@ -42,6 +42,8 @@ var operations = withSegment(map[string]operation{
 	"OPTIONS /events": {summary: "CORS preflight for browsers", answers: map[int]string{204: "allowed"}},
 	"GET /health": {summary: "Whether the store answers and takes writes", answers: map[int]string{
 		200: "{\"status\":\"ok\"}", 503: "{\"status\":\"unavailable\",\"error\"}"}},
+	"GET /tracker.js": {summary: "The browser tracker (JavaScript), cacheable: ETag, If-None-Match, gzip", answers: map[int]string{
+		200: "text/javascript", 304: "the copy named by If-None-Match is current"}},
 	"GET /openapi.json": {summary: "This description (OpenAPI 3)", answers: map[int]string{200: "the description"}},
 	"GET /metrics": {summary: "The ingester's and the process's metrics, Prometheus text format",
 		answers: map[int]string{200: "text/plain; version=0.0.4"}},
