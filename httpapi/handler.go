@@ -26,6 +26,8 @@ type handler struct {
 	// routes are the "METHOD path" patterns registered, each described in
 	// operations for /openapi.json.
 	routes []string
+	// hub fans stored events out to GET /api/live.
+	hub *liveHub
 	// exportWriteTimeout overrides defaultExportWriteTimeout (tests).
 	exportWriteTimeout time.Duration
 }
@@ -40,6 +42,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	h := &handler{cfg: cfg, keys: newKeyring(&cfg), zones: map[string]*time.Location{}, shops: map[string]bool{},
 		mux: http.NewServeMux(), segmentDropped: new(atomic.Uint64)}
+	h.hub = newLiveHub(cfg.Ingester, int(cfg.LiveBufferBytes), cfg.MaxLiveStreams)
 	for _, s := range cfg.Shops {
 		h.zones[s.ID], _ = loadZone(s.Timezone) // checked by setDefaults
 		h.shops[s.ID] = true
@@ -52,7 +55,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	h.route("GET", "/tracker.js", tracker.ServeHTTP)
 	h.route("GET", "/health", h.health)
-	h.route("GET", "/metrics", newMetrics(cfg.Ingester, h.segmentDropped).ServeHTTP)
+	h.route("GET", "/metrics", newMetrics(cfg.Ingester, h.segmentDropped, h.hub).ServeHTTP)
 	h.route("GET", "/openapi.json", openAPI())
 	h.route("GET", "/api/counts", h.read(h.counts))
 	h.route("GET", "/api/export", h.read(h.export))
@@ -65,6 +68,7 @@ func New(cfg Config) (http.Handler, error) {
 	h.route("GET", "/api/breakdown", h.read(h.breakdown))
 	h.route("GET", "/api/segments", h.read(h.segments))
 	h.route("GET", "/api/users/{id}/journey", h.read(h.journey))
+	h.route("GET", "/api/live", h.read(h.live))
 	h.mux.HandleFunc("/", h.noRoute)
 	return h, nil
 }

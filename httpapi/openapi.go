@@ -57,6 +57,11 @@ var operations = withSegment(map[string]operation{
 	"GET /api/retention":     {summary: "Cohorts by first event, retained per period", auth: "read", params: []string{"interval"}, answers: readAnswers},
 	"GET /api/breakdown":     {summary: "Top values of a dimension with events, sessions, users, purchases, revenue", auth: "read", params: []string{"dimension", "limit"}, answers: readAnswers},
 	"GET /api/segments":      {summary: "Buyers, cart abandoners and window shoppers", auth: "read", params: []string{"by", "min_product_views"}, answers: readAnswers},
+	"GET /api/live": {summary: "Server-Sent Events: an \"event: event\" with the event's JSON for each event of the shop as it is stored; heartbeat comments; a client too far behind gets \"event: dropped\" and the stream ends",
+		auth: "read", answers: map[int]string{
+			200: "text/event-stream", 400: "an admin key must name the shop", 401: "missing or unknown read key",
+			403: "the key may not read that shop", 404: "an admin key named an unknown shop", 503: "too many live streams open: retry after Retry-After",
+		}},
 	"GET /api/users/{id}/journey": {summary: "One user's events in time order, anonymous history stitched in", auth: "read",
 		params: []string{"limit"}, answers: readAnswers},
 })
