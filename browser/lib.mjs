@@ -85,3 +85,66 @@ export async function eventually(fn, { timeoutMs = 10_000, stepMs = 100, what = 
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+// exportEvents reads a shop's raw events through the read API
+// (GET <base>/api/export, NDJSON) with a bearer read key.
+export async function exportEvents(base, key, query = '') {
+  const res = await fetch(`${base}/api/export?format=ndjson${query}`, { headers: { Authorization: `Bearer ${key}` } });
+  if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+  const text = await res.text();
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
+}
+
+// readJSON GETs a read route with a bearer key and returns its JSON.
+export async function readJSON(url, key) {
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${key}` } });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${body}`);
+  return JSON.parse(body);
+}
+
+// instrumentSends makes every page of context note the tracker's sends
+// in sessionStorage (which outlives the page within its tab and origin):
+// "beacon" for navigator.sendBeacon, "fetch" for fetch, with the events
+// of each body. A browser's keepalive and beacon requests leave from the
+// browser process, where the tool's request events do not see them all.
+export async function instrumentSends(context) {
+  await context.addInitScript(() => {
+    const note = (type, url, body) => {
+      if (!/\/events(\?|$)/.test(String(url))) return;
+      let events = [];
+      try { events = JSON.parse(body).batch || []; } catch (e) { /* not JSON */ }
+      const sends = JSON.parse(sessionStorage.getItem('probe_sends') || '[]');
+      sends.push({ type, url: String(url), ids: events.map((e) => e.id), types: events.map((e) => e.type), page: location.pathname });
+      sessionStorage.setItem('probe_sends', JSON.stringify(sends));
+    };
+    const beacon = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, data) => {
+      // The tracker sends a Blob; its text is read synchronously from a
+      // copy made before, so nothing here delays the beacon.
+      note('beacon', url, window.__probeLastBody || '');
+      return beacon(url, data);
+    };
+    const origBlob = window.Blob;
+    window.Blob = function (parts, opts) {
+      if (parts && typeof parts[0] === 'string') window.__probeLastBody = parts[0];
+      return new origBlob(parts, opts);
+    };
+    window.Blob.prototype = origBlob.prototype;
+    const f = window.fetch.bind(window);
+    window.fetch = (url, init) => {
+      note('fetch', url, init && typeof init.body === 'string' ? init.body : '');
+      return f(url, init);
+    };
+  });
+}
+
+// sends returns what instrumentSends noted in the page's tab.
+export async function sends(page) {
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem('probe_sends') || '[]'));
+}
+
+// count returns how many of items match pred.
+export function count(items, pred) {
+  return items.filter(pred).length;
+}
