@@ -67,9 +67,9 @@ func (l line) Total() tracking.Money {
 
 type order struct {
 	ID, Email, Name string
-	Lines     []line
-	Total     tracking.Money
-	Placed    time.Time
+	Lines           []line
+	Total           tracking.Money
+	Placed          time.Time
 }
 
 func newShop(id, writeKey string, in *ingest.Ingester, log *slog.Logger) (*shop, error) {
