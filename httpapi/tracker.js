@@ -166,7 +166,9 @@
   // keep adds events to the retry queue (in storage, so they survive the
   // page), dropping the oldest past RETRY_MAX, and schedules a retry.
   function keep(events) {
-    var kept = stored().concat(events);
+    var kept = stored().concat(events).sort(function (a, b) {
+      return a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : 0;
+    });
     set('retry', JSON.stringify(kept.slice(-RETRY_MAX)));
     retrySoon(backoff);
     backoff = Math.min(backoff * 2, 60000);
