@@ -8,6 +8,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -206,4 +207,23 @@ func TestCheckoutWithoutTheTrackerRecordsThePurchaseAlone(t *testing.T) {
 	require.Equal(t, tracking.PurchaseCompleted, evs[0].Type)
 	require.Empty(t, evs[0].AnonymousID)
 	require.Equal(t, customerID("bo@example.com"), evs[0].UserID)
+}
+
+// The README's snippet is the one the shop's pages use, so what users copy
+// is what the browser tests run.
+func TestREADMESnippetIsTheShops(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "## Track the browser")
+	require.True(t, ok, "the README has a Track the browser section")
+	_, snippet, ok := strings.Cut(section, "```html\n")
+	require.True(t, ok)
+	snippet, _, ok = strings.Cut(snippet, "```")
+	require.True(t, ok)
+	layout, err := templateFiles.ReadFile("templates/layout.html")
+	require.NoError(t, err)
+	page := strings.ReplaceAll(string(layout), "{{.WriteKey}}", `"wk_demo"`)
+	for _, line := range strings.Split(strings.TrimSpace(snippet), "\n") {
+		require.Contains(t, page, line)
+	}
 }
