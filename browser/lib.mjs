@@ -30,20 +30,43 @@ export function tempDir(prefix = 'shoplytics-browser-') {
   return dir;
 }
 
-// startGo builds and runs `go run <pkg> -addr 127.0.0.1:0 ...args` from the
-// repo root and resolves with {url, proc, output()} once the program logs
-// the address it listens on (a line holding "http://127.0.0.1:PORT"). stop()
-// sends SIGTERM and waits for the exit.
+// built holds the binaries startGo made in this process, by package.
+const built = new Map();
+
+// buildGo builds a package of the repo once per process and returns the
+// binary's path.
+function buildGo(pkg) {
+  if (!built.has(pkg)) {
+    const bin = join(tempDir('shoplytics-bin-'), pkg.replace(/[^A-Za-z0-9]+/g, '_'));
+    built.set(pkg, new Promise((resolve, reject) => {
+      const b = spawn('go', ['build', '-o', bin, pkg], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      b.stdout.on('data', (c) => { out += c; });
+      b.stderr.on('data', (c) => { out += c; });
+      b.on('exit', (code) => (code === 0 ? resolve(bin) : reject(new Error(`go build ${pkg} failed (${code}):\n${out}`))));
+    }));
+  }
+  return built.get(pkg);
+}
+
+// startGo builds <pkg> and runs it with `-addr 127.0.0.1:0 ...args` from
+// the repo root, and resolves with {url, proc, output()} once the program
+// logs the address it listens on (a line holding "http://127.0.0.1:PORT").
+// stop() sends SIGTERM and waits for the exit. The program runs as a
+// binary, not under `go run`, which would die of the SIGTERM itself and
+// leave the program running.
 export async function startGo(pkg, args = [], { timeoutMs = 180_000, env = {} } = {}) {
-  const proc = spawn('go', ['run', pkg, '-addr', '127.0.0.1:0', ...args], {
+  const bin = await buildGo(pkg);
+  const proc = spawn(bin, ['-addr', '127.0.0.1:0', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: false,
   });
   let log = '';
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${pkg} did not start in ${timeoutMs} ms:\n${log}`)), timeoutMs);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${pkg} did not start in ${timeoutMs} ms:\n${log}`)); }, timeoutMs);
     const onData = (chunk) => {
       log += chunk;
       const m = log.match(/http:\/\/127\.0\.0\.1:\d+/);
@@ -53,14 +76,19 @@ export async function startGo(pkg, args = [], { timeoutMs = 180_000, env = {} } 
     proc.stderr.on('data', onData);
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${pkg} exited (${code}) before listening:\n${log}`)); });
   });
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  // A test that fails before stop() must not leave the program behind.
+  const kill = () => proc.kill('SIGKILL');
+  process.on('exit', kill);
   return {
     url,
     proc,
     output: () => log,
     async stop() {
+      process.off('exit', kill);
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGTERM');
-      await exited;
+      const code = await exited;
+      if (code !== 0) throw new Error(`${pkg} exited ${code} on SIGTERM:\n${log}`);
     },
   };
 }
