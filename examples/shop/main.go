@@ -22,6 +22,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -40,14 +41,18 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "shop:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+// run serves the shop until ctx ends, logging to logTo.
+func run(ctx context.Context, args []string, logTo io.Writer) error {
 	fs := flag.NewFlagSet("shop", flag.ContinueOnError)
+	fs.SetOutput(logTo)
 	addr := fs.String("addr", "127.0.0.1:8090", "address to listen on")
 	storeURL := fs.String("store", "sqlite://shop.db", "store URL: sqlite://PATH, postgres://..., redis://host:port/db?sink=URL, memory://")
 	spoolDir := fs.String("spool", "shop.spool", `directory of the write-ahead spool of accepted events ("off": none; memory:// has none unless one is named)`)
@@ -65,12 +70,10 @@ func run(args []string) error {
 	if *spoolDir != "off" && (named || !strings.HasPrefix(*storeURL, "memory:")) {
 		spool.Dir = *spoolDir
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := slog.New(slog.NewTextHandler(logTo, nil))
 	keys := serve.DemoKeys
 	shopKeys := keys.Shops[0]
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	st, err := store.Open(ctx, *storeURL)
 	if err != nil {
 		return err
