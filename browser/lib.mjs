@@ -30,20 +30,43 @@ export function tempDir(prefix = 'shoplytics-browser-') {
   return dir;
 }
 
-// startGo builds and runs `go run <pkg> -addr 127.0.0.1:0 ...args` from the
-// repo root and resolves with {url, proc, output()} once the program logs
-// the address it listens on (a line holding "http://127.0.0.1:PORT"). stop()
-// sends SIGTERM and waits for the exit.
+// built holds the binaries startGo made in this process, by package.
+const built = new Map();
+
+// buildGo builds a package of the repo once per process and returns the
+// binary's path.
+function buildGo(pkg) {
+  if (!built.has(pkg)) {
+    const bin = join(tempDir('shoplytics-bin-'), pkg.replace(/[^A-Za-z0-9]+/g, '_'));
+    built.set(pkg, new Promise((resolve, reject) => {
+      const b = spawn('go', ['build', '-o', bin, pkg], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      b.stdout.on('data', (c) => { out += c; });
+      b.stderr.on('data', (c) => { out += c; });
+      b.on('exit', (code) => (code === 0 ? resolve(bin) : reject(new Error(`go build ${pkg} failed (${code}):\n${out}`))));
+    }));
+  }
+  return built.get(pkg);
+}
+
+// startGo builds <pkg> and runs it with `-addr 127.0.0.1:0 ...args` from
+// the repo root, and resolves with {url, proc, output()} once the program
+// logs the address it listens on (a line holding "http://127.0.0.1:PORT").
+// stop() sends SIGTERM and waits for the exit. The program runs as a
+// binary, not under `go run`, which would die of the SIGTERM itself and
+// leave the program running.
 export async function startGo(pkg, args = [], { timeoutMs = 180_000, env = {} } = {}) {
-  const proc = spawn('go', ['run', pkg, '-addr', '127.0.0.1:0', ...args], {
+  const bin = await buildGo(pkg);
+  const proc = spawn(bin, ['-addr', '127.0.0.1:0', ...args], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: false,
   });
   let log = '';
+  const exited = new Promise((resolve) => proc.on('exit', resolve));
   const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${pkg} did not start in ${timeoutMs} ms:\n${log}`)), timeoutMs);
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`${pkg} did not start in ${timeoutMs} ms:\n${log}`)); }, timeoutMs);
     const onData = (chunk) => {
       log += chunk;
       const m = log.match(/http:\/\/127\.0\.0\.1:\d+/);
@@ -53,14 +76,19 @@ export async function startGo(pkg, args = [], { timeoutMs = 180_000, env = {} } 
     proc.stderr.on('data', onData);
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${pkg} exited (${code}) before listening:\n${log}`)); });
   });
-  const exited = new Promise((resolve) => proc.on('exit', resolve));
+  // A test that fails before stop() must not leave the program behind.
+  const kill = () => proc.kill('SIGKILL');
+  process.on('exit', kill);
   return {
     url,
     proc,
     output: () => log,
     async stop() {
+      process.off('exit', kill);
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
       proc.kill('SIGTERM');
-      await exited;
+      const code = await exited;
+      if (code !== 0) throw new Error(`${pkg} exited ${code} on SIGTERM:\n${log}`);
     },
   };
 }
@@ -124,4 +152,67 @@ export async function lowContrast(page) {
     }
     return out;
   });
+}
+
+// exportEvents reads a shop's raw events through the read API
+// (GET <base>/api/export, NDJSON) with a bearer read key.
+export async function exportEvents(base, key, query = '') {
+  const res = await fetch(`${base}/api/export?format=ndjson${query}`, { headers: { Authorization: `Bearer ${key}` } });
+  if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+  const text = await res.text();
+  return text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l));
+}
+
+// readJSON GETs a read route with a bearer key and returns its JSON.
+export async function readJSON(url, key) {
+  const res = await fetch(url, { headers: { Authorization: `Bearer ${key}` } });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`${url} answered ${res.status}: ${body}`);
+  return JSON.parse(body);
+}
+
+// instrumentSends makes every page of context note the tracker's sends
+// in sessionStorage (which outlives the page within its tab and origin):
+// "beacon" for navigator.sendBeacon, "fetch" for fetch, with the events
+// of each body. A browser's keepalive and beacon requests leave from the
+// browser process, where the tool's request events do not see them all.
+export async function instrumentSends(context) {
+  await context.addInitScript(() => {
+    const note = (type, url, body) => {
+      if (!/\/events(\?|$)/.test(String(url))) return;
+      let events = [];
+      try { events = JSON.parse(body).batch || []; } catch (e) { /* not JSON */ }
+      const sends = JSON.parse(sessionStorage.getItem('probe_sends') || '[]');
+      sends.push({ type, url: String(url), ids: events.map((e) => e.id), types: events.map((e) => e.type), page: location.pathname });
+      sessionStorage.setItem('probe_sends', JSON.stringify(sends));
+    };
+    const beacon = navigator.sendBeacon.bind(navigator);
+    navigator.sendBeacon = (url, data) => {
+      // The tracker sends a Blob; its text is read synchronously from a
+      // copy made before, so nothing here delays the beacon.
+      note('beacon', url, window.__probeLastBody || '');
+      return beacon(url, data);
+    };
+    const origBlob = window.Blob;
+    window.Blob = function (parts, opts) {
+      if (parts && typeof parts[0] === 'string') window.__probeLastBody = parts[0];
+      return new origBlob(parts, opts);
+    };
+    window.Blob.prototype = origBlob.prototype;
+    const f = window.fetch.bind(window);
+    window.fetch = (url, init) => {
+      note('fetch', url, init && typeof init.body === 'string' ? init.body : '');
+      return f(url, init);
+    };
+  });
+}
+
+// sends returns what instrumentSends noted in the page's tab.
+export async function sends(page) {
+  return page.evaluate(() => JSON.parse(sessionStorage.getItem('probe_sends') || '[]'));
+}
+
+// count returns how many of items match pred.
+export function count(items, pred) {
+  return items.filter(pred).length;
 }

@@ -65,6 +65,23 @@ type Config struct {
 	AllowedOrigins []string
 	// MaxRange caps the time range of a read (default 400 days).
 	MaxRange time.Duration
+	// LiveHeartbeat is how often a live stream (GET /api/live) sends a
+	// comment line when no event comes (default 15s), so that proxies keep
+	// the connection and clients see it is alive.
+	LiveHeartbeat time.Duration
+	// LiveBufferBytes bounds the events a live stream's client may fall
+	// behind by, in encoded bytes (default 1 MiB); a client further behind
+	// is dropped, so that it never holds memory or the ingester. A stored
+	// batch reaches a stream at once, so it should hold a batch of the
+	// shop's events (the ingester's BatchSize, about 400 bytes an event).
+	LiveBufferBytes int64
+	// LiveWriteTimeout bounds each write to a live stream's client (default
+	// 10s); a client that reads nothing for that long is cut off.
+	LiveWriteTimeout time.Duration
+	// MaxLiveStreams caps the live streams open at once (default 256);
+	// more are answered 503 with Retry-After. With LiveBufferBytes it
+	// bounds the memory the live feed may hold.
+	MaxLiveStreams int
 	// RetryAfter is what an overloaded answer asks clients to wait
 	// (default 1s).
 	RetryAfter time.Duration
@@ -156,7 +173,9 @@ func (c *Config) setDefaults() error {
 		return errors.New("httpapi: Config.Ingester is required")
 	}
 	for name, v := range map[string]int64{"MaxBodyBytes": c.MaxBodyBytes, "MaxDecodingBytes": c.MaxDecodingBytes, "MaxRejections": int64(c.MaxRejections),
-		"MaxRange": int64(c.MaxRange), "RetryAfter": int64(c.RetryAfter)} {
+		"MaxRange": int64(c.MaxRange), "RetryAfter": int64(c.RetryAfter),
+		"LiveHeartbeat": int64(c.LiveHeartbeat), "LiveBufferBytes": c.LiveBufferBytes, "LiveWriteTimeout": int64(c.LiveWriteTimeout),
+		"MaxLiveStreams": int64(c.MaxLiveStreams)} {
 		if v < 0 {
 			return fmt.Errorf("httpapi: Config.%s must not be negative", name)
 		}
@@ -179,6 +198,18 @@ func (c *Config) setDefaults() error {
 	}
 	if c.RetryAfter == 0 {
 		c.RetryAfter = time.Second
+	}
+	if c.LiveHeartbeat == 0 {
+		c.LiveHeartbeat = 15 * time.Second
+	}
+	if c.LiveBufferBytes == 0 {
+		c.LiveBufferBytes = 1 << 20
+	}
+	if c.LiveWriteTimeout == 0 {
+		c.LiveWriteTimeout = 10 * time.Second
+	}
+	if c.MaxLiveStreams == 0 {
+		c.MaxLiveStreams = 256
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -78,6 +78,33 @@
 // internal/chart, on go-analyze/charts), with the same keys and parameters
 // plus width and height; an empty range draws "No data in this range".
 //
+// # Browser tracker
+//
+// GET /tracker.js is the browser tracker, a plain script embedded in the
+// package (tracker.js in its source): gzipped once when the package loads,
+// served with an ETag per encoding (If-None-Match answers 304) and an hour
+// of Cache-Control, and under 5 KiB gzipped (a test holds it). It posts to
+// POST /events of the handler it came from, found from its own URL, so it
+// works wherever the handler is mounted; the write key travels as ?key=,
+// since navigator.sendBeacon cannot set headers, and bodies are
+// text/plain JSON, which keeps cross-origin sends free of a preflight.
+//
+// # Live feed
+//
+// GET /api/live is Server-Sent Events for one shop (a read key, or the admin
+// key with ?shop=): an "event: event" whose data is the event's JSON for
+// each event the store inserts from then on (duplicates are not sent
+// again), flushed as it comes, with a comment line every
+// Config.LiveHeartbeat. The handler watches its Config.Ingester through
+// ingest.Ingester.Observe while a stream is open, so an application needs no
+// hook of its own for it. A stream buffers at most Config.LiveBufferBytes
+// for its client; a client further behind (slow, or not reading at all) is
+// sent "event: dropped" if it still reads, and its stream ends, so it never
+// holds the ingester or another client. Browsers' EventSource cannot send
+// an Authorization header: read the stream with fetch and its body's
+// ReadableStream, which can. [Run] ends the open streams when it stops
+// (see [EndStreamsOnShutdown] for a server of your own).
+//
 // # Operations
 //
 // GET /health is {"status":"ok"}, or 503 when the store does not answer a

@@ -26,6 +26,8 @@ type handler struct {
 	// routes are the "METHOD path" patterns registered, each described in
 	// operations for /openapi.json.
 	routes []string
+	// hub fans stored events out to GET /api/live.
+	hub *liveHub
 	// exportWriteTimeout overrides defaultExportWriteTimeout (tests).
 	exportWriteTimeout time.Duration
 }
@@ -40,6 +42,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	h := &handler{cfg: cfg, keys: newKeyring(&cfg), zones: map[string]*time.Location{}, shops: map[string]bool{},
 		mux: http.NewServeMux(), segmentDropped: new(atomic.Uint64)}
+	h.hub = newLiveHub(cfg.Ingester, int(cfg.LiveBufferBytes), cfg.MaxLiveStreams)
 	for _, s := range cfg.Shops {
 		h.zones[s.ID], _ = loadZone(s.Timezone) // checked by setDefaults
 		h.shops[s.ID] = true
@@ -50,8 +53,9 @@ func New(cfg Config) (http.Handler, error) {
 		h.route("POST", path, h.cors(h.segment(kind)))
 		h.route("OPTIONS", path, h.cors(nil))
 	}
+	h.route("GET", "/tracker.js", tracker.ServeHTTP)
 	h.route("GET", "/health", h.health)
-	h.route("GET", "/metrics", newMetrics(cfg.Ingester, h.segmentDropped).ServeHTTP)
+	h.route("GET", "/metrics", newMetrics(cfg.Ingester, h.segmentDropped, h.hub).ServeHTTP)
 	h.route("GET", "/openapi.json", openAPI())
 	h.route("GET", "/api/counts", h.read(h.counts))
 	h.route("GET", "/api/export", h.read(h.export))
@@ -69,6 +73,7 @@ func New(cfg Config) (http.Handler, error) {
 	h.route("GET", "/api/shops", h.listShops)
 	h.route("GET", "/dashboard", h.dashboardRedirect)
 	h.route("GET", "/dashboard/", h.dashboard)
+	h.route("GET", "/api/live", h.read(h.live))
 	h.mux.HandleFunc("/", h.noRoute)
 	return h, nil
 }

@@ -15,7 +15,7 @@ import (
 // and the process's (memory, goroutines, open files), in Prometheus text
 // format, from a registry of its own (no global state, so two handlers in
 // one process do not collide). Nothing in it is per shop.
-func newMetrics(in *ingest.Ingester, segmentDropped *atomic.Uint64) http.Handler {
+func newMetrics(in *ingest.Ingester, segmentDropped *atomic.Uint64, hub *liveHub) http.Handler {
 	reg := prometheus.NewRegistry()
 	// The collectors of the prometheus package itself: its collectors
 	// package, their newer home, links database/sql (for a DB stats
@@ -28,6 +28,14 @@ func newMetrics(in *ingest.Ingester, segmentDropped *atomic.Uint64) http.Handler
 			Name: "shoplytics_segment_dropped_messages_total",
 			Help: "Segment messages dropped as invalid (the answer is 200 all the same: Segment's clients retry anything else for ever).",
 		}, func() float64 { return float64(segmentDropped.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "shoplytics_live_streams",
+			Help: "Live feed streams (GET /api/live) open now.",
+		}, func() float64 { return float64(hub.open.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "shoplytics_live_dropped_streams_total",
+			Help: "Live feed streams ended because their client fell more than LiveBufferBytes behind.",
+		}, func() float64 { return float64(hub.dropped.Load()) }),
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

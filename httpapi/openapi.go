@@ -52,6 +52,8 @@ var operations = withSegment(map[string]operation{
 	"OPTIONS /events": {summary: "CORS preflight for browsers", answers: map[int]string{204: "allowed"}},
 	"GET /health": {summary: "Whether the store answers and takes writes", answers: map[int]string{
 		200: "{\"status\":\"ok\"}", 503: "{\"status\":\"unavailable\",\"error\"}"}},
+	"GET /tracker.js": {summary: "The browser tracker (JavaScript), cacheable: ETag, If-None-Match, gzip", answers: map[int]string{
+		200: "text/javascript", 304: "the copy named by If-None-Match is current"}},
 	"GET /openapi.json": {summary: "This description (OpenAPI 3)", answers: map[int]string{200: "the description"}},
 	"GET /metrics": {summary: "The ingester's and the process's metrics, Prometheus text format",
 		answers: map[int]string{200: "text/plain; version=0.0.4"}},
@@ -65,6 +67,11 @@ var operations = withSegment(map[string]operation{
 	"GET /api/retention":     {summary: "Cohorts by first event, retained per period", auth: "read", params: []string{"interval"}, answers: readAnswers},
 	"GET /api/breakdown":     {summary: "Top values of a dimension with events, sessions, users, purchases, revenue", auth: "read", params: []string{"dimension", "limit"}, answers: readAnswers},
 	"GET /api/segments":      {summary: "Buyers, cart abandoners and window shoppers", auth: "read", params: []string{"by", "min_product_views"}, answers: readAnswers},
+	"GET /api/live": {summary: "Server-Sent Events: an \"event: event\" with the event's JSON for each event of the shop as it is stored; heartbeat comments; a client too far behind gets \"event: dropped\" and the stream ends",
+		auth: "read", answers: map[int]string{
+			200: "text/event-stream", 400: "an admin key must name the shop", 401: "missing or unknown read key",
+			403: "the key may not read that shop", 404: "an admin key named an unknown shop", 503: "too many live streams open: retry after Retry-After",
+		}},
 	"GET /api/users/{id}/journey": {summary: "One user's events in time order, anonymous history stitched in", auth: "read",
 		params: []string{"limit"}, answers: readAnswers},
 	"GET /api/charts/timeseries.svg": {summary: "/api/timeseries drawn as an SVG line chart (labelled axes; \"No data in this range\" when empty)", auth: "read",

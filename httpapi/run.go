@@ -36,6 +36,9 @@ type RunOptions struct {
 // running and always shuts it down before returning, also when the server
 // cannot listen or fails.
 //
+// The open live streams (GET /api/live), which never end by themselves,
+// are ended when the stop begins (EndStreamsOnShutdown).
+//
 // Run returns nil after a clean stop; otherwise the server's error, or the
 // ingester's if its drain overran ShutdownTimeout (its error counts what
 // was not stored).
@@ -53,6 +56,7 @@ func Run(ctx context.Context, srv *http.Server, in *ingest.Ingester, opts RunOpt
 	if log == nil {
 		log = slog.Default()
 	}
+	EndStreamsOnShutdown(srv)
 	in.Start()
 	ln := opts.Listener
 	if ln == nil {

@@ -54,6 +54,14 @@
 // writing goes on in a new one. Events in a failed call may still be
 // stored, as the call may have reached the disk.
 //
+// # Observers
+//
+// [Options.Hooks] are fixed at New. [Ingester.Observe] adds a function
+// called after every stored batch until it is stopped, so parts of a
+// program can watch the stored events while they need them: the HTTP live
+// feed observes while a client is connected. An observer runs on a flush
+// goroutine and must return quickly.
+//
 // # Lifecycle
 //
 // New starts nothing. [Ingester.Start] or [Ingester.Run] starts the

@@ -83,6 +83,8 @@ type Ingester struct {
 
 	waiters map[*waiter]struct{} // Store calls waiting for their events
 
+	observers observers // Observe'd functions, called after each stored batch
+
 	batches chan batch
 	idle    chan struct{}   // a token per flusher free to take a batch
 	workCtx context.Context // store calls; cancelled only to abort
@@ -466,6 +468,7 @@ func (in *Ingester) appendWithRetry(events []tracking.Event, lo uint64, out []ou
 			if h := in.opts.Hooks.OnStored; h != nil {
 				h(events, res)
 			}
+			in.observers.notify(events, res)
 			for i, dup := range res.Duplicate {
 				if dup && i < len(out) {
 					out[i] = duplicate

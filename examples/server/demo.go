@@ -9,7 +9,6 @@ import (
 	"github.com/shoplytics/shoplytics/internal/datagen"
 	"github.com/shoplytics/shoplytics/internal/serve"
 	"github.com/shoplytics/shoplytics/store"
-	"github.com/shoplytics/shoplytics/tracking"
 )
 
 // Demo traffic: a month of a small shop, enough for every chart, funnel
@@ -37,27 +36,7 @@ func seedDemo(ctx context.Context, st store.Store, keys serve.Keys, log *slog.Lo
 			zone = loc
 		}
 	}
-	for _, err := range st.Events(ctx, store.Filter{ShopID: shop, Limit: 1}) {
-		if err != nil {
-			return fmt.Errorf("-demo: %w", err)
-		}
-		log.Info("demo data skipped: the store holds events of the shop already", "shop", shop)
-		return nil
-	}
-	begun := time.Now()
 	o := datagen.Options{ShopID: shop, Start: now.Add(-demoDays * 24 * time.Hour), Days: demoDays,
 		Visitors: demoVisitors, Seed: demoSeed, Zone: zone, BatchSize: 1000}
-	var stored, duplicates int
-	err := datagen.Stream(o, func(batch []tracking.Event) error {
-		r, err := st.Append(ctx, batch)
-		stored += r.Inserted
-		duplicates += r.Duplicates
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("-demo: %w", err)
-	}
-	log.Info("demo data stored", "shop", shop, "events", stored, "duplicate_sends", duplicates,
-		"from", o.Start.UTC().Format(time.RFC3339), "days", demoDays, "took", time.Since(begun).Round(time.Millisecond))
-	return nil
+	return serve.SeedDemo(ctx, st, o, log)
 }
