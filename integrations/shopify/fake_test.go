@@ -199,7 +199,7 @@ func fakeOrders(n int) (orders []json.RawMessage, refunds, voided int) {
 			refunds++
 			o["refunds"] = []map[string]any{{
 				"id": json.Number(strconv.FormatInt(id+2, 10)), "order_id": json.Number(strconv.FormatInt(id, 10)),
-				"created_at": time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339),
+				"created_at":   time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).Format(time.RFC3339),
 				"transactions": []map[string]any{{"kind": "refund", "status": "success", "amount": "5.00", "currency": "CAD"}},
 			}}
 		}

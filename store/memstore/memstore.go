@@ -23,9 +23,9 @@ func init() {
 
 // Store keeps events in memory, per shop, sorted by (Timestamp, ID).
 type Store struct {
-	mu     sync.RWMutex
-	shops  map[string][]tracking.Event
-	keys   map[store.Key]struct{}
+	mu    sync.RWMutex
+	shops map[string][]tracking.Event
+	keys  map[store.Key]struct{}
 	// checkpoints are by shop and name (Key.ID holds the name).
 	checkpoints map[store.Key][]byte
 	closed      bool

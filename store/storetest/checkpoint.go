@@ -62,9 +62,11 @@ func testCheckpointKeeper(t *testing.T, s store.Store) {
 	require.NoError(t, k.DeleteCheckpoint(c, "shop-a", "shopify-sync"), "deleting twice is no error")
 
 	for name, call := range map[string]func() error{
-		"no shop":        func() error { return k.SaveCheckpoint(c, "", "n", nil) },
-		"no name":        func() error { return k.SaveCheckpoint(c, "shop-a", "", nil) },
-		"long name":      func() error { return k.SaveCheckpoint(c, "shop-a", strings.Repeat("n", store.MaxCheckpointNameLen+1), nil) },
+		"no shop": func() error { return k.SaveCheckpoint(c, "", "n", nil) },
+		"no name": func() error { return k.SaveCheckpoint(c, "shop-a", "", nil) },
+		"long name": func() error {
+			return k.SaveCheckpoint(c, "shop-a", strings.Repeat("n", store.MaxCheckpointNameLen+1), nil)
+		},
 		"too large":      func() error { return k.SaveCheckpoint(c, "shop-a", "n", append(big, 'x')) },
 		"load no name":   func() error { _, _, err := k.LoadCheckpoint(c, "shop-a", ""); return err },
 		"delete no shop": func() error { return k.DeleteCheckpoint(c, "", "n") },
