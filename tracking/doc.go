@@ -52,7 +52,9 @@
 // a body into one allocation and unescapes only strings that need it. Any
 // input it is not certain about (a wrong type, a repeated or case-folded key,
 // a syntax error) goes to the encoding/json path, so results are identical;
-// a differential fuzz test holds the two to that.
+// a differential fuzz test holds the two to that. Segment batches have a
+// fast path built the same way (DecodeSegment's split, and track messages
+// in SegmentBody.AppendEvents), with FromSegment as its reference.
 //
 // # Client
 //
