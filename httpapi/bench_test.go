@@ -75,3 +75,74 @@ func BenchmarkPostEvents(b *testing.B) {
 		})
 	}
 }
+
+// segmentBenchMessage is benchEvent as analytics.js would send it to
+// /v1/batch: the same add_to_cart, in Segment's shape.
+func segmentBenchMessage(i int) string {
+	return fmt.Sprintf(`{"type":"track","messageId":"evt-%09d","anonymousId":"3f9c1d2e-7b4a-4c8e-9a51-0d6e2f7b8c90","event":"Product Added","properties":{"product_id":"SKU-100234","name":"Merino Wool Crew Sweater","category":"apparel/knitwear","price":89.90,"quantity":1,"currency":"EUR","variant":"navy-m","list":"knitwear","position":4},"context":{"page":{"url":"https://shop.example/products/merino-wool-crew-sweater?variant=navy-m","referrer":"https://shop.example/collections/knitwear"},"userAgent":"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15","library":{"name":"analytics.js","version":"5.2.0"}},"timestamp":"2026-11-23T10:15:30.123Z"}`, i)
+}
+
+// BenchmarkSegmentBatchVsEvents sends the same 100 add_to_cart events per
+// request to /v1/batch in Segment's shape and to /events in ours, side by
+// side in one run: Segment compatibility should cost little next to the
+// native path (see BENCHMARKS.md).
+func BenchmarkSegmentBatchVsEvents(b *testing.B) {
+	const perRequest = 100
+	bodies := map[string]struct {
+		path, body string
+		status     int
+	}{}
+	var seg, ours strings.Builder
+	seg.WriteString(`{"batch":[`)
+	ours.WriteByte('[')
+	for i := range perRequest {
+		if i > 0 {
+			seg.WriteByte(',')
+			ours.WriteByte(',')
+		}
+		seg.WriteString(segmentBenchMessage(i))
+		ours.WriteString(benchEvent(i))
+	}
+	seg.WriteString(`],"sentAt":"2026-11-23T10:15:31.000Z"}`)
+	ours.WriteByte(']')
+	bodies["segment"] = struct {
+		path, body string
+		status     int
+	}{"/v1/batch", seg.String(), http.StatusOK}
+	bodies["events"] = struct {
+		path, body string
+		status     int
+	}{"/events", ours.String(), http.StatusAccepted}
+	for _, name := range []string{"events", "segment"} {
+		c := bodies[name]
+		b.Run("api="+name, func(b *testing.B) {
+			in, err := ingest.New(nullStore{}, ingest.Options{QueueSize: 1 << 20, BatchSize: 1000, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			in.Start()
+			defer in.Shutdown(context.Background())
+			h, err := httpapi.New(httpapi.Config{Store: nullStore{}, Ingester: in, Shops: shops, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			body := []byte(c.body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				w := httptest.NewRecorder()
+				for pb.Next() {
+					req := httptest.NewRequest("POST", c.path, bytes.NewReader(body))
+					req.SetBasicAuth("wk_a", "")
+					w.Body.Reset()
+					h.ServeHTTP(w, req)
+					if w.Code != c.status {
+						b.Fatalf("status %d: %s", w.Code, w.Body.String())
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

@@ -102,8 +102,14 @@ type Shop struct {
 	WriteKey string `json:"write_key"`
 	// ReadKey is secret and reads this shop's data only.
 	ReadKey string `json:"read_key"`
-	// ShopifySecret checks Shopify webhook signatures.
+	// ShopifySecret checks Shopify webhook signatures: the shop's webhook
+	// signing secret, or the app's client secret for webhooks an app
+	// registered. Without it the shop's webhooks are refused (401).
 	ShopifySecret string `json:"shopify_secret,omitempty"`
+	// ShopifyPreviousSecret is also accepted while a secret is rotated:
+	// set the new secret as ShopifySecret and the old one here, and remove
+	// it once Shopify signs with the new one only.
+	ShopifyPreviousSecret string `json:"shopify_previous_secret,omitempty"`
 	// ShopifyDomain, such as example.myshopify.com, names the shop in
 	// webhooks that carry no ?shop= parameter.
 	ShopifyDomain string `json:"shopify_domain,omitempty"`
@@ -113,9 +119,11 @@ type Shop struct {
 }
 
 // Validate checks a shop as New will: its id follows the rule of event
-// shop ids, and its time zone is known. The error names the field (id,
-// timezone), so a configuration file is refused at start-up, not every
-// event for the shop later.
+// shop ids, its time zone is known, its Shopify domain is a host name and
+// a previous Shopify secret comes with a current one. The error names the
+// field (id, timezone, shopify_domain, shopify_previous_secret), so a
+// configuration file is refused at start-up, not every event for the shop
+// later.
 func (s Shop) Validate() error {
 	if err := tracking.CheckShopID(s.ID); err != nil {
 		var ve *tracking.ValidationError
@@ -124,10 +132,39 @@ func (s Shop) Validate() error {
 		}
 		return err
 	}
+	if s.ShopifyDomain != "" && !validHost(s.ShopifyDomain) {
+		return fmt.Errorf("shopify_domain: %q is not a host name such as example.myshopify.com", s.ShopifyDomain)
+	}
+	if s.ShopifyPreviousSecret != "" && s.ShopifySecret == "" {
+		return errors.New("shopify_previous_secret: set without shopify_secret (the current secret)")
+	}
+	if s.ShopifyPreviousSecret != "" && s.ShopifyPreviousSecret == s.ShopifySecret {
+		return errors.New("shopify_previous_secret: the same as shopify_secret")
+	}
 	if _, err := loadZone(s.Timezone); err != nil {
 		return fmt.Errorf("timezone: %w", err)
 	}
 	return nil
+}
+
+// validHost reports whether h is a DNS host name: dot-separated labels of
+// letters, digits and hyphens, as X-Shopify-Shop-Domain carries it (no
+// scheme, port or path).
+func validHost(h string) bool {
+	if len(h) > 253 {
+		return false
+	}
+	for _, label := range strings.Split(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // loadZone loads an IANA zone; empty is UTC. "Local" is refused: a
@@ -219,6 +256,7 @@ func (c *Config) setDefaults() error {
 	}
 	seen := map[string]string{}
 	ids := map[string]bool{}
+	domains := map[string]string{}
 	for i, s := range c.Shops {
 		if err := s.Validate(); err != nil {
 			return fmt.Errorf("httpapi: Shops[%d].%w", i, err)
@@ -227,6 +265,12 @@ func (c *Config) setDefaults() error {
 			return fmt.Errorf("httpapi: Shops[%d].id: shop %q is listed twice", i, s.ID)
 		}
 		ids[s.ID] = true
+		if d := strings.ToLower(s.ShopifyDomain); d != "" {
+			if other, dup := domains[d]; dup {
+				return fmt.Errorf("httpapi: Shops[%d].shopify_domain: %q is also shop %q's", i, s.ShopifyDomain, other)
+			}
+			domains[d] = s.ID
+		}
 		for _, k := range []string{s.WriteKey, s.ReadKey} {
 			if k == "" {
 				continue

@@ -21,6 +21,11 @@ type handler struct {
 	// segmentDropped counts the Segment messages dropped as invalid (the
 	// answer is 200 all the same), for /metrics.
 	segmentDropped *atomic.Uint64
+	// shopifyShops and shopifyDomains find the shop of a Shopify webhook
+	// by id and by its shopify_domain; shopify counts the webhooks.
+	shopifyShops   map[string]shopifyShop
+	shopifyDomains map[string]string
+	shopify        *shopifyCounts
 	// methods are those some route takes, for JSON 405 answers.
 	methods []string
 	// routes are the "METHOD path" patterns registered, each described in
@@ -41,8 +46,9 @@ func New(cfg Config) (http.Handler, error) {
 		return nil, err
 	}
 	h := &handler{cfg: cfg, keys: newKeyring(&cfg), zones: map[string]*time.Location{}, shops: map[string]bool{},
-		mux: http.NewServeMux(), segmentDropped: new(atomic.Uint64)}
+		mux: http.NewServeMux(), segmentDropped: new(atomic.Uint64), shopify: new(shopifyCounts)}
 	h.hub = newLiveHub(cfg.Ingester, int(cfg.LiveBufferBytes), cfg.MaxLiveStreams)
+	h.shopifyShops, h.shopifyDomains = newShopifyShops(cfg.Shops)
 	for _, s := range cfg.Shops {
 		h.zones[s.ID], _ = loadZone(s.Timezone) // checked by setDefaults
 		h.shops[s.ID] = true
@@ -53,9 +59,10 @@ func New(cfg Config) (http.Handler, error) {
 		h.route("POST", path, h.cors(h.segment(kind)))
 		h.route("OPTIONS", path, h.cors(nil))
 	}
+	h.route("POST", "/webhooks/shopify", h.shopifyWebhook)
 	h.route("GET", "/tracker.js", tracker.ServeHTTP)
 	h.route("GET", "/health", h.health)
-	h.route("GET", "/metrics", newMetrics(cfg.Ingester, h.segmentDropped, h.hub).ServeHTTP)
+	h.route("GET", "/metrics", newMetrics(cfg.Ingester, h.segmentDropped, h.shopify, h.hub).ServeHTTP)
 	h.route("GET", "/openapi.json", openAPI())
 	h.route("GET", "/api/counts", h.read(h.counts))
 	h.route("GET", "/api/export", h.read(h.export))

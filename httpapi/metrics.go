@@ -15,7 +15,7 @@ import (
 // and the process's (memory, goroutines, open files), in Prometheus text
 // format, from a registry of its own (no global state, so two handlers in
 // one process do not collide). Nothing in it is per shop.
-func newMetrics(in *ingest.Ingester, segmentDropped *atomic.Uint64, hub *liveHub) http.Handler {
+func newMetrics(in *ingest.Ingester, segmentDropped *atomic.Uint64, shopify *shopifyCounts, hub *liveHub) http.Handler {
 	reg := prometheus.NewRegistry()
 	// The collectors of the prometheus package itself: its collectors
 	// package, their newer home, links database/sql (for a DB stats
@@ -37,6 +37,14 @@ func newMetrics(in *ingest.Ingester, segmentDropped *atomic.Uint64, hub *liveHub
 			Help: "Live feed streams ended because their client fell more than LiveBufferBytes behind.",
 		}, func() float64 { return float64(hub.dropped.Load()) }),
 	)
+	for outcome, n := range map[string]*atomic.Uint64{"accepted": &shopify.accepted, "ignored": &shopify.ignored,
+		"dropped": &shopify.dropped, "unauthorized": &shopify.unauthorized} {
+		reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "shoplytics_shopify_webhooks_total",
+			Help:        "Shopify webhooks by outcome: accepted as an event, ignored (a topic not mapped, an order voided unpaid), dropped (signed but not mappable; answered 200 all the same, as Shopify retries anything else), unauthorized (no or a wrong signature, or no secret).",
+			ConstLabels: prometheus.Labels{"outcome": outcome},
+		}, func() float64 { return float64(n.Load()) }))
+	}
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }
 

@@ -50,6 +50,16 @@ var operations = withSegment(map[string]operation{
 			503: "overloaded or not taking events: retry after Retry-After",
 		}},
 	"OPTIONS /events": {summary: "CORS preflight for browsers", answers: map[int]string{204: "allowed"}},
+	"POST /webhooks/shopify": {summary: "A Shopify webhook (orders/create, orders/paid, refunds/create, checkouts/create, customers/create), signed with X-Shopify-Hmac-Sha256 over the raw body; the shop is ?shop=<id> or found by X-Shopify-Shop-Domain",
+		auth: "shopify", params: []string{"shop"}, body: "shopify", answers: map[int]string{
+			200: "{\"accepted\":1}, or {\"accepted\":0,\"ignored\"|\"dropped\":\"why\"} for a signed webhook that is no event (a topic not mapped, a payload that does not map): Shopify retries anything but a 2xx",
+			400: "no X-Shopify-Topic, or ?shop= and X-Shopify-Shop-Domain name different shops",
+			401: "missing or wrong X-Shopify-Hmac-Sha256, or the shop has no Shopify secret",
+			404: "no shop of that id or shopify_domain",
+			413: "body over the limit",
+			415: "a Content-Encoding (Shopify sends none)",
+			503: "overloaded: retry after Retry-After",
+		}},
 	"GET /health": {summary: "Whether the store answers and takes writes", answers: map[int]string{
 		200: "{\"status\":\"ok\"}", 503: "{\"status\":\"unavailable\",\"error\"}"}},
 	"GET /tracker.js": {summary: "The browser tracker (JavaScript), cacheable: ETag, If-None-Match, gzip", answers: map[int]string{
@@ -149,6 +159,8 @@ func openAPIDocument() []byte {
 			o["security"] = []map[string][]string{{"writeKey": {}}, {"writeKeyQuery": {}}}
 		case "read", "key":
 			o["security"] = []map[string][]string{{"readKey": {}}}
+		case "shopify":
+			o["security"] = []map[string][]string{{"shopifyHmac": {}}}
 		}
 		if op.body != "" {
 			content := map[string]any{"application/json": map[string]any{"schema": map[string]string{"type": "object"}}}
@@ -170,6 +182,8 @@ func openAPIDocument() []byte {
 			"writeKey":      map[string]string{"type": "http", "scheme": "basic", "description": "the shop's public write key as the user name, empty password"},
 			"writeKeyQuery": map[string]string{"type": "apiKey", "in": "query", "name": "key"},
 			"readKey":       map[string]string{"type": "http", "scheme": "bearer", "description": "a shop's secret read key, or the admin key"},
+			"shopifyHmac": map[string]string{"type": "apiKey", "in": "header", "name": "X-Shopify-Hmac-Sha256",
+				"description": "base64 HMAC-SHA256 of the raw body under the shop's shopify_secret (or shopify_previous_secret)"},
 		}},
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")

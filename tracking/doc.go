@@ -52,5 +52,23 @@
 // a body into one allocation and unescapes only strings that need it. Any
 // input it is not certain about (a wrong type, a repeated or case-folded key,
 // a syntax error) goes to the encoding/json path, so results are identical;
-// a differential fuzz test holds the two to that.
+// a differential fuzz test holds the two to that. Segment batches have a
+// fast path built the same way (DecodeSegment's split, and track messages
+// in SegmentBody.AppendEvents), with FromSegment as its reference.
+//
+// # Client
+//
+// [Client] records events from a shop's own backend (purchases, refunds,
+// sign-ups), where ad blockers cannot drop them. It sends to a shoplytics
+// server's POST /events (Endpoint and WriteKey), or straight into an
+// in-process *ingest.Ingester through the one-method [Sink] interface.
+// Track validates and buffers; batches go out when BatchSize is reached
+// or FlushInterval has passed, gzipped, each request carrying sent_at so
+// the server corrects the backend's clock skew. What the server cannot
+// take now (429, 5xx, a dropped connection) is retried with exponential
+// backoff and jitter, waiting at least its Retry-After; any other refusal
+// is logged, counted in [ClientStats] and dropped, since it would come
+// again. Events get their ids when tracked, so a batch sent twice (its
+// answer lost) is stored once. MaxBuffered bounds memory: once it is full,
+// Track waits for room until its ctx ends. Close sends what is buffered.
 package tracking

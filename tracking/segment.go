@@ -85,6 +85,10 @@ type SegmentBody struct {
 	// Messages are the messages as they were sent, each decoded only by
 	// FromSegment, so one bad message does not fail the others.
 	Messages []json.RawMessage
+
+	// valid says DecodeSegment made the body, so every message is valid
+	// JSON, as the fast path of AppendEvents needs.
+	valid bool
 }
 
 // SegmentEnvelope is what a message takes from the body around it.
@@ -136,19 +140,26 @@ func DecodeSegment(data []byte, kind string) (*SegmentBody, error) {
 			// the key is missing.
 		}
 		return &SegmentBody{WriteKey: string(key.WriteKey), Envelope: SegmentEnvelope{Type: kind},
-			Messages: []json.RawMessage{data}}, nil
-	}
-	if exceedsBatch(data) {
-		return nil, ErrTooManyEvents
+			Messages: []json.RawMessage{data}, valid: true}, nil
 	}
 	var env segmentEnvelope
-	if err := json.Unmarshal(data, &env); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrBody, fieldError(err))
+	ok, tooMany := splitSegmentFast(data, &env)
+	if tooMany {
+		return nil, ErrTooManyEvents
+	}
+	if !ok {
+		if exceedsBatch(data) {
+			return nil, ErrTooManyEvents
+		}
+		env = segmentEnvelope{}
+		if err := json.Unmarshal(data, &env); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBody, fieldError(err))
+		}
 	}
 	if len(env.Batch) > MaxBatchLen {
 		return nil, ErrTooManyEvents
 	}
-	b := &SegmentBody{WriteKey: string(env.WriteKey), Messages: env.Batch}
+	b := &SegmentBody{WriteKey: string(env.WriteKey), Messages: env.Batch, valid: true}
 	b.Envelope.SentAt = parseInstant(string(env.SentAt))
 	if isObject(env.Context) {
 		b.Envelope.Context = env.Context
@@ -165,7 +176,18 @@ func (b *SegmentBody) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event,
 	}
 	var rejected []Rejection
 	for i, raw := range b.Messages {
-		e, sentAt, err := FromSegment(raw, b.Envelope)
+		var (
+			e      Event
+			sentAt time.Time
+			err    error
+			ok     bool
+		)
+		if b.valid {
+			e, sentAt, ok = fromSegmentFast(raw, b.Envelope)
+		}
+		if !ok {
+			e, sentAt, err = FromSegment(raw, b.Envelope)
+		}
 		if err == nil {
 			err = Normalize(&e, sentAt, opts)
 		}

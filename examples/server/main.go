@@ -1,7 +1,7 @@
 // Command server is shoplytics as a stand-alone server: the HTTP API over a
 // store, on SQLite by default.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s] [-demo]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s] [-demo] [-shopify-sync SHOP -shopify-token TOKEN]
 //
 // -store (or SHOPLYTICS_STORE) takes sqlite://PATH (default
 // sqlite://shoplytics.db), postgres://..., redis://host:port/db?sink=URL or
@@ -21,6 +21,16 @@
 // request: slower clients are cut off, so that a crowd of them cannot hold
 // the server's connections.
 //
+// -shopify-sync SHOP imports the shop's Shopify orders and refunds through
+// the Admin API instead of serving, and exits: -shopify-token (or
+// SHOPLYTICS_SHOPIFY_TOKEN) is an access token with read_orders, the
+// shop's shopify_domain in -config names the shop (-shopify-api replaces
+// its URL). It prints a progress line per page (orders done, rate, ETA)
+// and keeps its cursor in the store, so a sync stopped by SIGINT or a
+// crash resumes where it was; run again after it completed, it reads the
+// orders changed since (-shopify-full: all of them). Orders the webhooks
+// brought already are not counted twice.
+//
 // -demo fills an empty store with 30 days of generated traffic of shop
 // "demo" (sessions, funnels, identifies, purchases in several currencies,
 // refunds, a flash sale), so a first run shows real numbers; when the
@@ -39,6 +49,7 @@ import (
 	"time"
 
 	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/integrations/shopify"
 	"github.com/shoplytics/shoplytics/internal/serve"
 	"github.com/shoplytics/shoplytics/store"
 	_ "github.com/shoplytics/shoplytics/store/all"
@@ -67,6 +78,12 @@ func run(args []string) error {
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
 	readTimeout := fs.Duration("read-timeout", time.Minute, "longest a client may take to send a whole request, body included")
 	demo := fs.Bool("demo", false, `when the store holds no events of shop "demo", store 30 days of generated traffic for it`)
+	var sync shopifySync
+	fs.StringVar(&sync.shop, "shopify-sync", "", "instead of serving, import the Shopify orders of this shop (its shopify_domain from -config) and exit; a stopped sync resumes")
+	fs.StringVar(&sync.token, "shopify-token", "", "Admin API access token for -shopify-sync (env SHOPLYTICS_SHOPIFY_TOKEN)")
+	fs.StringVar(&sync.apiURL, "shopify-api", "", "base URL of the Admin API for -shopify-sync (default https://<shopify_domain>)")
+	fs.StringVar(&sync.version, "shopify-api-version", shopify.DefaultAPIVersion, "Admin API version for -shopify-sync")
+	fs.BoolVar(&sync.full, "shopify-full", false, "with -shopify-sync, read every order even after a complete sync (default: what changed since)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,6 +108,9 @@ func run(args []string) error {
 		return err
 	}
 	defer st.Close()
+	if sync.shop != "" {
+		return runShopifySync(ctx, st, keys, sync, log, os.Stdout)
+	}
 	if *demo {
 		if err := seedDemo(ctx, st, keys, log, time.Now()); err != nil {
 			return err

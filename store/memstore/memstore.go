@@ -23,15 +23,17 @@ func init() {
 
 // Store keeps events in memory, per shop, sorted by (Timestamp, ID).
 type Store struct {
-	mu     sync.RWMutex
-	shops  map[string][]tracking.Event
-	keys   map[store.Key]struct{}
-	closed bool
+	mu    sync.RWMutex
+	shops map[string][]tracking.Event
+	keys  map[store.Key]struct{}
+	// checkpoints are by shop and name (Key.ID holds the name).
+	checkpoints map[store.Key][]byte
+	closed      bool
 }
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{shops: map[string][]tracking.Event{}, keys: map[store.Key]struct{}{}}
+	return &Store{shops: map[string][]tracking.Event{}, keys: map[store.Key]struct{}{}, checkpoints: map[store.Key][]byte{}}
 }
 
 func less(a, b *tracking.Event) bool { return compare(a, b) < 0 }

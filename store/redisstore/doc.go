@@ -16,7 +16,8 @@
 // Every key carries the Cluster hash tag {prefix}: "{p}:s:<shop>" is the
 // shop's stream, "{p}:i:<shop>" its time index and "{p}:c:<shop>" how far
 // the index has read the stream, "{p}:d:<generation>" a dedup generation,
-// and "{p}:shops" the registry of shops the relay reads. A prefix therefore
+// "{p}:shops" the registry of shops the relay reads, and "{p}:cp:<shop>"
+// the shop's checkpoints (a hash from name to value). A prefix therefore
 // lives in one Cluster slot; use several prefixes to spread load over
 // nodes.
 //

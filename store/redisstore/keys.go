@@ -24,6 +24,9 @@ func (k keys) shops() string { return k.base + "shops" }
 // deadLetters is the stream of events relays gave up on.
 func (k keys) deadLetters() string { return k.base + "dead" }
 
+// checkpoints is a shop's checkpoints: a hash from name to value.
+func (k keys) checkpoints(shop string) string { return k.base + "cp:" + shop }
+
 // stream is a shop's event log, in arrival order.
 func (k keys) stream(shop string) string { return k.base + "s:" + shop }
 

@@ -14,8 +14,8 @@
 // # Capabilities
 //
 // The tests of an optional capability (store.TypeCounter, store.Pinger,
-// store.HourlyReader and store.RollupRebuilder) run when the store
-// implements it, and are skipped otherwise. The rollup tests hold
+// store.HourlyReader, store.RollupRebuilder and store.CheckpointKeeper) run
+// when the store implements it, and are skipped otherwise. The rollup tests hold
 // HourlyCounts to rolling up what Events returns for the same filter, after
 // duplicates are resent, under concurrent appenders and after Rebuild.
 package storetest
@@ -87,6 +87,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"TypeCounter", testTypeCounter},
 		{"TypeCounterAfterClose", testTypeCounterAfterClose},
 		{"Pinger", testPinger},
+		{"CheckpointKeeper", testCheckpointKeeper},
 		{"HourlyReader", testHourlyReader},
 		{"HourlyReaderRefuses", testHourlyReaderRefuses},
 		{"HourlyReaderConcurrentAppenders", testHourlyConcurrentAppenders},
@@ -102,6 +103,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 			t.Parallel()
 			s := newStore(t)
 			testDuplicatesAcrossReopen(t, s, cfg.reopen)
+		})
+		t.Run("CheckpointAcrossReopen", func(t *testing.T) {
+			t.Parallel()
+			testCheckpointAcrossReopen(t, newStore(t), cfg.reopen)
 		})
 	}
 }
