@@ -27,6 +27,8 @@ type Store struct {
 	shops  map[string][]tracking.Event
 	keys   map[store.Key]struct{}
 	closed bool
+	// insights are kept apart, under their own lock.
+	insights store.MemoryInsights
 }
 
 // New returns an empty store.
