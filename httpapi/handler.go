@@ -64,6 +64,9 @@ func New(cfg Config) (http.Handler, error) {
 	h.route("GET", "/api/breakdown", h.read(h.breakdown))
 	h.route("GET", "/api/segments", h.read(h.segments))
 	h.route("GET", "/api/users/{id}/journey", h.read(h.journey))
+	h.route("GET", "/api/insights", h.read(h.insightsList))
+	h.route("POST", "/api/insights/run", h.read(h.insightsRun))
+	h.route("GET", "/api/reports/daily", h.read(h.dailyReport))
 	h.mux.HandleFunc("/", h.noRoute)
 	return h, nil
 }

@@ -28,6 +28,16 @@ var readAnswers = map[int]string{
 	503: "the store is unavailable",
 }
 
+// insightAnswers are those of the insight routes: the read answers, and 501
+// on a server without an insights engine.
+var insightAnswers = func() map[int]string {
+	m := map[int]string{501: "insights are not configured on this server"}
+	for k, v := range readAnswers {
+		m[k] = v
+	}
+	return m
+}()
+
 // readParams are the parameters every read route shares.
 var sharedReadParams = []string{"shop", "from", "to", "tz"}
 
@@ -57,6 +67,11 @@ var operations = withSegment(map[string]operation{
 	"GET /api/segments":      {summary: "Buyers, cart abandoners and window shoppers", auth: "read", params: []string{"by", "min_product_views"}, answers: readAnswers},
 	"GET /api/users/{id}/journey": {summary: "One user's events in time order, anonymous history stitched in", auth: "read",
 		params: []string{"limit"}, answers: readAnswers},
+	"GET /api/insights": {summary: "Insights the rules raised, newest first", auth: "read",
+		params: []string{"rule", "severity", "since", "include_resolved", "limit"}, answers: insightAnswers},
+	"POST /api/insights/run": {summary: "Evaluate every rule for the shop now; the insights this run raised", auth: "read", answers: insightAnswers},
+	"GET /api/reports/daily": {summary: "A day's report in the shop's zone: stats, top products, funnel, insights", auth: "read",
+		params: []string{"date"}, answers: readAnswers},
 })
 
 // withSegment adds the Segment HTTP Tracking API's routes to ops.

@@ -180,7 +180,7 @@ func (e *Engine) EvaluateAt(ctx context.Context, shopID string, loc *time.Locati
 			return res, fmt.Errorf("insights: evaluate: %w", err)
 		}
 		if err := e.evaluateRule(ctx, r, env, &res); err != nil {
-			errs = append(errs, fmt.Errorf("insights: rule %s: %w", r.Name(), err))
+			errs = append(errs, &RuleError{Rule: r.Name(), Err: err})
 		}
 	}
 	return res, errors.Join(errs...)
@@ -239,6 +239,40 @@ func (e *Engine) evaluateRule(ctx context.Context, r Rule, env Env, res *Result)
 	}
 	return nil
 }
+
+// RuleError is the failure of one rule in an evaluation; Evaluate joins
+// them (errors.Join), and FailedRules lists their rules.
+type RuleError struct {
+	Rule string
+	Err  error
+}
+
+func (e *RuleError) Error() string { return "insights: rule " + e.Rule + ": " + e.Err.Error() }
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// FailedRules returns the names of the rules an evaluation's error says
+// failed, in order.
+func FailedRules(err error) []string {
+	var out []string
+	var walk func(error)
+	walk = func(err error) {
+		if re, ok := err.(*RuleError); ok {
+			out = append(out, re.Rule)
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	return out
+}
+
+// CheckName holds a rule name to lowercase snake_case of 1 to 64
+// characters, as event types are.
+func CheckName(n string) error { return checkName(n) }
 
 // checkName holds a rule name to lowercase snake_case of 1 to 64
 // characters, as event types are.
