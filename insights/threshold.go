@@ -378,7 +378,9 @@ func (r thresholdRule) measure(ctx context.Context, env Env, q analytics.Query) 
 		sample += c.Count
 		byType[c.EventName] = c.Count
 	}
-	count := func(v int64) (float64, string, int64, error) { return float64(v), strconv.FormatInt(v, 10), sample, nil }
+	count := func(v int64) (float64, string, int64, error) {
+		return float64(v), strconv.FormatInt(v, 10), sample, nil
+	}
 	amount := func(m tracking.Money) (float64, string, int64, error) {
 		return float64(m.Minor), m.String() + " " + r.money.Currency, sample, nil
 	}
