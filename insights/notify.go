@@ -208,3 +208,18 @@ func (w *WebhookNotifier) send(ctx context.Context, body []byte) (retry bool, er
 		return false, fmt.Errorf("answer %s", resp.Status)
 	}
 }
+
+// Notifiers hands every notification to each of its notifiers in turn;
+// the errors of those that fail are joined.
+type Notifiers []Notifier
+
+// Notify implements Notifier.
+func (ns Notifiers) Notify(ctx context.Context, n Notification) error {
+	var errs []error
+	for _, x := range ns {
+		if err := x.Notify(ctx, n); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

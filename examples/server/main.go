@@ -1,7 +1,7 @@
 // Command server is shoplytics as a stand-alone server: the HTTP API over a
 // store, on SQLite by default.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s] [-demo]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s] [-demo] [-report-dir DIR] [-no-insights]
 //
 // -store (or SHOPLYTICS_STORE) takes sqlite://PATH (default
 // sqlite://shoplytics.db), postgres://..., redis://host:port/db?sink=URL or
@@ -20,6 +20,14 @@
 // how long a client may take to send a request's headers, and the whole
 // request: slower clients are cut off, so that a crowd of them cannot hold
 // the server's connections.
+//
+// The insight rules (the built-in ones and the threshold rules of the
+// -config file's "insights" object) are evaluated for every shop every 5
+// minutes (or the file's insights.interval); what they raise is logged,
+// POSTed to insights.webhook when configured, and listed by GET
+// /api/insights. After midnight in each shop's zone the scheduler makes
+// the day's report; -report-dir DIR also writes it as DIR/<shop>-<date>.json
+// and .csv. -no-insights turns all of it off.
 //
 // -demo fills an empty store with 30 days of generated traffic of shop
 // "demo" (sessions, funnels, identifies, purchases in several currencies,
@@ -67,6 +75,8 @@ func run(args []string) error {
 	readHeaderTimeout := fs.Duration("read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
 	readTimeout := fs.Duration("read-timeout", time.Minute, "longest a client may take to send a whole request, body included")
 	demo := fs.Bool("demo", false, `when the store holds no events of shop "demo", store 30 days of generated traffic for it`)
+	reportDir := fs.String("report-dir", "", "directory to write each shop's daily report to, as JSON and CSV (default: none)")
+	noInsights := fs.Bool("no-insights", false, "do not evaluate the insight rules (no scheduler; /api/insights answers 501)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,7 +108,7 @@ func run(args []string) error {
 	}
 	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL),
 		Spool: spool, Durable: *durable, ShutdownTimeout: *shutdownTimeout,
-		ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout})
+		ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout, ReportDir: *reportDir, NoInsights: *noInsights})
 }
 
 // spoolOptions turns the -spool flags into the ingester's spool options.
