@@ -108,3 +108,25 @@ func TestCartAbandonmentRefusesABadLimit(t *testing.T) {
 	require.ErrorAs(t, err, &oe)
 	require.Equal(t, "limit", oe.Field)
 }
+
+// TestConversionEqualsStats holds Conversion to Stats' sessions and
+// conversion rate, over datagen traffic with and without session ids and
+// over bounds that cut sessions.
+func TestConversionEqualsStats(t *testing.T) {
+	o, events := salesData()
+	ctx := context.Background()
+	forStores(t, events, func(t *testing.T, s store.Store) {
+		for _, q := range []Query{
+			query(o.Start, o.End()),
+			query(o.Start.Add(9*time.Hour+13*time.Minute), o.Start.Add(40*time.Hour+time.Second)),
+		} {
+			st, err := Stats(ctx, s, q, StatsOptions{})
+			require.NoError(t, err)
+			c, err := Conversion(ctx, s, q)
+			require.NoError(t, err)
+			require.Equal(t, st.Sessions, c.Sessions)
+			require.Equal(t, st.ConversionRate, c.Rate)
+			require.Positive(t, c.Buying)
+		}
+	})
+}

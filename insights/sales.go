@@ -275,8 +275,9 @@ func (r revenueDrop) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 type conversionDrop struct{ o DropOptions }
 
 // ConversionDrop is the rule conversion_drop: today's conversion rate so
-// far (sessions with a purchase ÷ sessions, as Stats) well below the same
-// hours of the same weekday in the weeks before.
+// far (sessions with a purchase ÷ sessions, as Stats, through
+// analytics.Conversion) well below the same hours of the same weekday in
+// the weeks before.
 func ConversionDrop(o DropOptions) (Rule, error) {
 	o, err := o.withDefaults("conversion_drop", 30, 50)
 	return conversionDrop{o}, err
@@ -294,8 +295,8 @@ func (r conversionDrop) Evaluate(ctx context.Context, env Env) ([]Insight, error
 		return nil, nil
 	}
 	figures := func(w Window) (PeriodFigures, error) {
-		st, err := analytics.Stats(ctx, env.Store, env.query(w.Start, w.End), analytics.StatsOptions{})
-		return PeriodFigures{Window: w, Sessions: st.Sessions, ConversionRate: st.ConversionRate}, err
+		c, err := analytics.Conversion(ctx, env.Store, env.query(w.Start, w.End))
+		return PeriodFigures{Window: w, Sessions: c.Sessions, ConversionRate: c.Rate}, err
 	}
 	now, err := figures(today)
 	if err != nil || now.Sessions < r.o.MinSample {
