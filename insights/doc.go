@@ -36,7 +36,7 @@
 // Windows end on a multiple of the rule's slide (5 minutes, an hour), so
 // every evaluation within one slide sees the same window and engines in
 // several processes find the same thing with the same id (InsightID).
-// Threshold rules defined as data (ThresholdRule) let a shop add a rule
+// Threshold rules defined as data (Threshold) let a shop add a rule
 // without writing Go.
 //
 // # Engine
