@@ -60,6 +60,11 @@ func TestServerRunsTheInsightRulesAndWritesTheDailyReport(t *testing.T) {
 		} `json:"insights"`
 	}
 	require.NoError(t, json.Unmarshal(body, &list))
+	rules := map[string]bool{}
+	for _, in := range list.Insights {
+		rules[in.Rule] = true
+	}
+	require.True(t, rules["flash_sale"], "-demo replays the flash sale: %s", body)
 	status, body = readKeyRequest(t, "GET", s.url+"/api/reports/daily?date="+yesterday)
 	require.Equal(t, http.StatusOK, status, string(body))
 	s.stop(t)

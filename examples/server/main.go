@@ -31,7 +31,9 @@
 //
 // -demo fills an empty store with 30 days of generated traffic of shop
 // "demo" (sessions, funnels, identifies, purchases in several currencies,
-// refunds, a flash sale), so a first run shows real numbers; when the
+// refunds, a flash sale), so a first run shows real numbers, and
+// evaluates the insight rules through the flash sale, so the insights list
+// shows it; when the
 // store holds events of the shop it adds nothing.
 package main
 
@@ -102,7 +104,7 @@ func run(args []string) error {
 	}
 	defer st.Close()
 	if *demo {
-		if err := seedDemo(ctx, st, keys, log, time.Now()); err != nil {
+		if err := seedDemo(ctx, st, keys, log, time.Now(), !*noInsights); err != nil {
 			return err
 		}
 	}
