@@ -33,8 +33,7 @@
 // "demo" (sessions, funnels, identifies, purchases in several currencies,
 // refunds, a flash sale), so a first run shows real numbers, and
 // evaluates the insight rules through the flash sale, so the insights list
-// shows it; when the
-// store holds events of the shop it adds nothing.
+// shows it; when the store holds events of the shop it adds nothing.
 package main
 
 import (
