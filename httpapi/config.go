@@ -72,7 +72,7 @@ type Config struct {
 	// Insights evaluates the insight rules for POST /api/insights/run and
 	// lists kept insights for GET /api/insights (and the daily report's).
 	// Nil: those two routes answer 501 saying so, and daily reports list
-	// no insights.
+	// the insights the store keeps (store.InsightKeeper), if any.
 	Insights *insights.Engine
 
 	// Logger receives errors the client cannot see (default slog.Default()).

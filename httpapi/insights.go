@@ -13,7 +13,8 @@ import (
 // The insight routes: GET /api/insights lists what the rules raised, POST
 // /api/insights/run evaluates them now, GET /api/reports/daily is a day's
 // report. They need Config.Insights; without it the first two answer 501
-// naming what is missing, and the report lists no insights.
+// naming what is missing, and the report lists the insights the store
+// keeps, if it keeps any.
 
 // defaultInsightsLimit is the most insights a list holds when limit is not
 // given.
@@ -128,6 +129,8 @@ func (h *handler) dailyReport(w http.ResponseWriter, r *http.Request, rp readPar
 	var keeper store.InsightKeeper
 	if h.cfg.Insights != nil {
 		keeper = h.cfg.Insights.Keeper()
+	} else if k, ok := h.cfg.Store.(store.InsightKeeper); ok {
+		keeper = k // what another process's engine raised
 	}
 	rep, err := insights.DailyReport(r.Context(), h.cfg.Store, keeper, rp.ShopID, day, rp.Location)
 	h.answer(w, r, rep, err)
