@@ -1,6 +1,8 @@
 package insights_test
 
 import (
+	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -69,5 +71,60 @@ func TestTwoEnginesOverOnePostgreSQLStoreRaiseEachInsightOnce(t *testing.T) {
 	}
 	for _, in := range stored {
 		require.True(t, ids[in.ID])
+	}
+}
+
+// TestManyEnginesRacingOverOnePostgreSQLStoreRaiseAFindingOnce races eight
+// engines, each on its own pool, released at one instant, over a rule
+// that finds the same subject in windows of their own (so the ids
+// differ): round after round, exactly one raises it.
+func TestManyEnginesRacingOverOnePostgreSQLStoreRaiseAFindingOnce(t *testing.T) {
+	schema := pgtest.Schema(t)
+	const engines, rounds = 8, 15
+	var stores []*pgstore.Store
+	for range engines {
+		s, err := pgstore.New(ctx(t), pgstore.Options{DSN: testenv.PostgresURL(t), Schema: schema})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = s.Close() })
+		stores = append(stores, s)
+	}
+	for round := range rounds {
+		subject := fmt.Sprintf("p%02d", round)
+		r := &staticRule{name: "race", found: []insights.Insight{{Subject: subject, Severity: insights.Warning, Title: "t", Message: "m"}}}
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		raised := 0
+		errs := make([]error, engines)
+		for i, s := range stores {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				eng, err := insights.NewEngine(s, insights.EngineOptions{Rules: []insights.Rule{r},
+					Now: newClock(t0.Add(time.Duration(round)*24*time.Hour + time.Duration(i)*time.Millisecond)).now})
+				if err == nil {
+					// Warm this engine's pool, then race.
+					_, err = eng.Insights(context.Background(), store.InsightFilter{ShopID: shop})
+				}
+				<-start
+				if err == nil {
+					var res insights.Result
+					res, err = eng.Evaluate(context.Background(), shop, nil)
+					mu.Lock()
+					raised += len(res.Raised)
+					mu.Unlock()
+				}
+				errs[i] = err
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		require.Equal(t, 1, raised, "round %d", round)
+		stored, err := stores[0].Insights(ctx(t), store.InsightFilter{ShopID: shop, Subject: subject, IncludeResolved: true})
+		require.NoError(t, err)
+		require.Len(t, stored, 1)
 	}
 }

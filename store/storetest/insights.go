@@ -115,33 +115,46 @@ func testInsightKeeper(t *testing.T, s store.Store) {
 
 func testInsightKeeperConcurrentRaisers(t *testing.T, s store.Store) {
 	k := keeper(t, s)
-	const n = 16
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	raised := 0
-	errs := make([]error, n)
+	const n, rounds = 16, 20
+	race := func(round int, subject string) (raised int) {
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		errs := make([]error, n)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				// Distinct ids (evaluators in different windows) of one
+				// rule and subject: only one may hold it.
+				in := insight("shop-c", fmt.Sprintf("c%02d-%02d-%s", round, i, subject), "flash_sale", subject, time.Duration(i)*time.Millisecond)
+				<-start
+				ok, err := k.RaiseInsight(ctx(t), in, in.CreatedAt.Add(-time.Hour))
+				errs[i] = err
+				if ok {
+					mu.Lock()
+					raised++
+					mu.Unlock()
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		return raised
+	}
+	// A first round on subjects of their own opens the connections a
+	// pooled backend needs, so the rounds after race for real.
 	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			// Distinct ids (evaluators in different windows) of one rule
-			// and subject: only one may hold it.
-			in := insight("shop-c", fmt.Sprintf("c%02d", i), "flash_sale", "p9", time.Duration(i)*time.Millisecond)
-			ok, err := k.RaiseInsight(ctx(t), in, in.CreatedAt.Add(-time.Hour))
-			errs[i] = err
-			if ok {
-				mu.Lock()
-				raised++
-				mu.Unlock()
-			}
-		}()
+		require.Equal(t, 1, race(-1, fmt.Sprintf("warm%02d", i)))
 	}
-	wg.Wait()
-	for _, err := range errs {
-		require.NoError(t, err)
+	for round := range rounds {
+		subject := fmt.Sprintf("p%02d", round)
+		require.Equal(t, 1, race(round, subject), "round %d", round)
+		require.Len(t, list(t, k, store.InsightFilter{ShopID: "shop-c", Subject: subject, IncludeResolved: true}), 1)
 	}
-	require.Equal(t, 1, raised)
-	require.Len(t, list(t, k, store.InsightFilter{ShopID: "shop-c", IncludeResolved: true}), 1)
 }
 
 func testInsightsAcrossReopen(t *testing.T, s store.Store, reopen func(*testing.T, store.Store) store.Store) {
