@@ -117,6 +117,19 @@ func words(d time.Duration) string {
 	return d.String()
 }
 
+// unit says a duration after "the previous": "hour", "2 hours".
+func unit(d time.Duration) string {
+	switch d {
+	case time.Hour:
+		return "hour"
+	case time.Minute:
+		return "minute"
+	case 24 * time.Hour:
+		return "day"
+	}
+	return words(d)
+}
+
 // Builtin returns the built-in rules with their default options:
 // high_interest_no_purchase, flash_sale, cart_conversion,
 // cart_abandonment, sales_pulse, revenue_drop, conversion_drop,

@@ -351,7 +351,7 @@ func Trending(o TrendingOptions) (Rule, error) {
 
 func (trending) Name() string { return "trending_product" }
 func (r trending) Description() string {
-	return fmt.Sprintf("A product with at least %d views in %s and %d %% more than in the %s before", r.o.MinViews, words(r.o.Window), r.o.MinGrowthPercent, words(r.o.Window))
+	return fmt.Sprintf("A product with at least %d views in %s and %d %% more than in the previous %s", r.o.MinViews, words(r.o.Window), r.o.MinGrowthPercent, unit(r.o.Window))
 }
 func (r trending) Cooldown() time.Duration { return r.o.Cooldown }
 
@@ -382,7 +382,7 @@ func (r trending) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 		}
 		ev := TrendingEvidence{ProductID: p.ProductID, ProductName: p.ProductName, Views: p.Views, PreviousViews: pv,
 			Window: window(from, to), PreviousWindow: window(prevFrom, from), MinViews: r.o.MinViews, MinGrowthPercent: r.o.MinGrowthPercent}
-		growth := "new this window"
+		growth := "against none"
 		if pv > 0 {
 			g := percent(p.Views-pv, pv)
 			ev.GrowthPercent = &g
@@ -390,8 +390,8 @@ func (r trending) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 		}
 		in, err := finding(env, r.Name(), p.ProductID, Info, from, to,
 			"Trending: "+productName(p),
-			fmt.Sprintf("%s had %d views between %s and %s, %s in the %s before. Make sure it is in stock and easy to find.",
-				productName(p), p.Views, clock(from, env.loc()), clock(to, env.loc()), growth, words(r.o.Window)),
+			fmt.Sprintf("%s had %d views between %s and %s, %s in the previous %s. Make sure it is in stock and easy to find.",
+				productName(p), p.Views, clock(from, env.loc()), clock(to, env.loc()), growth, unit(r.o.Window)),
 			ev)
 		if err != nil {
 			return nil, err
