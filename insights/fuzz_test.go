@@ -45,4 +45,3 @@ func FuzzThresholdRule(f *testing.F) {
 		}
 	})
 }
-
