@@ -47,7 +47,7 @@ func TestCorePackagesImportNoDatabaseDriver(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"", "tracking", "ingest", "store", "store/memstore", "analytics", "httpapi"} {
+	for _, want := range []string{"", "tracking", "ingest", "store", "store/memstore", "analytics", "insights", "httpapi"} {
 		require.True(t, core[want], "core package %q was checked", want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/insights"
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/tracking"
 )
@@ -85,6 +86,12 @@ type Config struct {
 	// RetryAfter is what an overloaded answer asks clients to wait
 	// (default 1s).
 	RetryAfter time.Duration
+	// Insights evaluates the insight rules for POST /api/insights/run and
+	// lists kept insights for GET /api/insights (and the daily report's).
+	// Nil: those two routes answer 501 saying so, and daily reports list
+	// the insights the store keeps (store.InsightKeeper), if any.
+	Insights *insights.Engine
+
 	// Logger receives errors the client cannot see (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock (default time.Now).

@@ -105,6 +105,16 @@
 // ReadableStream, which can. [Run] ends the open streams when it stops
 // (see [EndStreamsOnShutdown] for a server of your own).
 //
+// # Insights
+//
+// With Config.Insights (an insights.Engine), GET /api/insights lists the
+// shop's insights newest first (rule, severity, since, include_resolved,
+// limit), and POST /api/insights/run (a read or admin key) evaluates every
+// rule for the shop now, answering what this run raised; without one both
+// answer 501. GET /api/reports/daily?date=YYYY-MM-DD (default yesterday) is
+// the day's report in the shop's zone: stats, top products, funnel and the
+// insights raised that day.
+//
 // # Operations
 //
 // GET /health is {"status":"ok"}, or 503 when the store does not answer a

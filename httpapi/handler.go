@@ -81,6 +81,9 @@ func New(cfg Config) (http.Handler, error) {
 	h.route("GET", "/dashboard", h.dashboardRedirect)
 	h.route("GET", "/dashboard/", h.dashboard)
 	h.route("GET", "/api/live", h.read(h.live))
+	h.route("GET", "/api/insights", h.read(h.insightsList))
+	h.route("POST", "/api/insights/run", h.read(h.insightsRun))
+	h.route("GET", "/api/reports/daily", h.read(h.dailyReport))
 	h.mux.HandleFunc("/", h.noRoute)
 	return h, nil
 }

@@ -38,6 +38,16 @@ var svgAnswers = map[int]string{
 	503: "the store is unavailable",
 }
 
+// insightAnswers are those of the insight routes: the read answers, and 501
+// on a server without an insights engine.
+var insightAnswers = func() map[int]string {
+	m := map[int]string{501: "insights are not configured on this server"}
+	for k, v := range readAnswers {
+		m[k] = v
+	}
+	return m
+}()
+
 // readParams are the parameters every read route shares.
 var sharedReadParams = []string{"shop", "from", "to", "tz"}
 
@@ -92,6 +102,11 @@ var operations = withSegment(map[string]operation{
 		answers: map[int]string{200: "{\"admin\",\"shops\":[{\"id\",\"timezone\"}]}", 401: "missing or unknown read key"}},
 	"GET /dashboard":  {summary: "Redirects to /dashboard/ (relative, so it keeps the mount prefix)", answers: map[int]string{301: "Location: dashboard/"}},
 	"GET /dashboard/": {summary: "The analytics dashboard (HTML) and its files; ETag and gzip", answers: map[int]string{200: "the file", 304: "not modified", 404: "no such file"}},
+	"GET /api/insights": {summary: "Insights the rules raised, newest first", auth: "read",
+		params: []string{"rule", "severity", "since", "include_resolved", "limit"}, answers: insightAnswers},
+	"POST /api/insights/run": {summary: "Evaluate every rule for the shop now; the insights this run raised", auth: "read", answers: insightAnswers},
+	"GET /api/reports/daily": {summary: "A day's report in the shop's zone: stats, top products, funnel, insights", auth: "read",
+		params: []string{"date"}, answers: readAnswers},
 })
 
 // withSegment adds the Segment HTTP Tracking API's routes to ops.

@@ -1,7 +1,7 @@
 // Command server is shoplytics as a stand-alone server: the HTTP API over a
 // store, on SQLite by default.
 //
-//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s] [-demo] [-shopify-sync SHOP -shopify-token TOKEN]
+//	go run ./examples/server [-addr 127.0.0.1:8080] [-store URL] [-config FILE] [-spool DIR] [-spool-sync always|interval] [-durable] [-shutdown-timeout 30s] [-demo] [-report-dir DIR] [-no-insights] [-shopify-sync SHOP -shopify-token TOKEN]
 //
 // -store (or SHOPLYTICS_STORE) takes sqlite://PATH (default
 // sqlite://shoplytics.db), postgres://..., redis://host:port/db?sink=URL or
@@ -21,6 +21,14 @@
 // request: slower clients are cut off, so that a crowd of them cannot hold
 // the server's connections.
 //
+// The insight rules (the built-in ones and the threshold rules of the
+// -config file's "insights" object) are evaluated for every shop every 5
+// minutes (or the file's insights.interval); what they raise is logged,
+// POSTed to insights.webhook when configured, and listed by GET
+// /api/insights. After midnight in each shop's zone the scheduler makes
+// the day's report; -report-dir DIR also writes it as DIR/<shop>-<date>.json
+// and .csv. -no-insights turns all of it off.
+//
 // -shopify-sync SHOP imports the shop's Shopify orders and refunds through
 // the Admin API instead of serving, and exits: -shopify-token (or
 // SHOPLYTICS_SHOPIFY_TOKEN) is an access token with read_orders, the
@@ -33,8 +41,9 @@
 //
 // -demo fills an empty store with 30 days of generated traffic of shop
 // "demo" (sessions, funnels, identifies, purchases in several currencies,
-// refunds, a flash sale), so a first run shows real numbers; when the
-// store holds events of the shop it adds nothing.
+// refunds, a flash sale), so a first run shows real numbers, and
+// evaluates the insight rules through the flash sale, so the insights list
+// shows it; when the store holds events of the shop it adds nothing.
 package main
 
 import (
@@ -84,6 +93,8 @@ func run(args []string) error {
 	fs.StringVar(&sync.apiURL, "shopify-api", "", "base URL of the Admin API for -shopify-sync (default https://<shopify_domain>)")
 	fs.StringVar(&sync.version, "shopify-api-version", shopify.DefaultAPIVersion, "Admin API version for -shopify-sync")
 	fs.BoolVar(&sync.full, "shopify-full", false, "with -shopify-sync, read every order even after a complete sync (default: what changed since)")
+	reportDir := fs.String("report-dir", "", "directory to write each shop's daily report to, as JSON and CSV (default: none)")
+	noInsights := fs.Bool("no-insights", false, "do not evaluate the insight rules (no scheduler; /api/insights answers 501)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -112,13 +123,13 @@ func run(args []string) error {
 		return runShopifySync(ctx, st, keys, sync, log, os.Stdout)
 	}
 	if *demo {
-		if err := seedDemo(ctx, st, keys, log, time.Now()); err != nil {
+		if err := seedDemo(ctx, st, keys, log, time.Now(), !*noInsights); err != nil {
 			return err
 		}
 	}
 	return serve.Run(ctx, serve.Config{Addr: *addr, Store: st, Keys: keys, Logger: log, StoreLabel: store.Redact(*storeURL),
 		Spool: spool, Durable: *durable, ShutdownTimeout: *shutdownTimeout,
-		ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout})
+		ReadHeaderTimeout: *readHeaderTimeout, ReadTimeout: *readTimeout, ReportDir: *reportDir, NoInsights: *noInsights})
 }
 
 // spoolOptions turns the -spool flags into the ingester's spool options.

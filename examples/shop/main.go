@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, logTo io.Writer) error {
 	if *demo {
 		o := datagen.Options{ShopID: shopKeys.ID, Start: time.Now().Add(-30 * 24 * time.Hour), Days: 30,
 			Visitors: 400, Seed: 1, BatchSize: 1000}
-		if err := serve.SeedDemo(ctx, st, o, log); err != nil {
+		if _, err := serve.SeedDemo(ctx, st, o, log); err != nil {
 			return err
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shoplytics/shoplytics/httpapi"
 	"github.com/shoplytics/shoplytics/ingest"
+	"github.com/shoplytics/shoplytics/insights"
 	"github.com/shoplytics/shoplytics/store"
 )
 
@@ -26,6 +27,9 @@ import (
 type Keys struct {
 	AdminKey string         `json:"admin_key"`
 	Shops    []httpapi.Shop `json:"shops"`
+	// Insights configures the insight rules, the scheduler and its
+	// notifications (see InsightsConfig).
+	Insights InsightsConfig `json:"insights,omitzero"`
 }
 
 // DemoKeys is the demo shop used when no -config file is given.
@@ -59,11 +63,16 @@ func parseKeys(b []byte) (Keys, error) {
 	var file struct {
 		AdminKey string            `json:"admin_key"`
 		Shops    []json.RawMessage `json:"shops"`
+		Insights json.RawMessage   `json:"insights"`
 	}
 	if err := strictJSON(b, &file); err != nil {
 		return Keys{}, err
 	}
 	k := Keys{AdminKey: file.AdminKey}
+	var err error
+	if k.Insights, err = parseInsights(file.Insights); err != nil {
+		return Keys{}, err
+	}
 	for i, raw := range file.Shops {
 		var s httpapi.Shop
 		if err := strictJSON(raw, &s); err != nil {
@@ -124,6 +133,14 @@ type Config struct {
 	// ReadTimeout bounds the reading of a whole request, body included
 	// (default 1 min), so a body dribbled slowly is cut off too.
 	ReadTimeout time.Duration
+	// NoInsights turns the insight rules off: no engine behind
+	// /api/insights, no scheduler.
+	NoInsights bool
+	// ReportDir, when set, receives each shop's daily report as JSON and
+	// CSV files.
+	ReportDir string
+	// InsightsClock is the insight engine's clock (default time.Now).
+	InsightsClock func() time.Time
 }
 
 // Run serves until ctx ends, then stops taking requests, stores every
@@ -149,10 +166,20 @@ func Run(ctx context.Context, c Config) error {
 	if err != nil {
 		return err
 	}
-	h, err := httpapi.New(httpapi.Config{
-		Store: c.ReadStore, Ingester: in, Shops: c.Keys.Shops, AdminKey: c.Keys.AdminKey, Logger: log,
-		Durable: c.Durable,
-	})
+	var handler http.Handler
+	var sched *insights.Scheduler
+	var eng *insights.Engine
+	if !c.NoInsights {
+		eng, sched, err = c.insights(log)
+	}
+	if err == nil {
+		var h http.Handler
+		h, err = httpapi.New(httpapi.Config{
+			Store: c.ReadStore, Ingester: in, Shops: c.Keys.Shops, AdminKey: c.Keys.AdminKey, Logger: log,
+			Durable: c.Durable, Insights: eng,
+		})
+		handler = h
+	}
 	var ln net.Listener
 	if err == nil {
 		ln, err = net.Listen("tcp", c.Addr)
@@ -163,7 +190,7 @@ func Run(ctx context.Context, c Config) error {
 		defer cancel()
 		return errors.Join(err, in.Shutdown(drainCtx))
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	spool := "off"
 	if c.Spool.Dir != "" {
 		spool = c.Spool.Dir
@@ -172,7 +199,17 @@ func Run(ctx context.Context, c Config) error {
 		}
 	}
 	log.Info("shoplytics listening", "addr", "http://"+ln.Addr().String(), "store", c.StoreLabel, "spool", spool)
+	schedDone := make(chan struct{})
+	schedCtx, stopSched := context.WithCancel(ctx)
+	go func() {
+		defer close(schedDone)
+		if sched != nil {
+			_ = sched.Run(schedCtx)
+		}
+	}()
 	err = httpapi.Run(ctx, srv, in, httpapi.RunOptions{Listener: ln, ShutdownTimeout: c.ShutdownTimeout, Logger: log})
+	stopSched()
+	<-schedDone
 	st := in.Stats()
 	log.Info("shoplytics stopped", "stored", st.Stored, "duplicates", st.Duplicates, "failed", st.Failed, "kept_in_spool", st.Kept)
 	return err

@@ -29,6 +29,8 @@ type Store struct {
 	// checkpoints are by shop and name (Key.ID holds the name).
 	checkpoints map[store.Key][]byte
 	closed      bool
+	// insights are kept apart, under their own lock.
+	insights store.MemoryInsights
 }
 
 // New returns an empty store.

@@ -117,6 +117,13 @@
 // destination directly: appended to this store again within the dedup
 // window it would be dropped as a duplicate.
 //
+// # Insights
+//
+// A store opened with sink= keeps insights (store.InsightKeeper) in its
+// sink when the sink keeps them (sqlitestore, pgstore), where raising one
+// is atomic; without such a sink the keeper's methods answer
+// errors.ErrUnsupported and an insights engine keeps them in memory.
+//
 // # What it does not do
 //
 // It does not persist anything itself, push aggregations down (every

@@ -77,6 +77,7 @@ func Open(ctx context.Context, u *url.URL) (store.Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	s.sink = sink
 	runCtx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- relay.Run(runCtx) }()

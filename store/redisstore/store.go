@@ -43,6 +43,9 @@ type Store struct {
 	// stopSink, set by Open with sink=, stops the background relay and
 	// closes the sink store.
 	stopSink func() error
+	// sink, set by Open with sink=, keeps insights for the store when it
+	// can (store.InsightKeeper).
+	sink store.Store
 }
 
 var (

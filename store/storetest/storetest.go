@@ -14,10 +14,15 @@
 // # Capabilities
 //
 // The tests of an optional capability (store.TypeCounter, store.Pinger,
-// store.HourlyReader, store.RollupRebuilder and store.CheckpointKeeper) run
-// when the store implements it, and are skipped otherwise. The rollup tests hold
-// HourlyCounts to rolling up what Events returns for the same filter, after
-// duplicates are resent, under concurrent appenders and after Rebuild.
+// store.HourlyReader, store.RollupRebuilder, store.CheckpointKeeper and
+// store.InsightKeeper) run when the store implements it, and are skipped
+// otherwise. The rollup tests hold HourlyCounts to rolling up what Events
+// returns for the same filter, after duplicates are resent, under
+// concurrent appenders and after Rebuild. The insight tests hold a keeper
+// to raising a finding once (by id, while one of its rule and subject is
+// open, within a cooldown, under concurrent raisers), to resolving without
+// deleting, and, with WithReopen, to keeping both across a restart;
+// RunInsightKeeper runs them alone.
 package storetest
 
 import (
@@ -91,6 +96,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"HourlyReader", testHourlyReader},
 		{"HourlyReaderRefuses", testHourlyReaderRefuses},
 		{"HourlyReaderConcurrentAppenders", testHourlyConcurrentAppenders},
+		{"InsightKeeper", testInsightKeeper},
+		{"InsightKeeperConcurrentRaisers", testInsightKeeperConcurrentRaisers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -107,6 +114,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		t.Run("CheckpointAcrossReopen", func(t *testing.T) {
 			t.Parallel()
 			testCheckpointAcrossReopen(t, newStore(t), cfg.reopen)
+		})
+		t.Run("InsightsAcrossReopen", func(t *testing.T) {
+			t.Parallel()
+			testInsightsAcrossReopen(t, newStore(t), cfg.reopen)
 		})
 	}
 }
