@@ -25,6 +25,12 @@ type RunOptions struct {
 	// Logger receives what the stop could not do cleanly (default
 	// slog.Default()).
 	Logger *slog.Logger
+	// BeforeDrain, when set, is called once the HTTP server has stopped and
+	// before the ingester drains, with the drain's deadline: the place to
+	// close what feeds the ingester from outside requests, such as a
+	// tracking.Client whose Sink is the ingester, so its buffered events
+	// are stored too. Its error is returned with Run's.
+	BeforeDrain func(ctx context.Context) error
 }
 
 // Run serves srv, whose Handler is the application's router with this
@@ -66,7 +72,7 @@ func Run(ctx context.Context, srv *http.Server, in *ingest.Ingester, opts RunOpt
 		}
 		var err error
 		if ln, err = net.Listen("tcp", addr); err != nil {
-			return errors.Join(fmt.Errorf("httpapi: listen: %w", err), drain(in, opts.ShutdownTimeout))
+			return errors.Join(fmt.Errorf("httpapi: listen: %w", err), drain(in, opts))
 		}
 	}
 	serveErr := make(chan error, 1)
@@ -84,12 +90,19 @@ func Run(ctx context.Context, srv *http.Server, in *ingest.Ingester, opts RunOpt
 		log.Warn("httpapi: http shutdown: closing the connections still open", "err", err)
 		_ = srv.Close()
 	}
-	return errors.Join(failed, drain(in, opts.ShutdownTimeout))
+	return errors.Join(failed, drain(in, opts))
 }
 
-// drain shuts the ingester down within timeout.
-func drain(in *ingest.Ingester, timeout time.Duration) error {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+// drain calls opts.BeforeDrain, then shuts the ingester down, both within
+// opts.ShutdownTimeout.
+func drain(in *ingest.Ingester, opts RunOptions) error {
+	ctx, cancel := context.WithTimeout(context.Background(), opts.ShutdownTimeout)
 	defer cancel()
-	return in.Shutdown(ctx)
+	var before error
+	if opts.BeforeDrain != nil {
+		if before = opts.BeforeDrain(ctx); before != nil {
+			before = fmt.Errorf("httpapi: before drain: %w", before)
+		}
+	}
+	return errors.Join(before, in.Shutdown(ctx))
 }

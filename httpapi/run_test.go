@@ -139,3 +139,31 @@ func TestMetricsExposeTheIngesterAndTheProcess(t *testing.T) {
 	}
 	require.NotContains(t, body, "shop-a", "nothing in it is per shop")
 }
+
+// TestRunClosesWhatFeedsTheIngesterBeforeItDrains tracks events through a
+// tracking.Client whose Sink is the ingester, with a flush interval that
+// never comes: only BeforeDrain's Close hands them over, before the drain
+// that stores them.
+func TestRunClosesWhatFeedsTheIngesterBeforeItDrains(t *testing.T) {
+	mem := memstore.New()
+	in, err := ingest.New(mem, ingest.Options{Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	client, err := tracking.NewClient(tracking.ClientOptions{Sink: in, BatchSize: 1000, FlushInterval: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- httpapi.Run(ctx, &http.Server{Handler: http.NotFoundHandler()}, in, httpapi.RunOptions{Listener: ln,
+			Logger: slog.New(slog.DiscardHandler), BeforeDrain: client.Close})
+	}()
+	for i := range 50 {
+		require.NoError(t, client.Track(context.Background(), tracking.Event{ID: fmt.Sprintf("order-%d", i), ShopID: "shop-a",
+			Type: "page_viewed", AnonymousID: "a"}))
+	}
+	require.Zero(t, mem.Len(), "the client holds the events until it is closed")
+	cancel()
+	require.NoError(t, <-done)
+	require.Equal(t, 50, mem.Len())
+}
