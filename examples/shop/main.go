@@ -38,6 +38,7 @@ import (
 	"github.com/shoplytics/shoplytics/internal/serve"
 	"github.com/shoplytics/shoplytics/store"
 	_ "github.com/shoplytics/shoplytics/store/all"
+	"github.com/shoplytics/shoplytics/tracking"
 )
 
 func main() {
@@ -95,9 +96,16 @@ func run(ctx context.Context, args []string, logTo io.Writer) error {
 	if err != nil {
 		return errors.Join(err, shutdownIngester(in))
 	}
-	shop, err := newShop(shopKeys.ID, shopKeys.WriteKey, in, log)
+	// Purchases are recorded server-side, where ad blockers cannot drop
+	// them: a tracking.Client handing its batches to the ingester (a shop
+	// in another process would give it Endpoint and WriteKey instead).
+	client, err := tracking.NewClient(tracking.ClientOptions{Sink: in, ShopID: shopKeys.ID, Logger: log})
 	if err != nil {
 		return errors.Join(err, shutdownIngester(in))
+	}
+	shop, err := newShop(shopKeys.ID, shopKeys.WriteKey, client, log)
+	if err != nil {
+		return errors.Join(err, client.Close(context.Background()), shutdownIngester(in))
 	}
 
 	mux := http.NewServeMux()
@@ -112,7 +120,8 @@ func run(ctx context.Context, args []string, logTo io.Writer) error {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	url := "http://" + ln.Addr().String()
 	log.Info("shop listening", "addr", url, "dashboard", url+"/analytics/dashboard/", "read_key", shopKeys.ReadKey, "store", store.Redact(*storeURL))
-	err = httpapi.Run(ctx, srv, in, httpapi.RunOptions{Listener: ln, ShutdownTimeout: *shutdownTimeout, Logger: log})
+	err = httpapi.Run(ctx, srv, in, httpapi.RunOptions{Listener: ln, ShutdownTimeout: *shutdownTimeout, Logger: log,
+		BeforeDrain: client.Close})
 	s := in.Stats()
 	log.Info("shop stopped", "stored", s.Stored, "duplicates", s.Duplicates, "failed", s.Failed, "kept_in_spool", s.Kept)
 	return err

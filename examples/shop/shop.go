@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shoplytics/shoplytics/ingest"
 	"github.com/shoplytics/shoplytics/internal/datagen"
 	"github.com/shoplytics/shoplytics/tracking"
 )
@@ -38,12 +37,14 @@ const maxCarts = 10_000
 // memory, and what it records server-side.
 type shop struct {
 	id, writeKey string
-	in           *ingest.Ingester
-	log          *slog.Logger
-	products     []datagen.Product
-	byID         map[string]datagen.Product
-	pages        map[string]*template.Template
-	now          func() time.Time
+	// client records the server-side events: batched, handed to the
+	// ingester, flushed when the shop stops.
+	client   *tracking.Client
+	log      *slog.Logger
+	products []datagen.Product
+	byID     map[string]datagen.Product
+	pages    map[string]*template.Template
+	now      func() time.Time
 
 	mu     sync.Mutex
 	carts  map[string]*cart  // by the shop's cart cookie
@@ -72,8 +73,8 @@ type order struct {
 	Placed          time.Time
 }
 
-func newShop(id, writeKey string, in *ingest.Ingester, log *slog.Logger) (*shop, error) {
-	s := &shop{id: id, writeKey: writeKey, in: in, log: log, products: datagen.Products(currency),
+func newShop(id, writeKey string, client *tracking.Client, log *slog.Logger) (*shop, error) {
+	s := &shop{id: id, writeKey: writeKey, client: client, log: log, products: datagen.Products(currency),
 		byID: map[string]datagen.Product{}, pages: map[string]*template.Template{}, now: time.Now,
 		carts: map[string]*cart{}, orders: map[string]*order{}}
 	for _, p := range s.products {
@@ -428,10 +429,15 @@ func (s *shop) orderEvents(r *http.Request, o *order, anon, session string) []tr
 	return []tracking.Event{identify, purchase}
 }
 
-// record sends server-side events to shoplytics: everything the shop
-// records goes through here, so switching to tracking.Client is one line.
+// record sends server-side events to shoplytics through the shop's
+// tracking.Client, which ad blockers cannot stop.
 func (s *shop) record(ctx context.Context, events ...tracking.Event) error {
-	return s.in.Enqueue(ctx, events...)
+	for _, e := range events {
+		if err := s.client.Track(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *shop) viewOrder(w http.ResponseWriter, r *http.Request) {

@@ -30,6 +30,7 @@ type testShop struct {
 	client *http.Client
 	st     *memstore.Store
 	in     *ingest.Ingester
+	rec    *tracking.Client // the shop's server-side client
 }
 
 // newTestShop serves the shop and the analytics handler as main does, on
@@ -49,7 +50,10 @@ func newTestShop(t *testing.T) *testShop {
 	k := serve.DemoKeys
 	h, err := httpapi.New(httpapi.Config{Store: st, Ingester: in, Shops: k.Shops, AdminKey: k.AdminKey, Logger: log})
 	require.NoError(t, err)
-	s, err := newShop(k.Shops[0].ID, k.Shops[0].WriteKey, in, log)
+	rec, err := tracking.NewClient(tracking.ClientOptions{Sink: in, ShopID: k.Shops[0].ID, Logger: log})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = rec.Close(context.Background()) })
+	s, err := newShop(k.Shops[0].ID, k.Shops[0].WriteKey, rec, log)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/analytics/", http.StripPrefix("/analytics", h))
@@ -57,7 +61,7 @@ func newTestShop(t *testing.T) *testShop {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
-	return &testShop{t: t, url: srv.URL, client: &http.Client{Jar: jar}, st: st, in: in}
+	return &testShop{t: t, url: srv.URL, client: &http.Client{Jar: jar}, st: st, in: in, rec: rec}
 }
 
 func (ts *testShop) get(path string) (int, string) {
@@ -84,6 +88,7 @@ func (ts *testShop) events() []tracking.Event {
 	ts.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	require.NoError(ts.t, ts.rec.Flush(ctx))
 	require.NoError(ts.t, ts.in.Flush(ctx))
 	var out []tracking.Event
 	for e, err := range ts.st.Events(ctx, store.Filter{ShopID: "demo"}) {
