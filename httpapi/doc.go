@@ -60,7 +60,8 @@
 // and tz (default the shop's Timezone, else UTC). An admin key naming a shop
 // that is not configured gets 404. GET /api/counts counts events by type;
 // GET /api/export streams raw events as NDJSON or CSV in constant memory.
-// Every error is JSON: {"error":"...","field":"..."}.
+// Every error is JSON: {"error":"...","field":"..."}. DELETE /api/users/{id} erases a person's events
+// (store.Eraser), after storing what the ingester holds.
 //
 // # Dashboard and charts
 //

@@ -75,6 +75,7 @@ func New(cfg Config) (http.Handler, error) {
 	h.route("GET", "/api/breakdown", h.read(h.breakdown))
 	h.route("GET", "/api/segments", h.read(h.segments))
 	h.route("GET", "/api/users/{id}/journey", h.read(h.journey))
+	h.route("DELETE", "/api/users/{id}", h.read(h.erasePerson))
 	h.route("GET", "/api/charts/timeseries.svg", h.read(h.timeSeriesChart))
 	h.route("GET", "/api/charts/funnel.svg", h.read(h.funnelChart))
 	h.route("GET", "/api/shops", h.listShops)

@@ -28,6 +28,17 @@ var readAnswers = map[int]string{
 	503: "the store is unavailable",
 }
 
+// eraseAnswers are those of DELETE /api/users/{id}.
+var eraseAnswers = map[int]string{
+	200: "{\"deleted\":N}",
+	400: "the id is empty or longer than 128 bytes",
+	401: "missing or unknown read key",
+	403: "the key may not read that shop",
+	404: "an admin key named an unknown shop",
+	501: "the store cannot erase events",
+	503: "the store is unavailable, or what the server holds is not stored yet; retry",
+}
+
 // svgAnswers are the answers of the chart routes.
 var svgAnswers = map[int]string{
 	200: "image/svg+xml",
@@ -94,6 +105,8 @@ var operations = withSegment(map[string]operation{
 		}},
 	"GET /api/users/{id}/journey": {summary: "One user's events in time order, anonymous history stitched in", auth: "read",
 		params: []string{"limit"}, answers: readAnswers},
+	"DELETE /api/users/{id}": {summary: "Erase a person's events (privacy request): theirs and their devices' anonymous history; what the server holds is stored first", auth: "read",
+		answers: eraseAnswers},
 	"GET /api/charts/timeseries.svg": {summary: "/api/timeseries drawn as an SVG line chart (labelled axes; \"No data in this range\" when empty)", auth: "read",
 		params: []string{"metric", "interval", "type", "currency", "width", "height"}, answers: svgAnswers},
 	"GET /api/charts/funnel.svg": {summary: "/api/funnel drawn as SVG bars with counts and conversion (steps default to product_viewed,add_to_cart,checkout_started,purchase_completed)", auth: "read",

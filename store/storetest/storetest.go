@@ -93,6 +93,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"TypeCounterAfterClose", testTypeCounterAfterClose},
 		{"Pinger", testPinger},
 		{"CheckpointKeeper", testCheckpointKeeper},
+		{"Eraser", testEraser},
 		{"HourlyReader", testHourlyReader},
 		{"HourlyReaderRefuses", testHourlyReaderRefuses},
 		{"HourlyReaderConcurrentAppenders", testHourlyConcurrentAppenders},
