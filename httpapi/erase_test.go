@@ -100,4 +100,3 @@ func memstoreOf(t *testing.T, e *env) *memstore.Store {
 	require.NoError(t, err)
 	return m
 }
-
