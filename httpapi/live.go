@@ -184,11 +184,11 @@ func (h *handler) live(w http.ResponseWriter, r *http.Request, rp readParams) {
 	hd.Set("Connection", "close")
 	w.WriteHeader(http.StatusOK)
 
-	// send writes and flushes what is pending, within a deadline. The
+	// send writes and flushes what is pending, within a deadline, through a
+	// large buffer, so a batch of events goes out in few chunks. The
 	// deadline is set before the stream is checked for being dropped, and
 	// the hub drops it before cutting, so a cut is never undone by a later
 	// deadline.
-	// Large writes: a batch of events goes out in few chunks and syscalls.
 	bw := bufio.NewWriterSize(w, 64<<10)
 	send := func(b ...[]byte) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.LiveWriteTimeout))
