@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"iter"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shoplytics/shoplytics/httpapi"
 	"github.com/shoplytics/shoplytics/ingest"
@@ -143,6 +145,58 @@ func BenchmarkSegmentBatchVsEvents(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(b.N*perRequest)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkLiveFanOut measures what the live feed costs ingestion: events
+// queued and stored (into nullStore) with no live stream open, and with
+// 1 and 10 streams of the shop reading every event over HTTP.
+func BenchmarkLiveFanOut(b *testing.B) {
+	events := make([]tracking.Event, 1000)
+	decoded, _ := tracking.DecodeBody([]byte(benchEvent(0)), false)
+	proto, _ := decoded.Events(tracking.NormalizeOptions{Now: time.Now(), ShopID: "shop-a"})
+	for i := range events {
+		events[i] = proto[0]
+		events[i].ID = fmt.Sprintf("evt-%09d", i)
+	}
+	for _, streams := range []int{0, 1, 10} {
+		b.Run(fmt.Sprintf("streams=%d", streams), func(b *testing.B) {
+			in, err := ingest.New(nullStore{}, ingest.Options{QueueSize: 1 << 20, BatchSize: 1000, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			in.Start()
+			defer in.Shutdown(context.Background())
+			h, err := httpapi.New(httpapi.Config{Store: nullStore{}, Ingester: in, Shops: shops, Logger: slog.New(slog.DiscardHandler),
+				LiveBufferBytes: 1 << 30}) // a benchmark reader is never dropped
+			if err != nil {
+				b.Fatal(err)
+			}
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			for range streams {
+				req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/live", nil)
+				req.Header.Set("Authorization", "Bearer rk_a")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				go func() { _, _ = io.Copy(io.Discard, resp.Body); resp.Body.Close() }()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if err := in.Enqueue(ctx, events...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := in.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(b.N*len(events))/b.Elapsed().Seconds(), "events/s")
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"net"
 	"net/http"
@@ -108,8 +109,8 @@ func (hub *liveHub) stored(events []tracking.Event, res store.AppendResult) {
 		if len(streams) == 0 {
 			continue
 		}
-		msg := append([]byte("event: event\ndata: "), e.AppendJSON(nil)...)
-		msg = append(msg, '\n', '\n')
+		msg := append(make([]byte, 0, 1024), "event: event\ndata: "...)
+		msg = append(e.AppendJSON(msg), '\n', '\n')
 		for s := range streams {
 			if !s.push(msg, hub.maxBytes) {
 				hub.remove(e.ShopID, s)
@@ -183,21 +184,23 @@ func (h *handler) live(w http.ResponseWriter, r *http.Request, rp readParams) {
 	hd.Set("Connection", "close")
 	w.WriteHeader(http.StatusOK)
 
-	// send writes and flushes, each write with a deadline. The deadline is
-	// set before the stream is checked for being dropped, and the hub
-	// drops it before cutting, so a cut is never undone by a later
+	// send writes and flushes what is pending, within a deadline, through a
+	// large buffer, so a batch of events goes out in few chunks. The
+	// deadline is set before the stream is checked for being dropped, and
+	// the hub drops it before cutting, so a cut is never undone by a later
 	// deadline.
+	bw := bufio.NewWriterSize(w, 64<<10)
 	send := func(b ...[]byte) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.LiveWriteTimeout))
+		if s.isDropped() {
+			return false
+		}
 		for _, p := range b {
-			_ = rc.SetWriteDeadline(time.Now().Add(h.cfg.LiveWriteTimeout))
-			if s.isDropped() {
-				return false
-			}
-			if _, err := w.Write(p); err != nil {
+			if _, err := bw.Write(p); err != nil {
 				return false
 			}
 		}
-		return rc.Flush() == nil
+		return bw.Flush() == nil && rc.Flush() == nil
 	}
 	// The opening comment tells the client the stream is subscribed;
 	// retry is how long EventSource waits before it reconnects.

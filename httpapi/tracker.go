@@ -63,6 +63,8 @@ func (a *trackerAsset) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Readable from any origin, so pages may load it with integrity= and
 	// crossorigin=.
 	hd.Set("Access-Control-Allow-Origin", "*")
+	// Loadable by pages that isolate themselves (Cross-Origin-Embedder-Policy).
+	hd.Set("Cross-Origin-Resource-Policy", "cross-origin")
 	if matched := etagMatch(r.Header.Get("If-None-Match"), a.plainETag, a.gzippedETag); matched != "" {
 		// Both copies are the same script: the one the client has is fresh.
 		hd.Set("ETag", matched)
