@@ -96,46 +96,59 @@ func (hub *liveHub) remove(shop string, s *liveStream) {
 }
 
 // stored is the ingester observer: each event the store inserted (not the
-// duplicates) goes to the streams of its shop, encoded once.
+// duplicates) goes to the streams of its shop, encoded once, and each
+// stream takes its shop's events of the batch in one push (one lock and
+// one wake-up a batch, not an event).
 func (hub *liveHub) stored(events []tracking.Event, res store.AppendResult) {
 	hub.mu.Lock()
 	defer hub.mu.Unlock()
+	var byShop map[string][][]byte
 	for i := range events {
 		if i < len(res.Duplicate) && res.Duplicate[i] {
 			continue
 		}
 		e := &events[i]
-		streams := hub.streams[e.ShopID]
-		if len(streams) == 0 {
+		if len(hub.streams[e.ShopID]) == 0 {
 			continue
 		}
+		if byShop == nil {
+			byShop = map[string][][]byte{}
+		}
 		msg := append(make([]byte, 0, 1024), "event: event\ndata: "...)
-		msg = append(e.AppendJSON(msg), '\n', '\n')
-		for s := range streams {
-			if !s.push(msg, hub.maxBytes) {
-				hub.remove(e.ShopID, s)
+		byShop[e.ShopID] = append(byShop[e.ShopID], append(e.AppendJSON(msg), '\n', '\n'))
+	}
+	for shop, msgs := range byShop {
+		for s := range hub.streams[shop] {
+			if !s.push(msgs, hub.maxBytes) {
+				hub.remove(shop, s)
 				hub.dropped.Add(1)
 			}
 		}
 	}
 }
 
-// push adds a message to the stream's buffer, or drops the stream (and
-// frees its buffer) when the message would take it past max bytes. It
-// reports whether the stream is still open.
-func (s *liveStream) push(msg []byte, max int) bool {
+// push adds messages to the stream's buffer, or drops the stream (and
+// frees its buffer) when they would take a buffer that holds something
+// past max bytes: a batch larger than max alone is taken, so a client
+// that keeps up is not dropped for the ingester's batch size. It reports
+// whether the stream is still open.
+func (s *liveStream) push(msgs [][]byte, max int) bool {
+	size := 0
+	for _, m := range msgs {
+		size += len(m)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dropped {
 		return false
 	}
-	if s.bytes+len(msg) > max {
+	if s.bytes > 0 && s.bytes+size > max {
 		s.dropped = true
 		s.pending, s.bytes = nil, 0
 		s.cut()
 	} else {
-		s.pending = append(s.pending, msg) // shared between streams, never written to
-		s.bytes += len(msg)
+		s.pending = append(s.pending, msgs...) // shared between streams, never written to
+		s.bytes += size
 	}
 	select {
 	case s.wake <- struct{}{}:
