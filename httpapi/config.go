@@ -73,8 +73,9 @@ type Config struct {
 	// LiveBufferBytes bounds the events a live stream's client may fall
 	// behind by, in encoded bytes (default 1 MiB); a client further behind
 	// is dropped, so that it never holds memory or the ingester. A stored
-	// batch reaches a stream at once, so it should hold a batch of the
-	// shop's events (the ingester's BatchSize, about 400 bytes an event).
+	// batch reaches a stream at once; one larger than this is taken when
+	// the client has nothing pending, so a stream holds at most this plus
+	// one batch.
 	LiveBufferBytes int64
 	// LiveWriteTimeout bounds each write to a live stream's client (default
 	// 10s); a client that reads nothing for that long is cut off.
