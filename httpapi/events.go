@@ -139,6 +139,25 @@ func putBody(pooled *[]byte, buf []byte) {
 	}
 }
 
+// readRequestBody is readPooledBody that answers what a failed read means:
+// tooLarge (the status of a body over limit), 503 with Retry-After when the
+// decoding budget has no room, 400 when the body cannot be read; ok is
+// false when it has answered. Either way the buffer goes back with putBody.
+func (h *handler) readRequestBody(w http.ResponseWriter, r *http.Request, limit int64, tooLarge int, ch *charge) (buf []byte, pooled *[]byte, ok bool) {
+	buf, pooled, err := readPooledBody(w, r, limit, ch)
+	switch {
+	case errors.Is(err, errTooLarge):
+		writeError(w, tooLarge, fmt.Sprintf("body larger than %d bytes", limit), "")
+	case errors.Is(err, errBusy):
+		h.retryLater(w, err.Error())
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
+	default:
+		return buf, pooled, true
+	}
+	return buf, pooled, false
+}
+
 // keyBeforeBody authorises a write from what precedes the body (the Basic
 // user name, ?key=, or Config.Authorize), so a wrong key is refused before
 // a byte of the body is read. authed is false when the key can only be in
@@ -202,17 +221,9 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	ch := charge{b: h.cfg.budget}
 	defer ch.release()
-	buf, pooledBody, err := readPooledBody(w, r, h.cfg.MaxBodyBytes, &ch)
+	buf, pooledBody, ok := h.readRequestBody(w, r, h.cfg.MaxBodyBytes, http.StatusRequestEntityTooLarge, &ch)
 	defer func() { putBody(pooledBody, buf) }()
-	switch {
-	case errors.Is(err, errTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBodyBytes), "")
-		return
-	case errors.Is(err, errBusy):
-		h.retryLater(w, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
+	if !ok {
 		return
 	}
 	if !ch.add(decodeCost(int64(len(buf)))) {

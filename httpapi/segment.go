@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/shoplytics/shoplytics/tracking"
@@ -46,17 +44,9 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 		defer ch.release()
 		// Segment's limit, not MaxBodyBytes, bounds these bodies: its
 		// clients build batches up to it.
-		buf, pooled, err := readPooledBody(w, r, tracking.SegmentMaxBatchBytes, &ch)
+		buf, pooled, ok := h.readRequestBody(w, r, tracking.SegmentMaxBatchBytes, http.StatusBadRequest, &ch)
 		defer func() { putBody(pooled, buf) }()
-		switch {
-		case errors.Is(err, errTooLarge):
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("body larger than %d bytes", tracking.SegmentMaxBatchBytes), "")
-			return
-		case errors.Is(err, errBusy):
-			h.retryLater(w, err.Error())
-			return
-		case err != nil:
-			writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
+		if !ok {
 			return
 		}
 		// Mapping goes through encoding/json and re-encodes properties:
