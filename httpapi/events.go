@@ -174,6 +174,22 @@ func (h *handler) keyBeforeBody(w http.ResponseWriter, r *http.Request) (p Princ
 	return p, true, true
 }
 
+// keyInBody finishes what keyBeforeBody began once the body is decoded:
+// when the write was not authorised before the body (authed false), it is
+// with the body's write key. It returns the principal, and ok false when
+// the answer has been written.
+func (h *handler) keyInBody(w http.ResponseWriter, r *http.Request, p Principal, authed bool, key string) (Principal, bool) {
+	if authed {
+		return p, true
+	}
+	p, err := h.authorizeWrite(r, key)
+	if err != nil {
+		h.authError(w, AccessWrite, err)
+		return Principal{}, false
+	}
+	return p, true
+}
+
 // take hands accepted events to the ingester: queued, or with
 // Config.Durable stored before it returns. inserted and duplicates are
 // what the store reported (durable), or len(events) and 0.
@@ -239,11 +255,8 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
 	}
-	if !authed {
-		if p, err = h.authorizeWrite(r, body.WriteKey); err != nil {
-			h.authError(w, AccessWrite, err)
-			return
-		}
+	if p, ok = h.keyInBody(w, r, p, authed, body.WriteKey); !ok {
+		return
 	}
 	if !ch.add(eventCost * int64(body.Len())) {
 		h.retryLater(w, errBusy.Error())

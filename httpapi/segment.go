@@ -60,11 +60,8 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, err.Error(), "")
 			return
 		}
-		if !authed {
-			if p, err = h.authorizeWrite(r, body.WriteKey); err != nil {
-				h.authError(w, AccessWrite, err)
-				return
-			}
+		if p, ok = h.keyInBody(w, r, p, authed, body.WriteKey); !ok {
+			return
 		}
 		if !ch.add(eventCost * int64(len(body.Messages))) {
 			h.retryLater(w, errBusy.Error())
