@@ -158,6 +158,16 @@ func (h *handler) readRequestBody(w http.ResponseWriter, r *http.Request, limit 
 	return buf, pooled, false
 }
 
+// afford charges ch n bytes more, or answers 503 with Retry-After and
+// reports false when the decoding budget has no room for them.
+func (h *handler) afford(w http.ResponseWriter, ch *charge, n int64) bool {
+	if !ch.add(n) {
+		h.retryLater(w, errBusy.Error())
+		return false
+	}
+	return true
+}
+
 // keyBeforeBody authorises a write from what precedes the body (the Basic
 // user name, ?key=, or Config.Authorize), so a wrong key is refused before
 // a byte of the body is read. authed is false when the key can only be in
@@ -242,8 +252,7 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !ch.add(decodeCost(int64(len(buf)))) {
-		h.retryLater(w, errBusy.Error())
+	if !h.afford(w, &ch, decodeCost(int64(len(buf)))) {
 		return
 	}
 	body, err := tracking.DecodeBody(buf, isNDJSON(r))
@@ -258,8 +267,7 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	if p, ok = h.keyInBody(w, r, p, authed, body.WriteKey); !ok {
 		return
 	}
-	if !ch.add(eventCost * int64(body.Len())) {
-		h.retryLater(w, errBusy.Error())
+	if !h.afford(w, &ch, eventCost*int64(body.Len())) {
 		return
 	}
 

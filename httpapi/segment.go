@@ -51,8 +51,7 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 		}
 		// Mapping goes through encoding/json and re-encodes properties:
 		// charged as twice what the fast decoder takes.
-		if !ch.add(2 * decodeCost(int64(len(buf)))) {
-			h.retryLater(w, errBusy.Error())
+		if !h.afford(w, &ch, 2*decodeCost(int64(len(buf)))) {
 			return
 		}
 		body, err := tracking.DecodeSegment(buf, kind)
@@ -63,8 +62,7 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 		if p, ok = h.keyInBody(w, r, p, authed, body.WriteKey); !ok {
 			return
 		}
-		if !ch.add(eventCost * int64(len(body.Messages))) {
-			h.retryLater(w, errBusy.Error())
+		if !h.afford(w, &ch, eventCost*int64(len(body.Messages))) {
 			return
 		}
 		events, rejections := body.AppendEvents(make([]tracking.Event, 0, len(body.Messages)),

@@ -99,8 +99,7 @@ func (h *handler) shopifyWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Mapping decodes through encoding/json, like a Segment body.
-	if !ch.add(2*decodeCost(int64(len(buf))) + eventCost) {
-		h.retryLater(w, errBusy.Error())
+	if !h.afford(w, &ch, 2*decodeCost(int64(len(buf)))+eventCost) {
 		return
 	}
 	webhookID := r.Header.Get(shopifyIDHeader)
