@@ -139,6 +139,35 @@ func putBody(pooled *[]byte, buf []byte) {
 	}
 }
 
+// readRequestBody is readPooledBody that answers what a failed read means:
+// tooLarge (the status of a body over limit), 503 with Retry-After when the
+// decoding budget has no room, 400 when the body cannot be read; ok is
+// false when it has answered. Either way the buffer goes back with putBody.
+func (h *handler) readRequestBody(w http.ResponseWriter, r *http.Request, limit int64, tooLarge int, ch *charge) (buf []byte, pooled *[]byte, ok bool) {
+	buf, pooled, err := readPooledBody(w, r, limit, ch)
+	switch {
+	case errors.Is(err, errTooLarge):
+		writeError(w, tooLarge, fmt.Sprintf("body larger than %d bytes", limit), "")
+	case errors.Is(err, errBusy):
+		h.retryLater(w, err.Error())
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
+	default:
+		return buf, pooled, true
+	}
+	return buf, pooled, false
+}
+
+// afford charges ch n bytes more, or answers 503 with Retry-After and
+// reports false when the decoding budget has no room for them.
+func (h *handler) afford(w http.ResponseWriter, ch *charge, n int64) bool {
+	if !ch.add(n) {
+		h.retryLater(w, errBusy.Error())
+		return false
+	}
+	return true
+}
+
 // keyBeforeBody authorises a write from what precedes the body (the Basic
 // user name, ?key=, or Config.Authorize), so a wrong key is refused before
 // a byte of the body is read. authed is false when the key can only be in
@@ -153,6 +182,22 @@ func (h *handler) keyBeforeBody(w http.ResponseWriter, r *http.Request) (p Princ
 		return Principal{}, false, false
 	}
 	return p, true, true
+}
+
+// keyInBody finishes what keyBeforeBody began once the body is decoded:
+// when the write was not authorised before the body (authed false), it is
+// with the body's write key. It returns the principal, and ok false when
+// the answer has been written.
+func (h *handler) keyInBody(w http.ResponseWriter, r *http.Request, p Principal, authed bool, key string) (Principal, bool) {
+	if authed {
+		return p, true
+	}
+	p, err := h.authorizeWrite(r, key)
+	if err != nil {
+		h.authError(w, AccessWrite, err)
+		return Principal{}, false
+	}
+	return p, true
 }
 
 // take hands accepted events to the ingester: queued, or with
@@ -202,21 +247,12 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	ch := charge{b: h.cfg.budget}
 	defer ch.release()
-	buf, pooledBody, err := readPooledBody(w, r, h.cfg.MaxBodyBytes, &ch)
+	buf, pooledBody, ok := h.readRequestBody(w, r, h.cfg.MaxBodyBytes, http.StatusRequestEntityTooLarge, &ch)
 	defer func() { putBody(pooledBody, buf) }()
-	switch {
-	case errors.Is(err, errTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBodyBytes), "")
-		return
-	case errors.Is(err, errBusy):
-		h.retryLater(w, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
+	if !ok {
 		return
 	}
-	if !ch.add(decodeCost(int64(len(buf)))) {
-		h.retryLater(w, errBusy.Error())
+	if !h.afford(w, &ch, decodeCost(int64(len(buf)))) {
 		return
 	}
 	body, err := tracking.DecodeBody(buf, isNDJSON(r))
@@ -228,14 +264,10 @@ func (h *handler) postEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error(), "")
 		return
 	}
-	if !authed {
-		if p, err = h.authorizeWrite(r, body.WriteKey); err != nil {
-			h.authError(w, AccessWrite, err)
-			return
-		}
+	if p, ok = h.keyInBody(w, r, p, authed, body.WriteKey); !ok {
+		return
 	}
-	if !ch.add(eventCost * int64(body.Len())) {
-		h.retryLater(w, errBusy.Error())
+	if !h.afford(w, &ch, eventCost*int64(body.Len())) {
 		return
 	}
 

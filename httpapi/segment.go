@@ -1,8 +1,6 @@
 package httpapi
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/shoplytics/shoplytics/tracking"
@@ -46,23 +44,14 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 		defer ch.release()
 		// Segment's limit, not MaxBodyBytes, bounds these bodies: its
 		// clients build batches up to it.
-		buf, pooled, err := readPooledBody(w, r, tracking.SegmentMaxBatchBytes, &ch)
+		buf, pooled, ok := h.readRequestBody(w, r, tracking.SegmentMaxBatchBytes, http.StatusBadRequest, &ch)
 		defer func() { putBody(pooled, buf) }()
-		switch {
-		case errors.Is(err, errTooLarge):
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("body larger than %d bytes", tracking.SegmentMaxBatchBytes), "")
-			return
-		case errors.Is(err, errBusy):
-			h.retryLater(w, err.Error())
-			return
-		case err != nil:
-			writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
+		if !ok {
 			return
 		}
 		// Mapping goes through encoding/json and re-encodes properties:
 		// charged as twice what the fast decoder takes.
-		if !ch.add(2 * decodeCost(int64(len(buf)))) {
-			h.retryLater(w, errBusy.Error())
+		if !h.afford(w, &ch, 2*decodeCost(int64(len(buf)))) {
 			return
 		}
 		body, err := tracking.DecodeSegment(buf, kind)
@@ -70,14 +59,10 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 			writeError(w, http.StatusBadRequest, err.Error(), "")
 			return
 		}
-		if !authed {
-			if p, err = h.authorizeWrite(r, body.WriteKey); err != nil {
-				h.authError(w, AccessWrite, err)
-				return
-			}
+		if p, ok = h.keyInBody(w, r, p, authed, body.WriteKey); !ok {
+			return
 		}
-		if !ch.add(eventCost * int64(len(body.Messages))) {
-			h.retryLater(w, errBusy.Error())
+		if !h.afford(w, &ch, eventCost*int64(len(body.Messages))) {
 			return
 		}
 		events, rejections := body.AppendEvents(make([]tracking.Event, 0, len(body.Messages)),

@@ -83,17 +83,9 @@ func (h *handler) shopifyWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	ch := charge{b: h.cfg.budget}
 	defer ch.release()
-	buf, pooled, err := readPooledBody(w, r, h.cfg.MaxBodyBytes, &ch)
+	buf, pooled, ok := h.readRequestBody(w, r, h.cfg.MaxBodyBytes, http.StatusRequestEntityTooLarge, &ch)
 	defer func() { putBody(pooled, buf) }()
-	switch {
-	case errors.Is(err, errTooLarge):
-		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", h.cfg.MaxBodyBytes), "")
-		return
-	case errors.Is(err, errBusy):
-		h.retryLater(w, err.Error())
-		return
-	case err != nil:
-		writeError(w, http.StatusBadRequest, "cannot read body: "+err.Error(), "")
+	if !ok {
 		return
 	}
 	if !validShopifySignature(buf, sig, shop.secrets) {
@@ -107,8 +99,7 @@ func (h *handler) shopifyWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Mapping decodes through encoding/json, like a Segment body.
-	if !ch.add(2*decodeCost(int64(len(buf))) + eventCost) {
-		h.retryLater(w, errBusy.Error())
+	if !h.afford(w, &ch, 2*decodeCost(int64(len(buf)))+eventCost) {
 		return
 	}
 	webhookID := r.Header.Get(shopifyIDHeader)

@@ -93,13 +93,9 @@ func (r cartAbandonment) Evaluate(ctx context.Context, env Env) ([]Insight, erro
 		msg += " Most often left behind: " + strings.Join(names, ", ") + "."
 	}
 	msg += " Look at shipping costs, payment options and the checkout's length."
-	in, err := finding(env, r.Name(), "", Warning, from, to, fmt.Sprintf("%v %% of carts abandoned", res.Rate), msg,
+	return only(finding(env, r.Name(), "", Warning, from, to, fmt.Sprintf("%v %% of carts abandoned", res.Rate), msg,
 		AbandonmentEvidence{CartSessions: res.CartSessions, Abandoned: res.Abandoned, Rate: res.Rate, Products: res.Products,
-			Window: window(from, to), MaxRate: r.o.MaxRate, MinCartSessions: r.o.MinCartSessions})
-	if err != nil {
-		return nil, err
-	}
-	return []Insight{in}, nil
+			Window: window(from, to), MaxRate: r.o.MaxRate, MinCartSessions: r.o.MinCartSessions}))
 }
 
 // words says a duration as people do: "10 minutes", "an hour", "24 hours".

@@ -20,6 +20,20 @@ func flashTraffic() (events []tracking.Event, burst time.Time) {
 	return datagen.Generate(o), o.Start.Add(36 * time.Hour)
 }
 
+// builtinAtBurst stores flashTraffic in a memory store and returns it with
+// an engine of the built-in rules over it and the engine's clock, set 5
+// minutes into the flash sale.
+func builtinAtBurst(t *testing.T) (store.Store, *fakeClock, *insights.Engine) {
+	t.Helper()
+	events, burst := flashTraffic()
+	s := memStore()
+	appendAll(t, s, events)
+	clock := newClock(burst.Add(5 * time.Minute))
+	eng, err := insights.NewEngine(s, insights.EngineOptions{Now: clock.now})
+	require.NoError(t, err)
+	return s, clock, eng
+}
+
 // withoutBurst drops the visits the flash sale brought (those landing on
 // its campaign), leaving the rest of the traffic as it was.
 func withoutBurst(events []tracking.Event) []tracking.Event {
@@ -109,12 +123,7 @@ func TestFlashSaleIsSilentOnTheSameTrafficWithoutTheBurst(t *testing.T) {
 }
 
 func TestBuiltinRulesOnDatagenTrafficRaiseExplainedInsights(t *testing.T) {
-	events, burst := flashTraffic()
-	s := memStore()
-	appendAll(t, s, events)
-	clock := newClock(burst.Add(5 * time.Minute))
-	eng, err := insights.NewEngine(s, insights.EngineOptions{Now: clock.now})
-	require.NoError(t, err)
+	_, _, eng := builtinAtBurst(t)
 	res, err := eng.Evaluate(ctx(t), shop, time.UTC)
 	require.NoError(t, err)
 	require.NotEmpty(t, of("flash_sale", res.Raised))

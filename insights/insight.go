@@ -97,6 +97,15 @@ func finding(env Env, rule, subject, severity string, from, to time.Time, title,
 		Message: message, Evidence: b, WindowStart: from.UTC(), WindowEnd: to.UTC()}, nil
 }
 
+// only is a rule's one finding, or finding's error, as Evaluate returns
+// them: return only(finding(...)).
+func only(in Insight, err error) ([]Insight, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []Insight{in}, nil
+}
+
 // slideWindow is the window of length ending at the last multiple of
 // slide (counted from the Unix epoch, so whole UTC hours and minutes) at or
 // before now: every evaluation within one slide sees the same window.

@@ -58,6 +58,42 @@ func products(ctx context.Context, env Env, from, to time.Time, by analytics.Pro
 	return res.Products, nil
 }
 
+// productFindings gathers the findings find makes of the products of
+// [from, to) ranked by rank (ByViews or ByAdds), from the top down to the
+// last whose ranked figure reaches least, the rule's minimum sample; find
+// answers false to pass a product over.
+func productFindings(ctx context.Context, env Env, from, to time.Time, rank analytics.ProductRank, least int64,
+	find func(p analytics.Product) (Insight, bool, error)) ([]Insight, error) {
+	ps, err := products(ctx, env, from, to, rank)
+	if err != nil {
+		return nil, err
+	}
+	var out []Insight
+	for _, p := range ps {
+		figure := p.Views
+		if rank == analytics.ByAdds {
+			figure = p.Adds
+		}
+		if figure < least {
+			break // the rest rank lower
+		}
+		in, ok, err := find(p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+// demandEvidence is the evidence of a demand rule's finding about p.
+func demandEvidence(p analytics.Product, from, to time.Time, minViews, maxPurchases int64) DemandEvidence {
+	return DemandEvidence{ProductID: p.ProductID, ProductName: p.ProductName, Views: p.Views, Adds: p.Adds, Purchases: p.Purchases,
+		Window: window(from, to), MinViews: minViews, MaxPurchases: maxPurchases}
+}
+
 // HighInterestOptions configure HighInterest. The zero value watches the
 // last 24 hours (ending on the hour) for products viewed at least 50 times
 // and never bought, with a cooldown of 24 hours.
@@ -112,27 +148,17 @@ func (r highInterest) Cooldown() time.Duration { return r.o.Cooldown }
 
 func (r highInterest) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 	from, to := slideWindow(env.Now, r.o.Window, r.o.Slide)
-	ps, err := products(ctx, env, from, to, analytics.ByViews)
-	if err != nil {
-		return nil, err
-	}
-	var out []Insight
-	for _, p := range ps {
-		if p.Views < r.o.MinViews || p.Purchases > r.o.MaxPurchases {
-			continue
+	return productFindings(ctx, env, from, to, analytics.ByViews, r.o.MinViews, func(p analytics.Product) (Insight, bool, error) {
+		if p.Purchases > r.o.MaxPurchases {
+			return Insight{}, false, nil
 		}
 		in, err := finding(env, r.Name(), p.ProductID, Warning, from, to,
 			"Many views, no sales: "+productName(p),
 			fmt.Sprintf("%s was viewed %d times and added to a cart %d times between %s and %s, but bought %d times. Check its price, stock, photos and description.",
 				productName(p), p.Views, p.Adds, clock(from, env.loc()), clock(to, env.loc()), p.Purchases),
-			DemandEvidence{ProductID: p.ProductID, ProductName: p.ProductName, Views: p.Views, Adds: p.Adds, Purchases: p.Purchases,
-				Window: window(from, to), MinViews: r.o.MinViews, MaxPurchases: r.o.MaxPurchases})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, nil
+			demandEvidence(p, from, to, r.o.MinViews, r.o.MaxPurchases))
+		return in, true, err
+	})
 }
 
 // FlashSaleOptions configure FlashSale. The zero value is what shops in
@@ -180,30 +206,17 @@ func (r flashSale) Cooldown() time.Duration { return r.o.Cooldown }
 
 func (r flashSale) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 	from, to := slideWindow(env.Now, r.o.Window, r.o.Slide)
-	ps, err := products(ctx, env, from, to, analytics.ByViews)
-	if err != nil {
-		return nil, err
-	}
-	var out []Insight
-	for _, p := range ps {
-		if p.Views < r.o.MinViews {
-			break // ranked by views
-		}
+	return productFindings(ctx, env, from, to, analytics.ByViews, r.o.MinViews, func(p analytics.Product) (Insight, bool, error) {
 		if p.Purchases > r.o.MaxPurchases {
-			continue
+			return Insight{}, false, nil
 		}
 		in, err := finding(env, r.Name(), p.ProductID, Critical, from, to,
 			"Demand spike without sales: "+productName(p),
 			fmt.Sprintf("%s drew %d views in %s (%s to %s) but only %d purchases and %d cart adds. A crowd is there now: check stock, price and the checkout.",
 				productName(p), p.Views, words(r.o.Window), clock(from, env.loc()), clock(to, env.loc()), p.Purchases, p.Adds),
-			DemandEvidence{ProductID: p.ProductID, ProductName: p.ProductName, Views: p.Views, Adds: p.Adds, Purchases: p.Purchases,
-				Window: window(from, to), MinViews: r.o.MinViews, MaxPurchases: r.o.MaxPurchases})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, nil
+			demandEvidence(p, from, to, r.o.MinViews, r.o.MaxPurchases))
+		return in, true, err
+	})
 }
 
 // CartConversionEvidence is the evidence of cart_conversion.
@@ -268,18 +281,10 @@ func (r cartConversion) Cooldown() time.Duration { return r.o.Cooldown }
 
 func (r cartConversion) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 	from, to := slideWindow(env.Now, r.o.Window, r.o.Slide)
-	ps, err := products(ctx, env, from, to, analytics.ByAdds)
-	if err != nil {
-		return nil, err
-	}
-	var out []Insight
-	for _, p := range ps {
-		if p.Adds < r.o.MinAdds {
-			break // ranked by adds
-		}
+	return productFindings(ctx, env, from, to, analytics.ByAdds, r.o.MinAdds, func(p analytics.Product) (Insight, bool, error) {
 		rate := percent(p.Purchases, p.Adds)
 		if rate > r.o.MaxConversionRate {
-			continue
+			return Insight{}, false, nil
 		}
 		in, err := finding(env, r.Name(), p.ProductID, Warning, from, to,
 			"Added to carts, rarely bought: "+productName(p),
@@ -287,12 +292,8 @@ func (r cartConversion) Evaluate(ctx context.Context, env Env) ([]Insight, error
 				productName(p), p.Adds, clock(from, env.loc()), clock(to, env.loc()), p.Purchases, rate),
 			CartConversionEvidence{ProductID: p.ProductID, ProductName: p.ProductName, Adds: p.Adds, Purchases: p.Purchases,
 				ConversionRate: rate, Window: window(from, to), MinAdds: r.o.MinAdds, MaxConversionRate: r.o.MaxConversionRate})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, nil
+		return in, true, err
+	})
 }
 
 // TrendingEvidence is the evidence of trending_product.
@@ -358,10 +359,6 @@ func (r trending) Cooldown() time.Duration { return r.o.Cooldown }
 func (r trending) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 	from, to := slideWindow(env.Now, r.o.Window, r.o.Slide)
 	prevFrom := from.Add(-r.o.Window)
-	now, err := products(ctx, env, from, to, analytics.ByViews)
-	if err != nil {
-		return nil, err
-	}
 	before, err := products(ctx, env, prevFrom, from, analytics.ByViews)
 	if err != nil {
 		return nil, err
@@ -370,15 +367,11 @@ func (r trending) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 	for _, p := range before {
 		prev[p.ProductID] = p.Views
 	}
-	var out []Insight
-	for _, p := range now {
-		if p.Views < r.o.MinViews {
-			break
-		}
+	return productFindings(ctx, env, from, to, analytics.ByViews, r.o.MinViews, func(p analytics.Product) (Insight, bool, error) {
 		pv := prev[p.ProductID]
 		// views ≥ previous × (1 + growth): in integers.
 		if pv*(100+r.o.MinGrowthPercent) > p.Views*100 {
-			continue
+			return Insight{}, false, nil
 		}
 		ev := TrendingEvidence{ProductID: p.ProductID, ProductName: p.ProductName, Views: p.Views, PreviousViews: pv,
 			Window: window(from, to), PreviousWindow: window(prevFrom, from), MinViews: r.o.MinViews, MinGrowthPercent: r.o.MinGrowthPercent}
@@ -393,12 +386,8 @@ func (r trending) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 			fmt.Sprintf("%s had %d views between %s and %s, %s in the previous %s. Make sure it is in stock and easy to find.",
 				productName(p), p.Views, clock(from, env.loc()), clock(to, env.loc()), growth, unit(r.o.Window)),
 			ev)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, nil
+		return in, true, err
+	})
 }
 
 // percent is num ÷ den as a percentage rounded half-up to two decimals,

@@ -41,6 +41,19 @@ func count(t *testing.T, s store.Store, from, to time.Time, keep func(e *trackin
 	return n
 }
 
+// orders counts the purchase_completed events in currency of w and totals
+// their revenue.
+func orders(t *testing.T, s store.Store, w insights.Window, currency string) (int64, tracking.Money) {
+	var n, total int64
+	for _, x := range scan(t, s, w.Start, w.End) {
+		if x.Type == tracking.PurchaseCompleted && x.Currency == currency {
+			n++
+			total += x.Revenue.Minor
+		}
+	}
+	return n, tracking.Money{Minor: total, Currency: currency}
+}
+
 func isType(typ, productID string) func(e *tracking.Event) bool {
 	return func(e *tracking.Event) bool { return e.Type == typ && (productID == "" || e.ProductID == productID) }
 }
@@ -197,15 +210,9 @@ func ruleCases() []ruleCase {
 		subject: "EUR",
 		check: func(t *testing.T, s store.Store, in insights.Insight) {
 			e := decode[insights.SalesPulseEvidence](t, in)
-			var n, total int64
-			for _, x := range scan(t, s, e.Window.Start, e.Window.End) {
-				if x.Type == tracking.PurchaseCompleted && x.Currency == "EUR" {
-					n++
-					total += x.Revenue.Minor
-				}
-			}
+			n, total := orders(t, s, e.Window, "EUR")
 			require.Equal(t, n, e.Orders)
-			require.Equal(t, tracking.Money{Minor: total, Currency: "EUR"}.String(), e.Total)
+			require.Equal(t, total.String(), e.Total)
 			require.Equal(t, "35.15", e.Total)
 			require.Equal(t, "11.72", e.Average)
 		},
@@ -232,23 +239,13 @@ func ruleCases() []ruleCase {
 		subject: "EUR",
 		check: func(t *testing.T, s store.Store, in insights.Insight) {
 			e := decode[insights.DropEvidence](t, in)
-			sum := func(w insights.Window) (int64, string) {
-				var n, total int64
-				for _, x := range scan(t, s, w.Start, w.End) {
-					if x.Type == tracking.PurchaseCompleted && x.Currency == "EUR" {
-						n++
-						total += x.Revenue.Minor
-					}
-				}
-				return n, tracking.Money{Minor: total, Currency: "EUR"}.String()
-			}
-			n, total := sum(e.Today.Window)
-			require.Equal(t, []any{n, total}, []any{e.Today.Orders, e.Today.Total})
+			n, total := orders(t, s, e.Today.Window, "EUR")
+			require.Equal(t, []any{n, total.String()}, []any{e.Today.Orders, e.Today.Total})
 			require.Len(t, e.Baseline, 4)
 			for i, b := range e.Baseline {
 				require.Equal(t, e.Today.Window.Start.AddDate(0, 0, -7*(i+1)), b.Window.Start)
-				n, total := sum(b.Window)
-				require.Equal(t, []any{n, total}, []any{b.Orders, b.Total})
+				n, total := orders(t, s, b.Window, "EUR")
+				require.Equal(t, []any{n, total.String()}, []any{b.Orders, b.Total})
 			}
 			require.Equal(t, "100.00", e.BaselineMean)
 			require.Equal(t, 80.0, e.DropPercent)

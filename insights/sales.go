@@ -322,16 +322,12 @@ func (r conversionDrop) Evaluate(ctx context.Context, env Env) ([]Insight, error
 	mean := divRound(sum, n)
 	drop := percent(mean-cur, mean)
 	meanText := fmt.Sprintf("%d.%02d", mean/100, mean%100)
-	in, err := finding(env, r.Name(), "", Warning, today.Start, today.End,
+	return only(finding(env, r.Name(), "", Warning, today.Start, today.End,
 		fmt.Sprintf("Conversion is down %v %% today", drop),
 		fmt.Sprintf("Today until %s, %v %% of %d sessions bought, %v %% below the %s %% of the same hours on the last %d %ss. Check the checkout, payments and what changed on the site.",
 			clock(today.End, env.loc()), now.ConversionRate, now.Sessions, drop, meanText, r.o.Weeks, today.Start.In(env.loc()).Weekday()),
 		DropEvidence{Today: now, Baseline: base, BaselineMean: meanText, DropPercent: drop, MinDropPercent: r.o.MinDropPercent,
-			Weeks: r.o.Weeks, MinHours: r.o.MinHours, MinSample: r.o.MinSample})
-	if err != nil {
-		return nil, err
-	}
-	return []Insight{in}, nil
+			Weeks: r.o.Weeks, MinHours: r.o.MinHours, MinSample: r.o.MinSample}))
 }
 
 // hundredths is a rate of two decimals as a whole number of hundredths.
@@ -439,11 +435,7 @@ func (r refundSpike) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 	fmt.Fprintf(&b, "%d orders were refunded between %s and %s, against %s per %s on average over the %d windows before.",
 		refunds, clock(from, env.loc()), clock(to, env.loc()), meanText, words(r.o.Window), r.o.Periods)
 	b.WriteString(" Look for a faulty product, a delivery problem or a misleading description.")
-	in, err := finding(env, r.Name(), "", Warning, from, to, fmt.Sprintf("Refund spike: %d refunds", refunds), b.String(),
+	return only(finding(env, r.Name(), "", Warning, from, to, fmt.Sprintf("Refund spike: %d refunds", refunds), b.String(),
 		RefundEvidence{Refunds: refunds, Window: window(from, to), Baseline: base, BaselineMean: meanText,
-			MinRefunds: r.o.MinRefunds, MinRatioPercent: r.o.MinRatioPercent})
-	if err != nil {
-		return nil, err
-	}
-	return []Insight{in}, nil
+			MinRefunds: r.o.MinRefunds, MinRatioPercent: r.o.MinRatioPercent}))
 }

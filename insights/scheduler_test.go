@@ -48,12 +48,7 @@ func (r *recorder) kinds() map[string]int {
 var quiet = slog.New(slog.DiscardHandler)
 
 func TestSchedulerNotifiesWhatItRaisesAndReportsTheDayAfterMidnight(t *testing.T) {
-	events, burst := flashTraffic()
-	s := memStore()
-	appendAll(t, s, events)
-	clock := newClock(burst.Add(5 * time.Minute))
-	eng, err := insights.NewEngine(s, insights.EngineOptions{Now: clock.now})
-	require.NoError(t, err)
+	s, clock, eng := builtinAtBurst(t)
 	rec := &recorder{}
 	dir := t.TempDir()
 	berlin, err := time.LoadLocation("Europe/Berlin")

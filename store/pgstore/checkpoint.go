@@ -45,7 +45,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, shopID, name string, value [
 	if value == nil {
 		value = []byte{} // NOT NULL
 	}
-	return s.execCheckpoint(ctx, "save checkpoint", `INSERT INTO `+s.checkpoints()+` (shop_id, name, value) VALUES ($1, $2, $3)
+	return s.exec(ctx, "save checkpoint", `INSERT INTO `+s.checkpoints()+` (shop_id, name, value) VALUES ($1, $2, $3)
 		ON CONFLICT (shop_id, name) DO UPDATE SET value = excluded.value, updated_at = now()`, shopID, name, value)
 }
 
@@ -54,13 +54,5 @@ func (s *Store) DeleteCheckpoint(ctx context.Context, shopID, name string) error
 	if err := store.CheckCheckpoint(shopID, name, nil); err != nil {
 		return fmt.Errorf("pgstore: delete checkpoint: %w", err)
 	}
-	return s.execCheckpoint(ctx, "delete checkpoint", `DELETE FROM `+s.checkpoints()+` WHERE shop_id = $1 AND name = $2`, shopID, name)
-}
-
-func (s *Store) execCheckpoint(ctx context.Context, op, query string, args ...any) error {
-	if s.closed.Load() {
-		return fmt.Errorf("pgstore: %s: %w", op, store.ErrClosed)
-	}
-	_, err := s.db.ExecContext(ctx, query, args...)
-	return s.fail(ctx, op, err)
+	return s.exec(ctx, "delete checkpoint", `DELETE FROM `+s.checkpoints()+` WHERE shop_id = $1 AND name = $2`, shopID, name)
 }

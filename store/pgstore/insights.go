@@ -54,12 +54,8 @@ ON CONFLICT DO NOTHING`,
 
 // ResolveInsight implements store.InsightKeeper.
 func (s *Store) ResolveInsight(ctx context.Context, shopID, id string, at time.Time) error {
-	if s.closed.Load() {
-		return fmt.Errorf("pgstore: resolve insight: %w", store.ErrClosed)
-	}
-	_, err := s.db.ExecContext(ctx, `UPDATE `+s.insightsTable()+` SET resolved_at = $3 WHERE shop_id = $1 AND id = $2 AND resolved_at IS NULL`,
+	return s.exec(ctx, "resolve insight", `UPDATE `+s.insightsTable()+` SET resolved_at = $3 WHERE shop_id = $1 AND id = $2 AND resolved_at IS NULL`,
 		shopID, id, at.UTC())
-	return s.fail(ctx, "resolve insight", err)
 }
 
 // Insights implements store.InsightKeeper.

@@ -213,3 +213,13 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 	}
 	return fmt.Errorf("pgstore: %s: %w", op, classify(err))
 }
+
+// exec runs one statement of a keeper (checkpoints, insights) that
+// returns no rows.
+func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
+	if s.closed.Load() {
+		return fmt.Errorf("pgstore: %s: %w", op, store.ErrClosed)
+	}
+	_, err := s.db.ExecContext(ctx, query, args...)
+	return s.fail(ctx, op, err)
+}

@@ -42,7 +42,7 @@ func (s *Store) SaveCheckpoint(ctx context.Context, shopID, name string, value [
 	if value == nil {
 		value = []byte{} // NOT NULL
 	}
-	return s.writeCheckpoint(ctx, "save checkpoint",
+	return s.exec(ctx, "save checkpoint",
 		`INSERT INTO checkpoints (shop_id, name, value, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (shop_id, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 		shopID, name, value, time.Now().UnixMicro())
@@ -53,26 +53,5 @@ func (s *Store) DeleteCheckpoint(ctx context.Context, shopID, name string) error
 	if err := store.CheckCheckpoint(shopID, name, nil); err != nil {
 		return fmt.Errorf("sqlitestore: delete checkpoint: %w", err)
 	}
-	return s.writeCheckpoint(ctx, "delete checkpoint", `DELETE FROM checkpoints WHERE shop_id = ? AND name = ?`, shopID, name)
-}
-
-// writeCheckpoint runs one statement with the writer slot held, as every
-// write of the store does.
-func (s *Store) writeCheckpoint(ctx context.Context, op, query string, args ...any) error {
-	if s.closed.Load() {
-		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrClosed)
-	}
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("sqlitestore: %s: %w", op, ctx.Err())
-	}
-	defer func() { <-s.writer }()
-	if s.closed.Load() {
-		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrClosed)
-	}
-	if _, err := s.db.ExecContext(ctx, query, args...); err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", op, fail(ctx, err))
-	}
-	return nil
+	return s.exec(ctx, "delete checkpoint", `DELETE FROM checkpoints WHERE shop_id = ? AND name = ?`, shopID, name)
 }

@@ -50,31 +50,8 @@ func (s *Store) RaiseInsight(ctx context.Context, in store.Insight, quietSince t
 
 // ResolveInsight implements store.InsightKeeper.
 func (s *Store) ResolveInsight(ctx context.Context, shopID, id string, at time.Time) error {
-	return s.write(ctx, "resolve insight", func() error {
-		_, err := s.db.ExecContext(ctx, `UPDATE insights SET resolved_at = ? WHERE shop_id = ? AND id = ? AND resolved_at IS NULL`,
-			micros(at), shopID, id)
-		return err
-	})
-}
-
-// write runs fn with the writer slot held, classifying its error.
-func (s *Store) write(ctx context.Context, op string, fn func() error) error {
-	if s.closed.Load() {
-		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrClosed)
-	}
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("sqlitestore: %s: %w", op, ctx.Err())
-	}
-	defer func() { <-s.writer }()
-	if s.closed.Load() {
-		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrClosed)
-	}
-	if err := fn(); err != nil {
-		return fmt.Errorf("sqlitestore: %s: %w", op, fail(ctx, err))
-	}
-	return nil
+	return s.exec(ctx, "resolve insight", `UPDATE insights SET resolved_at = ? WHERE shop_id = ? AND id = ? AND resolved_at IS NULL`,
+		micros(at), shopID, id)
 }
 
 // Insights implements store.InsightKeeper.

@@ -135,38 +135,25 @@ func (s *Store) HourlyCounts(ctx context.Context, f store.Filter) ([]store.Hourl
 // Rebuild implements store.RollupRebuilder: it recomputes the shop's
 // rollups from its events and clears its stale mark, in one transaction
 // during which appends wait.
-func (s *Store) Rebuild(ctx context.Context, shopID string) (err error) {
+func (s *Store) Rebuild(ctx context.Context, shopID string) error {
 	if shopID == "" {
 		return fmt.Errorf("sqlitestore: rebuild: %w", store.ErrInvalid)
 	}
-	if s.closed.Load() {
-		return fmt.Errorf("sqlitestore: rebuild: %w", store.ErrClosed)
-	}
-	select {
-	case s.writer <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("sqlitestore: rebuild: %w", ctx.Err())
-	}
-	defer func() { <-s.writer }()
-	if s.closed.Load() {
-		return fmt.Errorf("sqlitestore: rebuild: %w", store.ErrClosed)
-	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlitestore: rebuild: %w", fail(ctx, err))
-	}
-	defer func() {
+	return s.write(ctx, "rebuild", func() (err error) {
+		tx, err := s.db.BeginTx(ctx, nil)
 		if err != nil {
-			_ = tx.Rollback()
+			return err
 		}
-	}()
-	for _, q := range []string{`DELETE FROM hourly_rollups WHERE shop_id = ?`, rebuildSQL, `DELETE FROM rollup_stale WHERE shop_id = ?`} {
-		if _, err := tx.ExecContext(ctx, q, shopID); err != nil {
-			return fmt.Errorf("sqlitestore: rebuild: %w", fail(ctx, err))
+		defer func() {
+			if err != nil {
+				_ = tx.Rollback()
+			}
+		}()
+		for _, q := range []string{`DELETE FROM hourly_rollups WHERE shop_id = ?`, rebuildSQL, `DELETE FROM rollup_stale WHERE shop_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, shopID); err != nil {
+				return err
+			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlitestore: rebuild: %w", fail(ctx, err))
-	}
-	return nil
+		return tx.Commit()
+	})
 }

@@ -239,3 +239,31 @@ func (s *Store) Close() error {
 	}
 	return nil
 }
+
+// write runs fn with the writer slot held, classifying its error.
+func (s *Store) write(ctx context.Context, op string, fn func() error) error {
+	if s.closed.Load() {
+		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrClosed)
+	}
+	select {
+	case s.writer <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlitestore: %s: %w", op, ctx.Err())
+	}
+	defer func() { <-s.writer }()
+	if s.closed.Load() {
+		return fmt.Errorf("sqlitestore: %s: %w", op, store.ErrClosed)
+	}
+	if err := fn(); err != nil {
+		return fmt.Errorf("sqlitestore: %s: %w", op, fail(ctx, err))
+	}
+	return nil
+}
+
+// exec runs one statement through write.
+func (s *Store) exec(ctx context.Context, op, query string, args ...any) error {
+	return s.write(ctx, op, func() error {
+		_, err := s.db.ExecContext(ctx, query, args...)
+		return err
+	})
+}
