@@ -294,16 +294,17 @@ func (r thresholdRule) thresholdText() string {
 func (r thresholdRule) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 	from, to := slideWindow(env.Now, r.window, r.slide)
 	q := env.query(from, to)
-	value, text, sample, err := r.measure(ctx, env, q)
+	m, err := r.measure(ctx, env, q)
 	if err != nil {
 		return nil, err
 	}
+	text, sample := m.text, m.sample
 	if sample < r.t.MinSample {
 		return nil, nil
 	}
-	holds := r.compare(value, r.limit)
+	holds := r.compare(m.value, r.limit)
 	if r.t.Metric == "revenue" {
-		holds = r.compare(float64(cmpMinor(int64(value), r.money.Minor)), 0)
+		holds = r.compare(float64(cmpMinor(m.minor, r.money.Minor)), 0)
 	}
 	if !holds {
 		return nil, nil
@@ -352,13 +353,22 @@ func comparisonWords(c string) string {
 	return map[string]string{">": "above", ">=": "at or above", "<": "below", "<=": "at or below"}[c]
 }
 
-// measure returns the metric over q (revenue in minor units), as text,
-// and the sample it rests on.
-func (r thresholdRule) measure(ctx context.Context, env Env, q analytics.Query) (float64, string, int64, error) {
+// measurement is a metric's value over a window: a count or rate as
+// value, revenue as minor (exact: money never passes through float64),
+// either as text, and the sample it rests on.
+type measurement struct {
+	value  float64
+	minor  int64
+	text   string
+	sample int64
+}
+
+// measure returns the metric over q.
+func (r thresholdRule) measure(ctx context.Context, env Env, q analytics.Query) (measurement, error) {
 	if sessionMetric(r.t.Metric) {
 		st, err := analytics.Stats(ctx, env.Store, q, analytics.StatsOptions{})
 		if err != nil {
-			return 0, "", 0, err
+			return measurement{}, err
 		}
 		v := map[string]float64{"sessions": float64(st.Sessions), "users": float64(st.Users), "conversion_rate": st.ConversionRate,
 			"cart_abandonment_rate": st.CartAbandonmentRate, "bounce_rate": st.BounceRate}[r.t.Metric]
@@ -366,11 +376,11 @@ func (r thresholdRule) measure(ctx context.Context, env Env, q analytics.Query) 
 		if strings.HasSuffix(r.t.Metric, "_rate") {
 			text += " %"
 		}
-		return v, text, st.Sessions, nil
+		return measurement{value: v, text: text, sample: st.Sessions}, nil
 	}
 	counts, err := analytics.Counts(ctx, env.Store, q)
 	if err != nil {
-		return 0, "", 0, err
+		return measurement{}, err
 	}
 	var sample int64
 	byType := map[string]int64{}
@@ -378,17 +388,17 @@ func (r thresholdRule) measure(ctx context.Context, env Env, q analytics.Query) 
 		sample += c.Count
 		byType[c.EventName] = c.Count
 	}
-	count := func(v int64) (float64, string, int64, error) {
-		return float64(v), strconv.FormatInt(v, 10), sample, nil
+	count := func(v int64) (measurement, error) {
+		return measurement{value: float64(v), text: strconv.FormatInt(v, 10), sample: sample}, nil
 	}
-	amount := func(m tracking.Money) (float64, string, int64, error) {
-		return float64(m.Minor), m.String() + " " + r.money.Currency, sample, nil
+	amount := func(m tracking.Money) (measurement, error) {
+		return measurement{minor: m.Minor, text: m.String() + " " + r.money.Currency, sample: sample}, nil
 	}
 	switch {
 	case r.t.ProductID != "":
 		res, err := analytics.TopProducts(ctx, env.Store, q, analytics.TopProductsOptions{Limit: analytics.MaxLimit, Currency: r.t.Currency})
 		if err != nil {
-			return 0, "", 0, err
+			return measurement{}, err
 		}
 		var p analytics.Product
 		for _, x := range res.Products {
@@ -416,7 +426,7 @@ func (r thresholdRule) measure(ctx context.Context, env Env, q analytics.Query) 
 		}
 		rows, err := analytics.Breakdown(ctx, env.Store, q, analytics.BreakdownOptions{Dimension: analytics.ByCategory, Limit: analytics.MaxLimit})
 		if err != nil {
-			return 0, "", 0, err
+			return measurement{}, err
 		}
 		var row analytics.BreakdownRow
 		for _, x := range rows {
@@ -439,7 +449,7 @@ func (r thresholdRule) measure(ctx context.Context, env Env, q analytics.Query) 
 	case r.t.Metric == "revenue":
 		sales, err := analytics.Sales(ctx, env.Store, q)
 		if err != nil {
-			return 0, "", 0, err
+			return measurement{}, err
 		}
 		for _, s := range sales {
 			if s.Currency == r.money.Currency {
@@ -457,18 +467,18 @@ func (r thresholdRule) measure(ctx context.Context, env Env, q analytics.Query) 
 
 // categoryEvents counts product_viewed or add_to_cart events of the
 // category through the category breakdown of those events' type.
-func (r thresholdRule) categoryEvents(ctx context.Context, env Env, q analytics.Query, sample int64) (float64, string, int64, error) {
+func (r thresholdRule) categoryEvents(ctx context.Context, env Env, q analytics.Query, sample int64) (measurement, error) {
 	typed := typeOnly{Store: env.Store, typ: r.typ}
 	rows, err := analytics.Breakdown(ctx, typed, q, analytics.BreakdownOptions{Dimension: analytics.ByCategory, Limit: analytics.MaxLimit})
 	if err != nil {
-		return 0, "", 0, err
+		return measurement{}, err
 	}
 	for _, x := range rows {
 		if x.Value == r.t.Category {
-			return float64(x.Events), strconv.FormatInt(x.Events, 10), sample, nil
+			return measurement{value: float64(x.Events), text: strconv.FormatInt(x.Events, 10), sample: sample}, nil
 		}
 	}
-	return 0, "0", sample, nil
+	return measurement{text: "0", sample: sample}, nil
 }
 
 // typeOnly shows analytics only the events of one type, so that a

@@ -118,3 +118,25 @@ func TestThresholdRulesMeasureWhatTheyNameAndResolve(t *testing.T) {
 		})
 	}
 }
+
+// A revenue threshold compares minor units exactly: 2^53+1 yen reaches a
+// threshold of 2^53+1 yen and not one of 2^53+2, though float64 rounds it
+// to 2^53.
+func TestThresholdRuleComparesRevenueExactlyBeyondFloat64(t *testing.T) {
+	s := memStore()
+	appendAll(t, s, []tracking.Event{ev(tracking.PurchaseCompleted, t0.Add(-time.Minute), paid("9007199254740993", "JPY"))})
+	for _, tc := range []struct {
+		threshold string
+		fires     bool
+	}{
+		{"9007199254740994", false},
+		{"9007199254740993", true},
+	} {
+		th := threshold(t, `{"name":"big","metric":"revenue","currency":"JPY","comparison":">=","threshold":"`+tc.threshold+`","window":"1h"}`)
+		rule, err := th.Rule()
+		require.NoError(t, err)
+		res, err := newEngine(t, s, newClock(t0), rule).Evaluate(ctx(t), shop, time.UTC)
+		require.NoError(t, err)
+		require.Equal(t, tc.fires, len(res.Raised) == 1, "threshold %s: %v", tc.threshold, res.Raised)
+	}
+}
