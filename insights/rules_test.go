@@ -475,3 +475,23 @@ func TestRuleOptionsRefuseNegativeValuesNamingTheField(t *testing.T) {
 		require.ErrorContains(t, err, tc.field)
 	}
 }
+
+// Weeks whose orders took nothing (free orders) are no baseline to fall
+// below: revenue_drop does not warn of a drop of 0 %.
+func TestRevenueDropStaysQuietOverABaselineOfZeroRevenue(t *testing.T) {
+	y, m, d := t0.Date()
+	var evs []tracking.Event
+	for k := 1; k <= 4; k++ {
+		day := time.Date(y, m, d-7*k, 1, 0, 0, 0, time.UTC)
+		for i := range 5 {
+			evs = append(evs, ev(tracking.PurchaseCompleted, day.Add(time.Duration(i)*10*time.Minute), paid("0.00", "EUR")))
+		}
+	}
+	s := memStore()
+	appendAll(t, s, evs)
+	rule, err := insights.RevenueDrop(insights.DropOptions{})
+	require.NoError(t, err)
+	res, err := newEngine(t, s, newClock(t0), rule).Evaluate(ctx(t), shop, time.UTC)
+	require.NoError(t, err)
+	require.Empty(t, res.Raised)
+}

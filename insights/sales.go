@@ -250,7 +250,8 @@ func (r revenueDrop) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 		n := int64(len(weeks))
 		t := now[c]
 		// today ≤ mean × (1 − drop): today × n × 100 ≤ sum × (100 − drop).
-		if t.Total.Minor*n*100 > sum*(100-r.o.MinDropPercent) {
+		// A history that took nothing has nothing to fall below.
+		if sum == 0 || t.Total.Minor*n*100 > sum*(100-r.o.MinDropPercent) {
 			continue
 		}
 		mean := tracking.Money{Minor: divRound(sum, n), Currency: c}
