@@ -99,8 +99,10 @@ func parseInsights(raw json.RawMessage) (InsightsConfig, error) {
 			return c, fmt.Errorf("insights.webhook: %w", err)
 		}
 		if _, err := insights.NewWebhookNotifier(insights.WebhookOptions{URL: w.URL, Secret: []byte(w.Secret)}); err != nil {
+			// The URL is checked first: the secret is at fault only when
+			// the URL alone passes.
 			field := "url"
-			if w.Secret == "" {
+			if _, uerr := insights.NewWebhookNotifier(insights.WebhookOptions{URL: w.URL, Secret: []byte("-")}); uerr == nil {
 				field = "secret"
 			}
 			return c, fmt.Errorf("insights.webhook.%s: %w", field, err)

@@ -34,6 +34,7 @@ func TestInsightsConfigRefusesMistakesNamingTheField(t *testing.T) {
 		{"short interval", `{"interval":"10ms"}`, `insights.interval: must be at least 1s`},
 		{"webhook without secret", `{"webhook":{"url":"https://example.com/h"}}`, `insights.webhook.secret`},
 		{"webhook bad url", `{"webhook":{"url":"example.com","secret":"s"}}`, `insights.webhook.url`},
+		{"webhook bad url, no secret", `{"webhook":{"url":"example.com"}}`, `insights.webhook.url: insights: webhook: url "example.com"`},
 		{"webhook unknown field", `{"webhook":{"url":"https://example.com/h","secret":"s","retries":3}}`, `insights.webhook: unknown field "retries"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
