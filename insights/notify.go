@@ -195,6 +195,13 @@ func (w *WebhookNotifier) send(ctx context.Context, body []byte) (retry bool, er
 	req.Header.Set(SignatureHeader, Sign(w.o.Secret, ts, body))
 	resp, err := w.o.Client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			// The URL's path, query or user may be its credential (a
+			// chat service's hook token): the error, which gets logged,
+			// names only the endpoint.
+			err = &url.Error{Op: ue.Op, URL: endpoint(w.o.URL), Err: ue.Err}
+		}
 		return ctx.Err() == nil, err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -222,4 +229,13 @@ func (ns Notifiers) Notify(ctx context.Context, n Notification) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// endpoint is a URL's scheme and host, without what may be secret.
+func endpoint(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(webhook url)"
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }

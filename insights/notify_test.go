@@ -121,3 +121,22 @@ func TestLogNotifierWritesALine(t *testing.T) {
 	require.Contains(t, b.String(), "severity=critical")
 	require.Error(t, l.Notify(context.Background(), insights.Notification{Kind: "nothing"}))
 }
+
+// A webhook URL often carries its own credential (a token in the path or
+// the query, a user in the authority); a failed delivery's error, which
+// the scheduler logs, names the endpoint without it.
+func TestWebhookErrorsDoNotRepeatTheURLsCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	base := srv.URL
+	srv.Close() // nothing listens: the request itself fails
+	wh, err := insights.NewWebhookNotifier(insights.WebhookOptions{URL: strings.Replace(base, "://", "://bot:pa55@", 1) + "/hooks/T0K3N?key=k3y",
+		Secret: []byte("s"), MaxAttempts: 1})
+	require.NoError(t, err)
+	in := sampleInsight()
+	err = wh.Notify(ctx(t), insights.Notification{Kind: insights.KindInsight, ShopID: shop, Insight: &in})
+	require.Error(t, err)
+	for _, secret := range []string{"pa55", "T0K3N", "k3y"} {
+		require.NotContains(t, err.Error(), secret)
+	}
+	require.Contains(t, err.Error(), strings.TrimPrefix(base, "http://"), "the host is still named")
+}
