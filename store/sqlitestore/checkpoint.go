@@ -26,7 +26,7 @@ func (s *Store) LoadCheckpoint(ctx context.Context, shopID, name string) ([]byte
 	case errors.Is(err, sql.ErrNoRows):
 		return nil, false, nil
 	case err != nil:
-		return nil, false, fmt.Errorf("sqlitestore: load checkpoint: %w", s.readError(ctx, fail(ctx, err)))
+		return nil, false, fmt.Errorf("sqlitestore: load checkpoint: %w", s.readError(ctx, err))
 	}
 	if v == nil {
 		v = []byte{}

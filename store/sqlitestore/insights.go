@@ -84,7 +84,7 @@ FROM insights WHERE ` + strings.Join(where, " AND ") + ` ORDER BY created_at DES
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlitestore: insights: %w", fail(ctx, err))
+		return nil, fmt.Errorf("sqlitestore: insights: %w", s.readError(ctx, err))
 	}
 	defer rows.Close()
 	var out []store.Insight
@@ -95,7 +95,7 @@ FROM insights WHERE ` + strings.Join(where, " AND ") + ` ORDER BY created_at DES
 		var ra sql.NullInt64
 		if err := rows.Scan(&in.ID, &in.ShopID, &in.Rule, &in.Subject, &in.Severity, &in.Title, &in.Message, &ev,
 			&ws, &we, &ca, &ra); err != nil {
-			return nil, fmt.Errorf("sqlitestore: insights: %w", fail(ctx, err))
+			return nil, fmt.Errorf("sqlitestore: insights: %w", s.readError(ctx, err))
 		}
 		in.Evidence = json.RawMessage(ev)
 		in.WindowStart, in.WindowEnd, in.CreatedAt = fromMicros(ws), fromMicros(we), fromMicros(ca)
@@ -105,7 +105,7 @@ FROM insights WHERE ` + strings.Join(where, " AND ") + ` ORDER BY created_at DES
 		out = append(out, in)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlitestore: insights: %w", fail(ctx, err))
+		return nil, fmt.Errorf("sqlitestore: insights: %w", s.readError(ctx, err))
 	}
 	return out, nil
 }
