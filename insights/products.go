@@ -88,6 +88,16 @@ func productFindings(ctx context.Context, env Env, from, to time.Time, rank anal
 	return out, nil
 }
 
+// salesTitle is a demand rule's title for p: none when p sold nothing,
+// few when it sold up to the rule's MaxPurchases, so the title agrees with
+// the purchases the message and the evidence give.
+func salesTitle(p analytics.Product, none, few string) string {
+	if p.Purchases == 0 {
+		return none + productName(p)
+	}
+	return few + productName(p)
+}
+
 // demandEvidence is the evidence of a demand rule's finding about p.
 func demandEvidence(p analytics.Product, from, to time.Time, minViews, maxPurchases int64) DemandEvidence {
 	return DemandEvidence{ProductID: p.ProductID, ProductName: p.ProductName, Views: p.Views, Adds: p.Adds, Purchases: p.Purchases,
@@ -153,7 +163,7 @@ func (r highInterest) Evaluate(ctx context.Context, env Env) ([]Insight, error) 
 			return Insight{}, false, nil
 		}
 		in, err := finding(env, r.Name(), p.ProductID, Warning, from, to,
-			"Many views, no sales: "+productName(p),
+			salesTitle(p, "Many views, no sales: ", "Many views, few sales: "),
 			fmt.Sprintf("%s was viewed %d times and added to a cart %d times between %s and %s, but bought %d times. Check its price, stock, photos and description.",
 				productName(p), p.Views, p.Adds, clock(from, env.loc()), clock(to, env.loc()), p.Purchases),
 			demandEvidence(p, from, to, r.o.MinViews, r.o.MaxPurchases))
@@ -211,7 +221,7 @@ func (r flashSale) Evaluate(ctx context.Context, env Env) ([]Insight, error) {
 			return Insight{}, false, nil
 		}
 		in, err := finding(env, r.Name(), p.ProductID, Critical, from, to,
-			"Demand spike without sales: "+productName(p),
+			salesTitle(p, "Demand spike without sales: ", "Demand spike, few sales: "),
 			fmt.Sprintf("%s drew %d views in %s (%s to %s) but only %d purchases and %d cart adds. A crowd is there now: check stock, price and the checkout.",
 				productName(p), p.Views, words(r.o.Window), clock(from, env.loc()), clock(to, env.loc()), p.Purchases, p.Adds),
 			demandEvidence(p, from, to, r.o.MinViews, r.o.MaxPurchases))

@@ -495,3 +495,39 @@ func TestRevenueDropStaysQuietOverABaselineOfZeroRevenue(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, res.Raised)
 }
+
+// A product that sold a few times in the window (as many as MaxPurchases
+// lets through) is not titled as selling nothing: the title agrees with
+// the purchases in the message and the evidence.
+func TestDemandRulesTitleFewSalesAsFewNotNone(t *testing.T) {
+	for _, tc := range []struct {
+		rule    func() (insights.Rule, error)
+		views   int
+		none    string
+		said    string
+		at      time.Time
+		minutes time.Duration
+	}{
+		{func() (insights.Rule, error) { return insights.FlashSale(insights.FlashSaleOptions{}) }, 120, "without sales", "only 3 purchases", t0, 10 * time.Minute},
+		{func() (insights.Rule, error) {
+			return insights.HighInterest(insights.HighInterestOptions{MaxPurchases: 3})
+		}, 60, "no sales", "bought 3 times", t0, 24 * time.Hour},
+	} {
+		rule, err := tc.rule()
+		require.NoError(t, err)
+		t.Run(rule.Name(), func(t *testing.T) {
+			mug := product("p1", "Mug")
+			evs := crowd(tc.views, tracking.ProductViewed, tc.at, tc.minutes, mug)
+			evs = append(evs, crowd(3, tracking.PurchaseCompleted, tc.at, tc.minutes, mug, paid("9.00", "EUR"))...)
+			s := memStore()
+			appendAll(t, s, evs)
+			res, err := newEngine(t, s, newClock(tc.at), rule).Evaluate(ctx(t), shop, time.UTC)
+			require.NoError(t, err)
+			require.Len(t, res.Raised, 1)
+			in := res.Raised[0]
+			require.EqualValues(t, 3, decode[insights.DemandEvidence](t, in).Purchases)
+			require.Contains(t, in.Message, tc.said)
+			require.NotContains(t, in.Title, tc.none)
+		})
+	}
+}
