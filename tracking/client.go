@@ -513,7 +513,9 @@ func (c *Client) post(body []byte, n int) (sent, rejected, dropped, status int, 
 	})
 	switch {
 	case err == nil:
-		rejected = min(reply.RejectedCount, n)
+		// rejected_count counts them all (the list may be cut short); a
+		// server that answers only the list has its entries counted.
+		rejected = min(max(reply.RejectedCount, len(reply.Rejected)), n)
 		if rejected > 0 {
 			first := ""
 			if len(reply.Rejected) > 0 {

@@ -341,3 +341,22 @@ func TestClientFlushWithNothingTracked(t *testing.T) {
 	require.NoError(t, c.Close(ctxT(t)))
 	require.True(t, errors.Is(c.Track(ctxT(t), purchase(0)), tracking.ErrClientClosed))
 }
+
+// A server that answers the contract's shape alone ("rejected" listed,
+// no "rejected_count") still has its rejections counted as such, not as
+// sent.
+func TestClientCountsRejectionsListedWithoutACount(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = w.Write([]byte(`{"accepted":1,"duplicates":0,"rejected":[{"index":1,"error":"shop_id: not this key's shop"}]}`))
+	}))
+	t.Cleanup(srv.Close)
+	c := fastClient(t, tracking.ClientOptions{Endpoint: srv.URL, WriteKey: "wk_a"})
+	require.NoError(t, c.Track(ctxT(t), purchase(0)))
+	require.NoError(t, c.Track(ctxT(t), purchase(1)))
+	err := c.Close(ctxT(t))
+	require.ErrorContains(t, err, "1 events were not stored")
+	require.EqualValues(t, 1, c.Stats().Rejected)
+	require.EqualValues(t, 1, c.Stats().Sent)
+}
