@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"iter"
 	"time"
 )
 
@@ -67,4 +68,44 @@ type HourlyReader interface {
 // for it.
 type RollupRebuilder interface {
 	Rebuild(ctx context.Context, shopID string) error
+}
+
+// The detail rollups below are kept in Append's transaction next to the
+// hourly ones, for inserted events only, and answer for a shop only when
+// complete: a shop with events appended with rollups off, or stored before
+// the rollups existed, answers errors.ErrUnsupported until Rebuild. Bounds
+// must be whole UTC hours or zero; a UserID, AnonymousID, SessionID, Types
+// or Limit in the filter is errors.ErrUnsupported too (see DetailFilter).
+
+// SessionReader is a store that keeps a table of sessions (Session: every
+// event of a session_id, or a device's run split at SessionGap), whole
+// whatever order their events arrived in, and their rollup by the UTC hour
+// they start in.
+type SessionReader interface {
+	// SessionHours returns the SessionHour rows of f's shop with Hour in
+	// [f.From, f.To), in no specified order.
+	SessionHours(ctx context.Context, f Filter) ([]SessionHour, error)
+	// SessionsAt returns the sessions of the shop that start before t and
+	// end at or after it, in no specified order.
+	SessionsAt(ctx context.Context, shopID string, t time.Time) ([]Session, error)
+	// SessionSpan returns an upper bound of the length (last event −
+	// first) of the shop's sessions: the longest ever written.
+	SessionSpan(ctx context.Context, shopID string) (time.Duration, error)
+}
+
+// PeopleReader is a store that keeps who was active in each UTC hour
+// (PersonHours) and each anonymous id's earliest identify link (Links).
+type PeopleReader interface {
+	// People yields every id with a PersonHour row in [f.From, f.To), once,
+	// its flags ORed over the range, an anonymous id with its link; in no
+	// specified order.
+	People(ctx context.Context, f Filter) iter.Seq2[Person, error]
+}
+
+// ProductReader is a store that keeps products rolled up per UTC hour and
+// currency (ProductHours).
+type ProductReader interface {
+	// ProductHours returns the ProductHour rows of f's shop with Hour in
+	// [f.From, f.To), in no specified order.
+	ProductHours(ctx context.Context, f Filter) ([]ProductHour, error)
 }
