@@ -26,7 +26,7 @@ func productRows(ctx context.Context, s store.Store, q Query) (rows []store.Prod
 	if !inner.From.IsZero() && !inner.To.IsZero() && !inner.From.Before(inner.To) {
 		return nil, nil, false, nil
 	}
-	rows, err = pr.ProductHours(ctx, inner)
+	rows, err = pr.ProductTotals(ctx, inner)
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil, nil, false, nil
 	}

@@ -54,8 +54,8 @@ func (s *spyStore) People(ctx context.Context, f store.Filter) iter.Seq2[store.P
 	return s.Store.(store.PeopleReader).People(ctx, f)
 }
 
-func (s *spyStore) ProductHours(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {
-	return s.Store.(store.ProductReader).ProductHours(ctx, f)
+func (s *spyStore) ProductTotals(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {
+	return s.Store.(store.ProductReader).ProductTotals(ctx, f)
 }
 
 func (s *spyStore) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.Event, error] {

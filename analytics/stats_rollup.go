@@ -104,7 +104,7 @@ func statsFromRollups(ctx context.Context, s store.Store, q Query) (r StatsResul
 	if err != nil {
 		return unsupported(err)
 	}
-	products, err := dr.ProductHours(ctx, f)
+	products, err := dr.ProductTotals(ctx, f)
 	if err != nil {
 		return unsupported(err)
 	}

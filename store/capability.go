@@ -105,7 +105,8 @@ type PeopleReader interface {
 // ProductReader is a store that keeps products rolled up per UTC hour and
 // currency (ProductHours).
 type ProductReader interface {
-	// ProductHours returns the ProductHour rows of f's shop with Hour in
-	// [f.From, f.To), in no specified order.
-	ProductHours(ctx context.Context, f Filter) ([]ProductHour, error)
+	// ProductTotals returns the ProductHour rows of f's shop with Hour in
+	// [f.From, f.To) summed per product and currency, Hour zero, the name
+	// the latest of the rows'; in no specified order.
+	ProductTotals(ctx context.Context, f Filter) ([]ProductHour, error)
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"cmp"
+	"fmt"
+	"strconv"
 	"maps"
 	"slices"
 	"time"
@@ -31,6 +33,33 @@ type ProductHour struct {
 	Name                                 string
 	NameAt                               time.Time
 	NameID                               string
+}
+
+// NameKey encodes (NameAt, NameID) as text that sorts bytewise in their
+// order, for SQL stores that pick the latest name with max(); "" when no
+// name was given.
+func (r *ProductHour) NameKey() string {
+	if r.NameAt.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%016x", uint64(r.NameAt.UnixMicro())^1<<63) + r.NameID
+}
+
+// SetNameKey sets NameAt and NameID from a NameKey.
+func (r *ProductHour) SetNameKey(key string) error {
+	if key == "" {
+		r.NameAt, r.NameID = time.Time{}, ""
+		return nil
+	}
+	if len(key) < 16 {
+		return fmt.Errorf("store: product name key %q too short", key)
+	}
+	u, err := strconv.ParseUint(key[:16], 16, 64)
+	if err != nil {
+		return fmt.Errorf("store: product name key %q: %w", key, err)
+	}
+	r.NameAt, r.NameID = time.UnixMicro(int64(u^1<<63)).UTC(), key[16:]
+	return nil
 }
 
 // NameAfter reports whether r's name was given after o's.

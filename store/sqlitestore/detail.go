@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/shoplytics/shoplytics/store"
@@ -28,59 +29,99 @@ func (d *detail) add(e *tracking.Event) {
 	d.products.Add(e)
 }
 
+// maxRowsPerStatement bounds the rows of one multi-row statement, within
+// SQLite's limit of bound parameters.
+const maxRowsPerStatement = 500
+
+// rowValues writes "(?, ?, …), (?, …)" for n rows of cols columns.
+func rowValues(b *strings.Builder, n, cols int) {
+	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(one)
+	}
+}
+
+// execRows runs head + VALUES rows + tail for args, cols values a row, in
+// statements of at most maxRowsPerStatement rows: one statement per few
+// hundred rows costs SQLite's virtual machine a little per row, where a
+// statement per row costs a round through database/sql and cgo each.
+func execRows(ctx context.Context, tx *sql.Tx, head, tail string, cols int, args []any) error {
+	rows := len(args) / cols
+	for i := 0; i < rows; i += maxRowsPerStatement {
+		n := min(maxRowsPerStatement, rows-i)
+		var b strings.Builder
+		b.WriteString(head)
+		b.WriteString(" VALUES ")
+		rowValues(&b, n, cols)
+		b.WriteString(tail)
+		if _, err := tx.ExecContext(ctx, b.String(), args[i*cols:(i+n)*cols]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 const (
-	selectSessionsSQL = `SELECT start_ts, end_ts, events, views, adds, purchases FROM sessions
-		WHERE shop_id = ? AND kind = ? AND key = ? AND start_ts < ? AND end_ts > ?`
-	deleteSessionSQL = `DELETE FROM sessions WHERE shop_id = ? AND kind = ? AND key = ? AND start_ts = ?`
-	insertSessionSQL = `INSERT INTO sessions (shop_id, kind, key, start_ts, end_ts, events, views, adds, purchases)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	upsertSessionHourSQL = `INSERT INTO session_hours
-		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (shop_id, hour) DO UPDATE SET sessions = sessions + excluded.sessions,
+	insertSessionsHead = `INSERT INTO sessions (shop_id, kind, key, start_ts, end_ts, events, views, adds, purchases)`
+	sessionHoursHead   = `INSERT INTO session_hours
+		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros)`
+	sessionHoursTail = ` ON CONFLICT (shop_id, hour) DO UPDATE SET sessions = sessions + excluded.sessions,
 			buying = buying + excluded.buying, carting = carting + excluded.carting,
 			abandoning = abandoning + excluded.abandoning, bounced = bounced + excluded.bounced,
 			length_micros = length_micros + excluded.length_micros`
 	upsertSpanSQL = `INSERT INTO session_spans (shop_id, micros) VALUES (?, ?)
 		ON CONFLICT (shop_id) DO UPDATE SET micros = max(micros, excluded.micros)`
-	upsertPersonSQL = `INSERT INTO person_hours (shop_id, hour, is_user, id, raw, linked) VALUES (?, ?, ?, ?, ?, ?)
-		ON CONFLICT (shop_id, hour, is_user, id) DO UPDATE SET raw = max(raw, excluded.raw), linked = max(linked, excluded.linked)`
-	upsertLinkSQL = `INSERT INTO identify_links (shop_id, anonymous_id, user_id, ts, id) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (shop_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts, id = excluded.id
+	personsHead = `INSERT INTO person_hours (shop_id, hour, is_user, id, raw, linked)`
+	personsTail = ` ON CONFLICT (shop_id, hour, is_user, id) DO UPDATE SET raw = max(raw, excluded.raw), linked = max(linked, excluded.linked)`
+	linksHead   = `INSERT INTO identify_links (shop_id, anonymous_id, user_id, ts, id)`
+	linksTail   = ` ON CONFLICT (shop_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts, id = excluded.id
 		WHERE (excluded.ts, excluded.id) < (ts, id)`
-	upsertProductSQL = `INSERT INTO product_hours
-		(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name, name_ts, name_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (shop_id, hour, product_id, currency) DO UPDATE SET
+	productsHead = `INSERT INTO product_hours
+		(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name, name_key)`
+	productsNewer = `excluded.name_key IS NOT NULL AND (name_key IS NULL OR excluded.name_key >= name_key)`
+	productsTail  = ` ON CONFLICT (shop_id, hour, product_id, currency) DO UPDATE SET
 			views = views + excluded.views, adds = adds + excluded.adds,
 			purchases = purchases + excluded.purchases, revenue_minor = revenue_minor + excluded.revenue_minor,
-			name = CASE WHEN excluded.name_ts IS NOT NULL AND (name_ts IS NULL OR (excluded.name_ts, excluded.name_id) >= (name_ts, name_id))
-				THEN excluded.name ELSE name END,
-			name_id = CASE WHEN excluded.name_ts IS NOT NULL AND (name_ts IS NULL OR (excluded.name_ts, excluded.name_id) >= (name_ts, name_id))
-				THEN excluded.name_id ELSE name_id END,
-			name_ts = CASE WHEN excluded.name_ts IS NOT NULL AND (name_ts IS NULL OR (excluded.name_ts, excluded.name_id) >= (name_ts, name_id))
-				THEN excluded.name_ts ELSE name_ts END`
+			name = CASE WHEN ` + productsNewer + ` THEN excluded.name ELSE name END,
+			name_key = CASE WHEN ` + productsNewer + ` THEN excluded.name_key ELSE name_key END`
 )
 
-// stmts prepares statements in tx, closed together.
-type stmts struct {
-	ctx  context.Context
-	tx   *sql.Tx
-	open []*sql.Stmt
-}
-
-func (p *stmts) prepare(query string) (*sql.Stmt, error) {
-	st, err := p.tx.PrepareContext(p.ctx, query)
-	if err != nil {
-		return nil, err
+// storedSessions reads the stored sessions of groups near their new
+// events (store.Sessions.Window), in statements of many groups each.
+func storedSessions(ctx context.Context, tx *sql.Tx, z *store.Sessions, groups []store.SessionGroup) (map[store.SessionGroup][]store.Session, error) {
+	out := map[store.SessionGroup][]store.Session{}
+	for i := 0; i < len(groups); i += maxRowsPerStatement {
+		chunk := groups[i:min(i+maxRowsPerStatement, len(groups))]
+		args := make([]any, 0, len(chunk)*5)
+		for _, g := range chunk {
+			lo, hi := int64(-1<<63), int64(1<<63-1)
+			if g.Gap() > 0 {
+				l, h := z.Window(g)
+				lo, hi = l.UnixMicro(), h.UnixMicro()
+			}
+			args = append(args, g.ShopID, g.Kind, g.Key, lo, hi)
+		}
+		var b strings.Builder
+		// CROSS JOIN keeps the groups the outer loop, each a range of the
+		// sessions key.
+		b.WriteString(`WITH w (shop_id, kind, key, lo, hi) AS (VALUES `)
+		rowValues(&b, len(chunk), 5)
+		b.WriteString(`) SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases
+			FROM w CROSS JOIN sessions AS s ON s.shop_id = w.shop_id AND s.kind = w.kind AND s.key = w.key
+				AND s.start_ts < w.hi AND s.end_ts > w.lo`)
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		stored, err := scanSessions(rows, err, true)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range stored {
+			out[st.SessionGroup] = append(out[st.SessionGroup], st)
+		}
 	}
-	p.open = append(p.open, st)
-	return st, nil
-}
-
-func (p *stmts) close() {
-	for _, st := range p.open {
-		_ = st.Close()
-	}
+	return out, nil
 }
 
 // writeDetail keeps the detail rollups of d in tx: it joins the batch's
@@ -88,109 +129,74 @@ func (p *stmts) close() {
 // with the writer slot held, so no other append changes a session
 // meanwhile.
 func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
-	p := &stmts{ctx: ctx, tx: tx}
-	defer p.close()
 	var hours store.SessionHours
 	if groups := d.sessions.Groups(); len(groups) > 0 {
-		sel, err := p.prepare(selectSessionsSQL)
+		stored, err := storedSessions(ctx, tx, &d.sessions, groups)
 		if err != nil {
 			return err
 		}
-		del, err := p.prepare(deleteSessionSQL)
-		if err != nil {
-			return err
-		}
-		ins, err := p.prepare(insertSessionSQL)
-		if err != nil {
-			return err
-		}
+		var del, ins []any
 		for _, g := range groups {
-			lo, hi := int64(-1<<63), int64(1<<63-1)
-			if g.Gap() > 0 {
-				l, h := d.sessions.Window(g)
-				lo, hi = l.UnixMicro(), h.UnixMicro()
-			}
-			stored, err := scanSessions(sel.QueryContext(ctx, g.ShopID, g.Kind, g.Key, hi, lo))
-			if err != nil {
-				return err
-			}
-			for i := range stored {
-				stored[i].SessionGroup = g
-			}
-			removed, added := d.sessions.Merge(g, stored)
+			removed, added := d.sessions.Merge(g, stored[g])
 			for i := range removed {
-				if _, err := del.ExecContext(ctx, g.ShopID, g.Kind, g.Key, removed[i].Start.UnixMicro()); err != nil {
-					return err
-				}
+				del = append(del, g.ShopID, g.Kind, g.Key, removed[i].Start.UnixMicro())
 				hours.Add(&removed[i], -1)
 			}
 			for i := range added {
 				a := &added[i]
-				if _, err := ins.ExecContext(ctx, g.ShopID, g.Kind, g.Key, a.Start.UnixMicro(), a.End.UnixMicro(),
-					a.Events, a.Views, a.Adds, a.Purchases); err != nil {
-					return err
-				}
+				ins = append(ins, g.ShopID, g.Kind, g.Key, a.Start.UnixMicro(), a.End.UnixMicro(),
+					a.Events, a.Views, a.Adds, a.Purchases)
 				hours.Add(a, 1)
 			}
 		}
-	}
-	if hours.Len() > 0 {
-		up, err := p.prepare(upsertSessionHourSQL)
-		if err != nil {
+		if err := execRows(ctx, tx, `DELETE FROM sessions WHERE (shop_id, kind, key, start_ts) IN (`, `)`, 4, del); err != nil {
 			return err
 		}
-		for _, k := range hours.Keys() {
-			r := hours.Row(k)
-			if _, err := up.ExecContext(ctx, k.ShopID, k.Hour.UnixMicro(), r.Sessions, r.Buying, r.Carting,
-				r.Abandoning, r.Bounced, r.LengthMicros); err != nil {
-				return err
-			}
-		}
-		for shop, d := range hours.Spans() {
-			if _, err := tx.ExecContext(ctx, upsertSpanSQL, shop, d.Microseconds()); err != nil {
-				return err
-			}
-		}
-	}
-	if d.people.Len() > 0 {
-		up, err := p.prepare(upsertPersonSQL)
-		if err != nil {
+		if err := execRows(ctx, tx, insertSessionsHead, "", 9, ins); err != nil {
 			return err
 		}
-		for _, k := range d.people.Keys() {
-			r := d.people.Row(k)
-			if _, err := up.ExecContext(ctx, k.ShopID, k.Hour.UnixMicro(), k.User, k.ID, r.Raw, r.Linked); err != nil {
-				return err
-			}
-		}
 	}
-	if d.links.Len() > 0 {
-		up, err := p.prepare(upsertLinkSQL)
-		if err != nil {
-			return err
-		}
-		for _, k := range d.links.Keys() {
-			l := d.links.Link(k)
-			if _, err := up.ExecContext(ctx, k.ShopID, k.AnonymousID, l.UserID, l.At.UnixMicro(), l.ID); err != nil {
-				return err
-			}
-		}
+	if err := writeSessionHours(ctx, tx, &hours); err != nil {
+		return err
 	}
-	if d.products.Len() > 0 {
-		up, err := p.prepare(upsertProductSQL)
-		if err != nil {
+	var args []any
+	for _, k := range d.people.Keys() {
+		r := d.people.Row(k)
+		args = append(args, k.ShopID, k.Hour.UnixMicro(), k.User, k.ID, r.Raw, r.Linked)
+	}
+	if err := execRows(ctx, tx, personsHead, personsTail, 6, args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, k := range d.links.Keys() {
+		l := d.links.Link(k)
+		args = append(args, k.ShopID, k.AnonymousID, l.UserID, l.At.UnixMicro(), l.ID)
+	}
+	if err := execRows(ctx, tx, linksHead, linksTail, 5, args); err != nil {
+		return err
+	}
+	args = args[:0]
+	for _, k := range d.products.Keys() {
+		r := d.products.Row(k)
+		args = append(args, k.ShopID, k.Hour.UnixMicro(), k.ProductID, k.Currency,
+			r.Views, r.Adds, r.Purchases, r.RevenueMinor, r.Name, text(r.NameKey()))
+	}
+	return execRows(ctx, tx, productsHead, productsTail, 10, args)
+}
+
+// writeSessionHours adds the changes of h to session_hours and the spans.
+func writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.SessionHours) error {
+	var args []any
+	for _, k := range h.Keys() {
+		r := h.Row(k)
+		args = append(args, k.ShopID, k.Hour.UnixMicro(), r.Sessions, r.Buying, r.Carting, r.Abandoning, r.Bounced, r.LengthMicros)
+	}
+	if err := execRows(ctx, tx, sessionHoursHead, sessionHoursTail, 8, args); err != nil {
+		return err
+	}
+	for shop, d := range h.Spans() {
+		if _, err := tx.ExecContext(ctx, upsertSpanSQL, shop, d.Microseconds()); err != nil {
 			return err
-		}
-		for _, k := range d.products.Keys() {
-			r := d.products.Row(k)
-			var nameTS any
-			if !r.NameAt.IsZero() {
-				nameTS = r.NameAt.UnixMicro()
-			}
-			if _, err := up.ExecContext(ctx, k.ShopID, k.Hour.UnixMicro(), k.ProductID, k.Currency,
-				r.Views, r.Adds, r.Purchases, r.RevenueMinor, r.Name, nameTS, r.NameID); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
@@ -381,30 +387,36 @@ func (s *Store) People(ctx context.Context, f store.Filter) iter.Seq2[store.Pers
 	}
 }
 
-// ProductHours implements store.ProductReader.
-func (s *Store) ProductHours(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {
+// ProductTotals implements store.ProductReader: one GROUP BY over the
+// range of the product_hours key; the name is the bare column of the row
+// with the greatest name_key (SQLite takes bare columns from the row of
+// the one max()).
+func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {
 	var out []store.ProductHour
-	err := s.readDetail(ctx, "product hours", &f, func(conn *sql.Conn) error {
+	err := s.readDetail(ctx, "product totals", &f, func(conn *sql.Conn) error {
 		cond, args := hourRange("hour", &f, []any{f.ShopID})
-		rows, err := conn.QueryContext(ctx, `SELECT hour, product_id, currency, views, adds, purchases, revenue_minor,
-			name, name_ts, name_id FROM product_hours WHERE shop_id = ?`+cond, args...)
+		rows, err := conn.QueryContext(ctx, `SELECT product_id, currency, sum(views), sum(adds), sum(purchases),
+			sum(revenue_minor), name, max(name_key) FROM product_hours WHERE shop_id = ?`+cond+`
+			GROUP BY product_id, currency`, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				r      store.ProductHour
-				hour   int64
-				nameTS sql.NullInt64
+				r   store.ProductHour
+				key sql.NullString
 			)
-			if err := rows.Scan(&hour, &r.ProductID, &r.Currency, &r.Views, &r.Adds, &r.Purchases, &r.RevenueMinor,
-				&r.Name, &nameTS, &r.NameID); err != nil {
+			if err := rows.Scan(&r.ProductID, &r.Currency, &r.Views, &r.Adds, &r.Purchases, &r.RevenueMinor,
+				&r.Name, &key); err != nil {
 				return err
 			}
-			r.ShopID, r.Hour = f.ShopID, time.UnixMicro(hour).UTC()
-			if nameTS.Valid {
-				r.NameAt = time.UnixMicro(nameTS.Int64).UTC()
+			r.ShopID = f.ShopID
+			if err := r.SetNameKey(key.String); err != nil {
+				return err
+			}
+			if !key.Valid {
+				r.Name = ""
 			}
 			out = append(out, r)
 		}
@@ -421,12 +433,6 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 			return err
 		}
 	}
-	p := &stmts{ctx: ctx, tx: tx}
-	defer p.close()
-	ins, err := p.prepare(insertSessionSQL)
-	if err != nil {
-		return err
-	}
 	var (
 		stream store.SessionStream
 		hours  store.SessionHours
@@ -435,16 +441,15 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 		hour   time.Time
 	)
 	flushSessions := func() error {
+		var args []any
 		for i := range closed {
 			c := &closed[i]
-			if _, err := ins.ExecContext(ctx, c.ShopID, c.Kind, c.Key, c.Start.UnixMicro(), c.End.UnixMicro(),
-				c.Events, c.Views, c.Adds, c.Purchases); err != nil {
-				return err
-			}
+			args = append(args, c.ShopID, c.Kind, c.Key, c.Start.UnixMicro(), c.End.UnixMicro(),
+				c.Events, c.Views, c.Adds, c.Purchases)
 			hours.Add(c, 1)
 		}
 		closed = closed[:0]
-		return nil
+		return execRows(ctx, tx, insertSessionsHead, "", 9, args)
 	}
 	// flushHours writes the person and product rows of the hours read so
 	// far; the events come in time order, so those rows are whole.
@@ -509,17 +514,8 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 
 // writeSessionHours writes a rebuild's session rollup, spans and links.
 func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, hours *store.SessionHours, links *store.Links) error {
-	for _, k := range hours.Keys() {
-		r := hours.Row(k)
-		if _, err := tx.ExecContext(ctx, upsertSessionHourSQL, k.ShopID, k.Hour.UnixMicro(), r.Sessions, r.Buying,
-			r.Carting, r.Abandoning, r.Bounced, r.LengthMicros); err != nil {
-			return err
-		}
-	}
-	for shop, d := range hours.Spans() {
-		if _, err := tx.ExecContext(ctx, upsertSpanSQL, shop, d.Microseconds()); err != nil {
-			return err
-		}
+	if err := writeSessionHours(ctx, tx, hours); err != nil {
+		return err
 	}
 	return s.writeDetail(ctx, tx, &detail{links: *links})
 }

@@ -70,8 +70,8 @@ CREATE TABLE {{schema}}.identify_links (
 -- product_hours: per hour, product and currency ('' for views and adds,
 -- the order's for what orders sold), product_viewed and add_to_cart events,
 -- orders that sold it and the revenue of their lines in minor units; name
--- is the latest name given (name_ts, name_id: by which event; NULL when
--- none was).
+-- is the latest name given, name_key by which event: its time and id as
+-- text that sorts in their order (NULL when none was).
 CREATE TABLE {{schema}}.product_hours (
 	shop_id       text        COLLATE "C" NOT NULL,
 	hour          timestamptz NOT NULL,
@@ -82,8 +82,7 @@ CREATE TABLE {{schema}}.product_hours (
 	purchases     bigint      NOT NULL,
 	revenue_minor bigint      NOT NULL,
 	name          text        NOT NULL,
-	name_ts       timestamptz,
-	name_id       text        COLLATE "C" NOT NULL,
+	name_key      text        COLLATE "C",
 	PRIMARY KEY (shop_id, hour, product_id, currency)
 );
 

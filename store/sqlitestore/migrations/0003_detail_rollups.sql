@@ -71,8 +71,8 @@ CREATE TABLE identify_links (
 -- product_hours: per hour, product and currency ('' for views and adds,
 -- the order's for what orders sold), product_viewed and add_to_cart events,
 -- orders that sold it and the revenue of their lines in minor units; name
--- is the latest name given (name_ts, name_id: by which event; NULL when
--- none was).
+-- is the latest name given, name_key by which event: its time and id as
+-- text that sorts in their order (NULL when none was).
 CREATE TABLE product_hours (
 	shop_id       TEXT    NOT NULL,
 	hour          INTEGER NOT NULL,
@@ -83,8 +83,7 @@ CREATE TABLE product_hours (
 	purchases     INTEGER NOT NULL,
 	revenue_minor INTEGER NOT NULL,
 	name          TEXT    NOT NULL,
-	name_ts       INTEGER,
-	name_id       TEXT    NOT NULL,
+	name_key      TEXT,
 	PRIMARY KEY (shop_id, hour, product_id, currency)
 ) STRICT, WITHOUT ROWID;
 
