@@ -3,9 +3,9 @@ package store
 import (
 	"cmp"
 	"fmt"
-	"strconv"
 	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/shoplytics/shoplytics/tracking"
