@@ -50,8 +50,8 @@ func (s *spyStore) SessionSpan(ctx context.Context, shopID string) (time.Duratio
 	return s.Store.(store.SessionReader).SessionSpan(ctx, shopID)
 }
 
-func (s *spyStore) People(ctx context.Context, f store.Filter) iter.Seq2[store.Person, error] {
-	return s.Store.(store.PeopleReader).People(ctx, f)
+func (s *spyStore) CountPeople(ctx context.Context, f store.Filter) (int64, error) {
+	return s.Store.(store.PeopleReader).CountPeople(ctx, f)
 }
 
 func (s *spyStore) ProductTotals(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {

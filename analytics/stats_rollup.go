@@ -100,7 +100,7 @@ func statsFromRollups(ctx context.Context, s store.Store, q Query) (r StatsResul
 			return StatsResult{}, false, err
 		}
 	}
-	users, err := usersFromRollups(ctx, pr, f)
+	users, err := pr.CountPeople(ctx, f)
 	if err != nil {
 		return unsupported(err)
 	}
@@ -182,35 +182,4 @@ func cutSessions(ctx context.Context, s store.Store, shopID string, windows [][2
 		}
 	}
 	return nil
-}
-
-// usersFromRollups counts the distinct people of the range from the ids
-// active in it. A user id counts itself. An anonymous id active by itself
-// counts as the user it resolves to, which the rollup tells without the
-// range's events: its identify link when that is before the range (no
-// event of the range is earlier); else, when the range holds an event
-// linking it (an event with both ids, or the identify itself), a user
-// active in the range, counted already; else its link's user, or itself.
-func usersFromRollups(ctx context.Context, pr store.PeopleReader, f store.Filter) (int64, error) {
-	users := map[string]struct{}{}
-	var anonymous int64
-	for p, err := range pr.People(ctx, f) {
-		if err != nil {
-			return 0, err
-		}
-		l := p.Link
-		switch {
-		case p.User:
-			users[p.ID] = struct{}{}
-		case !p.Raw:
-		case l != nil && l.At.Before(f.From):
-			users[l.UserID] = struct{}{}
-		case p.Linked, l != nil && (f.To.IsZero() || l.At.Before(f.To)):
-		case l != nil:
-			users[l.UserID] = struct{}{}
-		default:
-			anonymous++
-		}
-	}
-	return int64(len(users)) + anonymous, nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"iter"
 	"time"
 )
 
@@ -96,10 +95,15 @@ type SessionReader interface {
 // PeopleReader is a store that keeps who was active in each UTC hour
 // (PersonHours) and each anonymous id's earliest identify link (Links).
 type PeopleReader interface {
-	// People yields every id with a PersonHour row in [f.From, f.To), once,
-	// its flags ORed over the range, an anonymous id with its link; in no
-	// specified order.
-	People(ctx context.Context, f Filter) iter.Seq2[Person, error]
+	// CountPeople returns how many distinct people were active in
+	// [f.From, f.To), as analytics counts users: each user id with a
+	// PersonHour row in the range; and each anonymous id with a Raw row
+	// in it, as the user its link names when the link is before the range
+	// (no event of the range can be earlier), else as nobody new when a
+	// row of the range is Linked or the link is inside the range (the
+	// earliest link of the range is then an event of the range with a
+	// user id, counted already), else as its link's user, else as itself.
+	CountPeople(ctx context.Context, f Filter) (int64, error)
 }
 
 // ProductReader is a store that keeps products rolled up per UTC hour and

@@ -127,13 +127,3 @@ func (l *Links) Link(k LinkKey) Link { return l.links[k] }
 
 // Len is the number of links.
 func (l *Links) Len() int { return len(l.links) }
-
-// Person is an id active in a range, as a PeopleReader reports it: the
-// flags of its PersonHour rows of the range, ORed, and for an anonymous id
-// its identify link, if any, at any time.
-type Person struct {
-	User bool
-	ID   string
-	PersonHour
-	Link *Link
-}

@@ -399,44 +399,34 @@ func (s *Store) SessionSpan(ctx context.Context, shopID string) (time.Duration, 
 	return time.Duration(span.Int64) * time.Microsecond, err
 }
 
-// People implements store.PeopleReader: one GROUP BY over the range's
-// person_hours, the anonymous ids joined to their links.
-func (s *Store) People(ctx context.Context, f store.Filter) iter.Seq2[store.Person, error] {
-	return func(yield func(store.Person, error) bool) {
-		stop := errors.New("stop")
-		err := s.readDetail(ctx, "people", &f, func(tx *sql.Tx) error {
-			cond, args := hourRange("hour", &f, []any{f.ShopID})
-			rows, err := tx.QueryContext(ctx, `SELECT p.is_user, p.id, p.raw, p.linked, l.user_id, l.ts, l.id
-				FROM (SELECT is_user, id, bool_or(raw) AS raw, bool_or(linked) AS linked FROM `+s.table("person_hours")+`
-					WHERE shop_id = $1`+cond+` GROUP BY is_user, id) AS p
-				LEFT JOIN `+s.table("identify_links")+` AS l ON NOT p.is_user AND l.shop_id = $1 AND l.anonymous_id = p.id`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var (
-					p      store.Person
-					user   sql.NullString
-					at     sql.NullTime
-					linkID sql.NullString
-				)
-				if err := rows.Scan(&p.User, &p.ID, &p.Raw, &p.Linked, &user, &at, &linkID); err != nil {
-					return err
-				}
-				if user.Valid {
-					p.Link = &store.Link{UserID: user.String, At: at.Time.UTC(), ID: linkID.String}
-				}
-				if !yield(p, nil) {
-					return stop
-				}
-			}
-			return rows.Err()
-		})
-		if err != nil && !errors.Is(err, stop) {
-			yield(store.Person{}, err)
+// CountPeople implements store.PeopleReader: the range's person_hours
+// grouped by id, each anonymous id joined to its link and resolved as the
+// interface says, counted distinct.
+func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) {
+	var n int64
+	err := s.readDetail(ctx, "count people", &f, func(tx *sql.Tx) error {
+		cond, args := hourRange("hour", &f, []any{f.ShopID})
+		from, to := "-infinity", "infinity"
+		if !f.From.IsZero() {
+			from = stamp(f.From)
 		}
-	}
+		if !f.To.IsZero() {
+			to = stamp(f.To)
+		}
+		args = append(args, from, to)
+		return tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(DISTINCT CASE
+				WHEN p.is_user THEN 'u:' || p.id
+				WHEN NOT p.raw THEN NULL
+				WHEN l.user_id IS NOT NULL AND l.ts < $%[1]d::timestamptz THEN 'u:' || l.user_id
+				WHEN p.linked OR l.user_id IS NOT NULL AND l.ts < $%[2]d::timestamptz THEN NULL
+				WHEN l.user_id IS NOT NULL THEN 'u:' || l.user_id
+				ELSE 'a:' || p.id END)
+			FROM (SELECT is_user, id, bool_or(raw) AS raw, bool_or(linked) AS linked FROM %[3]s
+				WHERE shop_id = $1%[4]s GROUP BY is_user, id) AS p
+			LEFT JOIN %[5]s AS l ON NOT p.is_user AND l.shop_id = $1 AND l.anonymous_id = p.id`,
+			len(args)-1, len(args), s.table("person_hours"), cond, s.table("identify_links")), args...).Scan(&n)
+	})
+	return n, err
 }
 
 // ProductTotals implements store.ProductReader: one GROUP BY over the

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"iter"
+	"math"
 	"strings"
 	"time"
 
@@ -346,45 +346,32 @@ func (s *Store) SessionSpan(ctx context.Context, shopID string) (time.Duration, 
 	return time.Duration(span.Int64) * time.Microsecond, err
 }
 
-// People implements store.PeopleReader: one GROUP BY over the range's
-// person_hours, the anonymous ids joined to their links.
-func (s *Store) People(ctx context.Context, f store.Filter) iter.Seq2[store.Person, error] {
-	return func(yield func(store.Person, error) bool) {
-		stop := errors.New("stop")
-		err := s.readDetail(ctx, "people", &f, func(conn *sql.Conn) error {
-			cond, args := hourRange("hour", &f, []any{f.ShopID})
-			args = append(args, f.ShopID)
-			rows, err := conn.QueryContext(ctx, `SELECT p.is_user, p.id, p.raw, p.linked, l.user_id, l.ts, l.id
-				FROM (SELECT is_user, id, max(raw) AS raw, max(linked) AS linked FROM person_hours
-					WHERE shop_id = ?`+cond+` GROUP BY is_user, id) AS p
-				LEFT JOIN identify_links AS l ON p.is_user = 0 AND l.shop_id = ? AND l.anonymous_id = p.id`, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var (
-					p      store.Person
-					user   sql.NullString
-					at     sql.NullInt64
-					linkID sql.NullString
-				)
-				if err := rows.Scan(&p.User, &p.ID, &p.Raw, &p.Linked, &user, &at, &linkID); err != nil {
-					return err
-				}
-				if user.Valid {
-					p.Link = &store.Link{UserID: user.String, At: time.UnixMicro(at.Int64).UTC(), ID: linkID.String}
-				}
-				if !yield(p, nil) {
-					return stop
-				}
-			}
-			return rows.Err()
-		})
-		if err != nil && !errors.Is(err, stop) {
-			yield(store.Person{}, err)
+// CountPeople implements store.PeopleReader: the range's person_hours
+// grouped by id in key order, each anonymous id joined to its link and
+// resolved as the interface says, counted distinct.
+func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) {
+	var n int64
+	err := s.readDetail(ctx, "count people", &f, func(conn *sql.Conn) error {
+		from, to := int64(math.MinInt64), int64(math.MaxInt64)
+		if !f.From.IsZero() {
+			from = f.From.UnixMicro()
 		}
-	}
+		if !f.To.IsZero() {
+			to = f.To.UnixMicro()
+		}
+		return conn.QueryRowContext(ctx, `SELECT count(DISTINCT CASE
+				WHEN p.is_user THEN 'u:' || p.id
+				WHEN NOT p.raw THEN NULL
+				WHEN l.user_id IS NOT NULL AND l.ts < ?2 THEN 'u:' || l.user_id
+				WHEN p.linked OR l.user_id IS NOT NULL AND l.ts < ?3 THEN NULL
+				WHEN l.user_id IS NOT NULL THEN 'u:' || l.user_id
+				ELSE 'a:' || p.id END)
+			FROM (SELECT is_user, id, max(raw) AS raw, max(linked) AS linked FROM person_hours
+				WHERE shop_id = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY is_user, id) AS p
+			LEFT JOIN identify_links AS l ON NOT p.is_user AND l.shop_id = ?1 AND l.anonymous_id = p.id`,
+			f.ShopID, from, to).Scan(&n)
+	})
+	return n, err
 }
 
 // ProductTotals implements store.ProductReader: one GROUP BY over the

@@ -42,7 +42,8 @@ CREATE TABLE {{schema}}.session_spans (
 	micros  bigint NOT NULL
 );
 
--- person_hours: who was active in each hour: a user_id (is_user) or an
+-- person_hours: who was active in each hour, keyed by who first (a read
+-- groups a range's rows by person in key order): a user_id (is_user) or an
 -- anonymous_id; raw says an event was about it by itself (a user_id, or an
 -- anonymous_id of an event without one), linked that an anonymous id came
 -- with a user_id.
@@ -53,7 +54,7 @@ CREATE TABLE {{schema}}.person_hours (
 	id      text        COLLATE "C" NOT NULL,
 	raw     boolean     NOT NULL,
 	linked  boolean     NOT NULL,
-	PRIMARY KEY (shop_id, hour, is_user, id)
+	PRIMARY KEY (shop_id, is_user, id, hour)
 );
 
 -- identify_links: each anonymous id's earliest identify event (by time,
@@ -67,7 +68,8 @@ CREATE TABLE {{schema}}.identify_links (
 	PRIMARY KEY (shop_id, anonymous_id)
 );
 
--- product_hours: per hour, product and currency ('' for views and adds,
+-- product_hours: per product, currency and hour (in that order, so that
+-- a read groups a range's rows by product without a sort) ('' for views and adds,
 -- the order's for what orders sold), product_viewed and add_to_cart events,
 -- orders that sold it and the revenue of their lines in minor units; name
 -- is the latest name given, name_key by which event: its time and id as
@@ -83,7 +85,7 @@ CREATE TABLE {{schema}}.product_hours (
 	revenue_minor bigint      NOT NULL,
 	name          text        NOT NULL,
 	name_key      text        COLLATE "C",
-	PRIMARY KEY (shop_id, hour, product_id, currency)
+	PRIMARY KEY (shop_id, product_id, currency, hour)
 );
 
 -- rollup_pending: shops whose events were stored before these tables

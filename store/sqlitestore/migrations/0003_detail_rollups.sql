@@ -43,7 +43,8 @@ CREATE TABLE session_spans (
 	micros  INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 
--- person_hours: who was active in each hour. is_user 1 is a user_id, 0 an
+-- person_hours: who was active in each hour, keyed by who first: a read
+-- groups a range's rows by person in key order, without a sort. is_user 1 is a user_id, 0 an
 -- anonymous_id; raw says an event was about it by itself (a user_id, or an
 -- anonymous_id of an event without one), linked that an anonymous id came
 -- with a user_id.
@@ -54,7 +55,7 @@ CREATE TABLE person_hours (
 	id      TEXT    NOT NULL,
 	raw     INTEGER NOT NULL,
 	linked  INTEGER NOT NULL,
-	PRIMARY KEY (shop_id, hour, is_user, id)
+	PRIMARY KEY (shop_id, is_user, id, hour)
 ) STRICT, WITHOUT ROWID;
 
 -- identify_links: each anonymous id's earliest identify event (by time,
@@ -68,7 +69,8 @@ CREATE TABLE identify_links (
 	PRIMARY KEY (shop_id, anonymous_id)
 ) STRICT, WITHOUT ROWID;
 
--- product_hours: per hour, product and currency ('' for views and adds,
+-- product_hours: per product, currency and hour (in that order, so that
+-- a read groups a range's rows by product without a sort) ('' for views and adds,
 -- the order's for what orders sold), product_viewed and add_to_cart events,
 -- orders that sold it and the revenue of their lines in minor units; name
 -- is the latest name given, name_key by which event: its time and id as
@@ -84,7 +86,7 @@ CREATE TABLE product_hours (
 	revenue_minor INTEGER NOT NULL,
 	name          TEXT    NOT NULL,
 	name_key      TEXT,
-	PRIMARY KEY (shop_id, hour, product_id, currency)
+	PRIMARY KEY (shop_id, product_id, currency, hour)
 ) STRICT, WITHOUT ROWID;
 
 -- rollup_pending: shops whose events were stored before these tables
