@@ -90,6 +90,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"HourlyReader", testHourlyReader},
 		{"HourlyReaderRefuses", testHourlyReaderRefuses},
 		{"HourlyReaderConcurrentAppenders", testHourlyConcurrentAppenders},
+		{"DetailRollups", testDetailRollups},
+		{"DetailRollupsRefuse", testDetailRollupsRefuse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
