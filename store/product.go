@@ -35,31 +35,54 @@ type ProductHour struct {
 	NameID                               string
 }
 
-// NameKey encodes (NameAt, NameID) as text that sorts bytewise in their
-// order, for SQL stores that pick the latest name with max(); "" when no
-// name was given.
+// NameKey encodes the name with (NameAt, NameID) as text that sorts
+// bytewise in (NameAt, NameID) order, for SQL stores that keep the latest
+// name with max(): the time as 16 hex digits, the id with the bytes 0 to 2
+// escaped, 0x01 and the name. "" when no name was given.
 func (r *ProductHour) NameKey() string {
 	if r.NameAt.IsZero() {
 		return ""
 	}
-	return fmt.Sprintf("%016x", uint64(r.NameAt.UnixMicro())^1<<63) + r.NameID
+	b := fmt.Appendf(nil, "%016x", uint64(r.NameAt.UnixMicro())^1<<63)
+	for i := 0; i < len(r.NameID); i++ {
+		if c := r.NameID[i]; c <= 2 {
+			b = append(b, 2, '0'+c)
+		} else {
+			b = append(b, c)
+		}
+	}
+	b = append(b, 1)
+	return string(append(b, r.Name...))
 }
 
-// SetNameKey sets NameAt and NameID from a NameKey.
+// SetNameKey sets Name, NameAt and NameID from a NameKey.
 func (r *ProductHour) SetNameKey(key string) error {
+	r.Name, r.NameAt, r.NameID = "", time.Time{}, ""
 	if key == "" {
-		r.NameAt, r.NameID = time.Time{}, ""
 		return nil
 	}
-	if len(key) < 16 {
-		return fmt.Errorf("store: product name key %q too short", key)
+	bad := fmt.Errorf("store: malformed product name key %q", key)
+	if len(key) < 17 {
+		return bad
 	}
 	u, err := strconv.ParseUint(key[:16], 16, 64)
 	if err != nil {
-		return fmt.Errorf("store: product name key %q: %w", key, err)
+		return bad
 	}
-	r.NameAt, r.NameID = time.UnixMicro(int64(u^1<<63)).UTC(), key[16:]
-	return nil
+	var id []byte
+	for i := 16; i < len(key); i++ {
+		switch c := key[i]; {
+		case c == 1:
+			r.Name, r.NameAt, r.NameID = key[i+1:], time.UnixMicro(int64(u^1<<63)).UTC(), string(id)
+			return nil
+		case c == 2 && i+1 < len(key):
+			i++
+			id = append(id, key[i]-'0')
+		default:
+			id = append(id, c)
+		}
+	}
+	return bad
 }
 
 // NameAfter reports whether r's name was given after o's.

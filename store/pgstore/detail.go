@@ -224,31 +224,28 @@ func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detai
 	}
 	if d.products.Len() > 0 {
 		var (
-			shops, hours, products, currencies, names pq.StringArray
-			keys                                      nullStrings
-			cols                                      [4]pq.Int64Array
+			shops, hours, products, currencies pq.StringArray
+			keys                               nullStrings
+			cols                               [4]pq.Int64Array
 		)
 		for _, k := range d.products.Keys() {
 			r := d.products.Row(k)
 			shops, hours, products, currencies = append(shops, k.ShopID), append(hours, stamp(k.Hour)), append(products, k.ProductID), append(currencies, k.Currency)
-			names = append(names, r.Name)
 			key := r.NameKey()
 			keys = append(keys, sql.NullString{String: key, Valid: key != ""})
 			for i, v := range [...]int64{r.Views, r.Adds, r.Purchases, r.RevenueMinor} {
 				cols[i] = append(cols[i], v)
 			}
 		}
-		newer := `excluded.name_key IS NOT NULL AND (r.name_key IS NULL OR excluded.name_key >= r.name_key)`
 		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("product_hours")+` AS r
-			(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name, name_key)
+			(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key)
 			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
-				$7::bigint[], $8::bigint[], $9::text[], $10::text[])
+				$7::bigint[], $8::bigint[], $9::text[])
 			ON CONFLICT (shop_id, hour, product_id, currency) DO UPDATE SET
 				views = r.views + excluded.views, adds = r.adds + excluded.adds,
 				purchases = r.purchases + excluded.purchases, revenue_minor = r.revenue_minor + excluded.revenue_minor,
-				name = CASE WHEN `+newer+` THEN excluded.name ELSE r.name END,
-				name_key = CASE WHEN `+newer+` THEN excluded.name_key ELSE r.name_key END`,
-			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], names, keys); err != nil {
+				name_key = greatest(r.name_key, excluded.name_key)`,
+			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys); err != nil {
 			return err
 		}
 	}
@@ -430,14 +427,13 @@ func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) 
 }
 
 // ProductTotals implements store.ProductReader: one GROUP BY over the
-// range of the product_hours key, the name that of the greatest name_key.
+// range; the latest name is the greatest name_key.
 func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {
 	var out []store.ProductHour
 	err := s.readDetail(ctx, "product totals", &f, func(tx *sql.Tx) error {
 		cond, args := hourRange("hour", &f, []any{f.ShopID})
 		rows, err := tx.QueryContext(ctx, `SELECT product_id, currency, sum(views), sum(adds), sum(purchases),
-			sum(revenue_minor), max(name_key),
-			(array_agg(name ORDER BY name_key DESC) FILTER (WHERE name_key IS NOT NULL))[1]
+			sum(revenue_minor), max(name_key)
 			FROM `+s.table("product_hours")+` WHERE shop_id = $1`+cond+` GROUP BY product_id, currency`, args...)
 		if err != nil {
 			return err
@@ -445,14 +441,14 @@ func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.Prod
 		defer rows.Close()
 		for rows.Next() {
 			var (
-				r         store.ProductHour
-				key, name sql.NullString
+				r   store.ProductHour
+				key sql.NullString
 			)
 			if err := rows.Scan(&r.ProductID, &r.Currency, &r.Views, &r.Adds, &r.Purchases, &r.RevenueMinor,
-				&key, &name); err != nil {
+				&key); err != nil {
 				return err
 			}
-			r.ShopID, r.Name = f.ShopID, name.String
+			r.ShopID = f.ShopID
 			if err := r.SetNameKey(key.String); err != nil {
 				return err
 			}

@@ -80,13 +80,11 @@ const (
 	linksTail   = ` ON CONFLICT (shop_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts, id = excluded.id
 		WHERE (excluded.ts, excluded.id) < (ts, id)`
 	productsHead = `INSERT INTO product_hours
-		(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name, name_key)`
-	productsNewer = `excluded.name_key IS NOT NULL AND (name_key IS NULL OR excluded.name_key >= name_key)`
-	productsTail  = ` ON CONFLICT (shop_id, hour, product_id, currency) DO UPDATE SET
+		(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key)`
+	productsTail = ` ON CONFLICT (shop_id, hour, product_id, currency) DO UPDATE SET
 			views = views + excluded.views, adds = adds + excluded.adds,
 			purchases = purchases + excluded.purchases, revenue_minor = revenue_minor + excluded.revenue_minor,
-			name = CASE WHEN ` + productsNewer + ` THEN excluded.name ELSE name END,
-			name_key = CASE WHEN ` + productsNewer + ` THEN excluded.name_key ELSE name_key END`
+			name_key = CASE WHEN name_key IS NULL OR excluded.name_key > name_key THEN excluded.name_key ELSE name_key END`
 )
 
 // storedSessions reads the stored sessions of groups near their new
@@ -179,9 +177,9 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 	for _, k := range d.products.Keys() {
 		r := d.products.Row(k)
 		args = append(args, k.ShopID, k.Hour.UnixMicro(), k.ProductID, k.Currency,
-			r.Views, r.Adds, r.Purchases, r.RevenueMinor, r.Name, text(r.NameKey()))
+			r.Views, r.Adds, r.Purchases, r.RevenueMinor, text(r.NameKey()))
 	}
-	return execRows(ctx, tx, productsHead, productsTail, 10, args)
+	return execRows(ctx, tx, productsHead, productsTail, 9, args)
 }
 
 // writeSessionHours adds the changes of h to session_hours and the spans.
@@ -374,16 +372,15 @@ func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) 
 	return n, err
 }
 
-// ProductTotals implements store.ProductReader: one GROUP BY over the
-// range of the product_hours key; the name is the bare column of the row
-// with the greatest name_key (SQLite takes bare columns from the row of
-// the one max()).
+// ProductTotals implements store.ProductReader: one GROUP BY in the
+// order of the product_hours key; the latest name is the greatest
+// name_key.
 func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {
 	var out []store.ProductHour
 	err := s.readDetail(ctx, "product totals", &f, func(conn *sql.Conn) error {
 		cond, args := hourRange("hour", &f, []any{f.ShopID})
 		rows, err := conn.QueryContext(ctx, `SELECT product_id, currency, sum(views), sum(adds), sum(purchases),
-			sum(revenue_minor), name, max(name_key) FROM product_hours WHERE shop_id = ?`+cond+`
+			sum(revenue_minor), max(name_key) FROM product_hours WHERE shop_id = ?`+cond+`
 			GROUP BY product_id, currency`, args...)
 		if err != nil {
 			return err
@@ -395,15 +392,12 @@ func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.Prod
 				key sql.NullString
 			)
 			if err := rows.Scan(&r.ProductID, &r.Currency, &r.Views, &r.Adds, &r.Purchases, &r.RevenueMinor,
-				&r.Name, &key); err != nil {
+				&key); err != nil {
 				return err
 			}
 			r.ShopID = f.ShopID
 			if err := r.SetNameKey(key.String); err != nil {
 				return err
-			}
-			if !key.Valid {
-				r.Name = ""
 			}
 			out = append(out, r)
 		}

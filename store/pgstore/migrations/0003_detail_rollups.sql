@@ -71,9 +71,10 @@ CREATE TABLE {{schema}}.identify_links (
 -- product_hours: per product, currency and hour (in that order, so that
 -- a read groups a range's rows by product without a sort) ('' for views and adds,
 -- the order's for what orders sold), product_viewed and add_to_cart events,
--- orders that sold it and the revenue of their lines in minor units; name
--- is the latest name given, name_key by which event: its time and id as
--- text that sorts in their order (NULL when none was).
+-- orders that sold it and the revenue of their lines in minor units;
+-- name_key the latest name given, after the time and id of the event that
+-- gave it, as text that sorts in their order, so max() keeps the latest
+-- (NULL when none was; see store.ProductHour.NameKey).
 CREATE TABLE {{schema}}.product_hours (
 	shop_id       text        COLLATE "C" NOT NULL,
 	hour          timestamptz NOT NULL,
@@ -83,7 +84,6 @@ CREATE TABLE {{schema}}.product_hours (
 	adds          bigint      NOT NULL,
 	purchases     bigint      NOT NULL,
 	revenue_minor bigint      NOT NULL,
-	name          text        NOT NULL,
 	name_key      text        COLLATE "C",
 	PRIMARY KEY (shop_id, product_id, currency, hour)
 );

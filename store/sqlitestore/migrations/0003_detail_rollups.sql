@@ -72,9 +72,10 @@ CREATE TABLE identify_links (
 -- product_hours: per product, currency and hour (in that order, so that
 -- a read groups a range's rows by product without a sort) ('' for views and adds,
 -- the order's for what orders sold), product_viewed and add_to_cart events,
--- orders that sold it and the revenue of their lines in minor units; name
--- is the latest name given, name_key by which event: its time and id as
--- text that sorts in their order (NULL when none was).
+-- orders that sold it and the revenue of their lines in minor units;
+-- name_key the latest name given, after the time and id of the event that
+-- gave it, as text that sorts in their order, so max() keeps the latest
+-- (NULL when none was; see store.ProductHour.NameKey).
 CREATE TABLE product_hours (
 	shop_id       TEXT    NOT NULL,
 	hour          INTEGER NOT NULL,
@@ -84,7 +85,6 @@ CREATE TABLE product_hours (
 	adds          INTEGER NOT NULL,
 	purchases     INTEGER NOT NULL,
 	revenue_minor INTEGER NOT NULL,
-	name          TEXT    NOT NULL,
 	name_key      TEXT,
 	PRIMARY KEY (shop_id, product_id, currency, hour)
 ) STRICT, WITHOUT ROWID;
