@@ -158,9 +158,9 @@ func breakdown(ctx context.Context, s store.Store, q Query, o BreakdownOptions) 
 		}
 		counted := map[string]bool{}
 		for _, li := range lines {
-			v := li.productID
+			v := li.ProductID
 			if o.Dimension == ByCategory {
-				v = li.category
+				v = li.Category
 			}
 			if v == "" {
 				continue
@@ -169,7 +169,7 @@ func breakdown(ctx context.Context, s store.Store, q Query, o BreakdownOptions) 
 				row(v).purchases++
 				counted[v] = true
 			}
-			row(v).revenue.add(li.revenue)
+			row(v).revenue.add(li.Revenue)
 		}
 	}
 	if perSession {
@@ -216,9 +216,9 @@ func eventValues(e *tracking.Event, d Dimension, values []string, lines []lineIt
 		if e.Type == tracking.PurchaseCompleted {
 			lines = orderLines(e, lines)
 			for _, li := range lines {
-				v := li.productID
+				v := li.ProductID
 				if d == ByCategory {
-					v = li.category
+					v = li.Category
 				}
 				if v != "" && !slices.Contains(values, v) {
 					values = append(values, v)

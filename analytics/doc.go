@@ -28,7 +28,19 @@
 // Asia/Kolkata, Asia/Kathmandu or Australia/Adelaide), so that each
 // rollup hour falls in one local hour, day or week; otherwise it reads
 // the events. Counts falls back to store.TypeCounter, then to the events.
-// Users, sessions and the rest of Stats are read from the events.
+//
+// A store with the detail rollups (store.SessionReader, PeopleReader,
+// ProductReader) also answers Stats and TopProducts. TopProducts sums the
+// product rollup of the range's whole UTC hours and rolls up the events
+// of the part of an hour at either end. Stats takes them when both bounds
+// are whole UTC hours (else it reads the events): counts and revenue from
+// the hourly rollup; sessions and their rates from the sessions rolled up
+// by the hour they start, taking out those still open at To and counting
+// the sessions open at either bound again over their events inside the
+// range (read from the events within the longest session of the bound);
+// users counted by the store from who was active per hour and the
+// identify links; the top product from the product rollup. Users is the
+// part that grows with the data (a row per person and hour of the range).
 //
 // # Definitions
 //

@@ -71,7 +71,9 @@ type TopProductsResult struct {
 // are the product_viewed and add_to_cart events naming it; its purchases
 // and revenue come from purchase_completed events, through their line
 // items (properties.products) or else their product_id (see the package
-// documentation).
+// documentation). A store with a product rollup (store.ProductReader)
+// answers from it for the whole hours of the range, the events for the
+// part of an hour at either end.
 func TopProducts(ctx context.Context, s store.Store, q Query, o TopProductsOptions) (TopProductsResult, error) {
 	res, err := topProducts(ctx, s, q, o)
 	if err != nil {
@@ -95,6 +97,14 @@ func topProducts(ctx context.Context, s store.Store, q Query, o TopProductsOptio
 	currency, err := checkCurrency(o.Currency)
 	if err != nil {
 		return TopProductsResult{}, err
+	}
+	rows, orders, ok, err := productRows(ctx, s, q)
+	if err != nil {
+		return TopProductsResult{}, errRollup(err)
+	}
+	if ok {
+		currency = orders.pick(currency)
+		return TopProductsResult{By: o.By, Currency: currency, Products: productsOf(rows).top(o.By, currency, limit)}, nil
 	}
 	f := q.filter()
 	f.Types = []string{tracking.ProductViewed, tracking.AddToCart, tracking.PurchaseCompleted}
@@ -155,21 +165,21 @@ func (pa *productAgg) add(e *tracking.Event) {
 		pa.orders[orderAmount(e).Currency]++
 		pa.lines = orderLines(e, pa.lines)
 		for i, li := range pa.lines {
-			p := pa.product(li.productID)
-			if li.name != "" {
-				p.name = li.name
+			p := pa.product(li.ProductID)
+			if li.Name != "" {
+				p.name = li.Name
 			}
-			if !soldEarlier(pa.lines[:i], li.productID) {
+			if !soldEarlier(pa.lines[:i], li.ProductID) {
 				p.purchases++ // an order counts once per product
 			}
-			p.revenue.add(li.revenue)
+			p.revenue.add(li.Revenue)
 		}
 	}
 }
 
 func soldEarlier(lines []lineItem, id string) bool {
 	for _, l := range lines {
-		if l.productID == id {
+		if l.ProductID == id {
 			return true
 		}
 	}

@@ -38,6 +38,26 @@ func (s *spyStore) HourlyCounts(ctx context.Context, f store.Filter) ([]store.Ho
 	return s.hr.HourlyCounts(ctx, f)
 }
 
+func (s *spyStore) SessionHours(ctx context.Context, f store.Filter) ([]store.SessionHour, error) {
+	return s.Store.(store.SessionReader).SessionHours(ctx, f)
+}
+
+func (s *spyStore) SessionsAt(ctx context.Context, shopID string, t time.Time) ([]store.Session, error) {
+	return s.Store.(store.SessionReader).SessionsAt(ctx, shopID, t)
+}
+
+func (s *spyStore) SessionSpan(ctx context.Context, shopID string) (time.Duration, error) {
+	return s.Store.(store.SessionReader).SessionSpan(ctx, shopID)
+}
+
+func (s *spyStore) CountPeople(ctx context.Context, f store.Filter) (int64, error) {
+	return s.Store.(store.PeopleReader).CountPeople(ctx, f)
+}
+
+func (s *spyStore) ProductTotals(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {
+	return s.Store.(store.ProductReader).ProductTotals(ctx, f)
+}
+
 func (s *spyStore) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.Event, error] {
 	s.reads.Add(1)
 	return s.Store.Events(ctx, f)
@@ -191,6 +211,29 @@ func requirePushdownEqualsGeneric(t *testing.T, ref store.Store, pushed map[stri
 				require.Equal(t, want, got, "%s counts %s %s", name, rg.name, sh)
 				if rg.aligned {
 					require.Zero(t, spy.reads.Load(), "%s counts %s read events", name, rg.name)
+				}
+				wantStats, err := statsGeneric(ctx, ref, q)
+				require.NoError(t, err)
+				spy.reads.Store(0)
+				gotStats, err := Stats(ctx, spy, q, StatsOptions{})
+				require.NoError(t, err)
+				require.Equal(t, wantStats, gotStats, "%s stats %s %s", name, rg.name, sh)
+				if rg.name == "all days" {
+					require.Zero(t, spy.reads.Load(), "%s stats %s read events", name, rg.name)
+				}
+				for _, by := range []ProductRank{ByViews, ByAdds, ByPurchases, ByRevenue} {
+					for _, c := range []string{"", "JPY", "GBP"} {
+						o := TopProductsOptions{By: by, Currency: c, Limit: MaxLimit}
+						want, err := TopProducts(ctx, rawStore{ref}, q, o)
+						require.NoError(t, err)
+						spy.reads.Store(0)
+						got, err := TopProducts(ctx, spy, q, o)
+						require.NoError(t, err)
+						require.Equal(t, want, got, "%s top products %s %s %+v", name, rg.name, sh, o)
+						if rg.aligned {
+							require.Zero(t, spy.reads.Load(), "%s top products %s read events", name, rg.name)
+						}
+					}
 				}
 			}
 			for _, zone := range pushdownZones {

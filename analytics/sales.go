@@ -1,10 +1,8 @@
 package analytics
 
 import (
-	"cmp"
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/tracking"
@@ -43,19 +41,3 @@ func Sales(ctx context.Context, s store.Store, q Query) ([]Revenue, error) {
 	return revenueOf(totals), nil
 }
 
-// revenueOf lists sums as Revenue, most orders first, ties by code.
-func revenueOf(totals sums) []Revenue {
-	out := make([]Revenue, 0, len(totals))
-	for _, x := range totals {
-		m := func(v int64) tracking.Money { return tracking.Money{Minor: v, Currency: x.currency} }
-		out = append(out, Revenue{Currency: x.currency, Orders: x.count, Total: m(x.minor),
-			Average: m(divRound(x.minor, x.count)), Min: m(x.min), Max: m(x.max)})
-	}
-	slices.SortFunc(out, func(a, b Revenue) int {
-		if c := cmp.Compare(b.Orders, a.Orders); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.Currency, b.Currency)
-	})
-	return out
-}

@@ -71,7 +71,23 @@ func (r Revenue) MarshalJSON() ([]byte, error) {
 
 // Stats summarises the range in one pass over its events (plus a read of
 // the shop's identify events, for users).
+//
+// A store with rollups (store.HourlyReader, SessionReader, PeopleReader
+// and ProductReader) answers without reading the range's events when the
+// range's bounds are whole UTC hours (or unbounded); see statsFromRollups.
 func Stats(ctx context.Context, s store.Store, q Query, o StatsOptions) (StatsResult, error) {
+	r, ok, err := statsFromRollups(ctx, s, q)
+	if err != nil {
+		return StatsResult{}, fmt.Errorf("analytics: stats: %w", err)
+	}
+	if ok {
+		return r, nil
+	}
+	return statsGeneric(ctx, s, q)
+}
+
+// statsGeneric is Stats over the range's events.
+func statsGeneric(ctx context.Context, s store.Store, q Query) (StatsResult, error) {
 	ids, err := loadIdentities(ctx, s, q.ShopID)
 	if err != nil {
 		return StatsResult{}, fmt.Errorf("analytics: stats: %w", err)
@@ -148,20 +164,27 @@ func (a *statsAgg) result() StatsResult {
 	if r.Sessions > 0 {
 		r.AvgSessionSeconds = float64(divRound(micros, r.Sessions*10000)) / 100
 	}
-	r.Revenue = make([]Revenue, 0, len(a.revenue))
-	for _, x := range a.revenue {
+	r.Revenue = revenueOf(a.revenue)
+	if top := a.products.top(ByPurchases, DefaultCurrency, 1); len(top) > 0 {
+		r.TopProductID = top[0].ProductID
+	}
+	return r
+}
+
+// revenueOf lists order sums per currency, most orders first (ties by
+// code).
+func revenueOf(s sums) []Revenue {
+	out := make([]Revenue, 0, len(s))
+	for _, x := range s {
 		m := func(v int64) tracking.Money { return tracking.Money{Minor: v, Currency: x.currency} }
-		r.Revenue = append(r.Revenue, Revenue{Currency: x.currency, Orders: x.count, Total: m(x.minor),
+		out = append(out, Revenue{Currency: x.currency, Orders: x.count, Total: m(x.minor),
 			Average: m(divRound(x.minor, x.count)), Min: m(x.min), Max: m(x.max)})
 	}
-	slices.SortFunc(r.Revenue, func(a, b Revenue) int {
+	slices.SortFunc(out, func(a, b Revenue) int {
 		if c := cmp.Compare(b.Orders, a.Orders); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Currency, b.Currency)
 	})
-	if top := a.products.top(ByPurchases, DefaultCurrency, 1); len(top) > 0 {
-		r.TopProductID = top[0].ProductID
-	}
-	return r
+	return out
 }

@@ -68,3 +68,49 @@ type HourlyReader interface {
 type RollupRebuilder interface {
 	Rebuild(ctx context.Context, shopID string) error
 }
+
+// The detail rollups below are kept in Append's transaction next to the
+// hourly ones, for inserted events only, and answer for a shop only when
+// complete: a shop with events appended with rollups off, or stored before
+// the rollups existed, answers errors.ErrUnsupported until Rebuild. Bounds
+// must be whole UTC hours or zero; a UserID, AnonymousID, SessionID, Types
+// or Limit in the filter is errors.ErrUnsupported too (see DetailFilter).
+
+// SessionReader is a store that keeps a table of sessions (Session: every
+// event of a session_id, or a device's run split at SessionGap), whole
+// whatever order their events arrived in, and their rollup by the UTC hour
+// they start in.
+type SessionReader interface {
+	// SessionHours returns the SessionHour rows of f's shop with Hour in
+	// [f.From, f.To), in no specified order.
+	SessionHours(ctx context.Context, f Filter) ([]SessionHour, error)
+	// SessionsAt returns the sessions of the shop that start before t and
+	// end at or after it, in no specified order.
+	SessionsAt(ctx context.Context, shopID string, t time.Time) ([]Session, error)
+	// SessionSpan returns an upper bound of the length (last event −
+	// first) of the shop's sessions: the longest ever written.
+	SessionSpan(ctx context.Context, shopID string) (time.Duration, error)
+}
+
+// PeopleReader is a store that keeps who was active in each UTC hour
+// (PersonHours) and each anonymous id's earliest identify link (Links).
+type PeopleReader interface {
+	// CountPeople returns how many distinct people were active in
+	// [f.From, f.To), as analytics counts users: each user id with a
+	// PersonHour row in the range; and each anonymous id with a Raw row
+	// in it, as the user its link names when the link is before the range
+	// (no event of the range can be earlier), else as nobody new when a
+	// row of the range is Linked or the link is inside the range (the
+	// earliest link of the range is then an event of the range with a
+	// user id, counted already), else as its link's user, else as itself.
+	CountPeople(ctx context.Context, f Filter) (int64, error)
+}
+
+// ProductReader is a store that keeps products rolled up per UTC hour and
+// currency (ProductHours).
+type ProductReader interface {
+	// ProductTotals returns the ProductHour rows of f's shop with Hour in
+	// [f.From, f.To) summed per product and currency, Hour zero, the name
+	// the latest of the rows'; in no specified order.
+	ProductTotals(ctx context.Context, f Filter) ([]ProductHour, error)
+}

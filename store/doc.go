@@ -24,10 +24,13 @@
 // # Capabilities
 //
 // What only some backends can do is an optional interface ([Pinger],
-// [TypeCounter], [HourlyReader], [RollupRebuilder], [InsightKeeper]) found
-// by type assertion; callers fall back to the generic path over Events
-// when it is missing or answers errors.ErrUnsupported. [Hourly] rolls
-// events up the way an HourlyReader's rows are defined, for backends that
-// keep them at append time and for callers that roll up raw events alike.
+// [TypeCounter], [HourlyReader], [SessionReader], [PeopleReader],
+// [ProductReader], [RollupRebuilder], [CheckpointKeeper], [InsightKeeper],
+// [Eraser]) found by type assertion; callers fall back to the generic path
+// over Events when it is missing or answers errors.ErrUnsupported.
+// [Hourly], [Sessions], [SessionStream], [PersonHours], [Links] and
+// [ProductHours] roll events up the way those readers' rows are defined,
+// for backends that keep them at append time and for callers that roll up
+// raw events alike; [OrderLines] is what an order sold, for both.
 // [MemoryInsights] is the reference insight keeper, in memory.
 package store

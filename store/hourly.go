@@ -110,3 +110,15 @@ func HourlyFilter(f *Filter) error {
 
 // OnHour reports whether t is zero or the start of a UTC hour.
 func OnHour(t time.Time) bool { return t.IsZero() || t.Equal(t.Truncate(time.Hour)) }
+
+// DetailFilter checks that a SessionReader, PeopleReader or ProductReader
+// can answer f exactly: HourlyFilter's rules, and no Types.
+func DetailFilter(f *Filter) error {
+	if err := HourlyFilter(f); err != nil {
+		return err
+	}
+	if len(f.Types) > 0 {
+		return fmt.Errorf("rollup: types: %w", errors.ErrUnsupported)
+	}
+	return nil
+}

@@ -82,6 +82,21 @@
 // recomputes them from its events. A rebuild locks the rollup tables
 // against writes while it runs, so appends wait at their rollup write.
 //
+// The detail rollups (migration 0003) answer the rest of analytics' Stats
+// and its product rankings: sessions (store.SessionReader: a row per
+// session_id, or per run of a device's events without one split at 30
+// minutes, joined and extended as late events fall next to them, rolled up
+// by the hour they start), who was active per hour with each anonymous
+// id's earliest identify (store.PeopleReader), and products per hour and
+// currency (store.ProductReader). Append keeps them in the same
+// transaction for the inserted events: it takes a transaction-scoped
+// advisory lock per session group of the batch, in order, reads the
+// stored sessions near the batch's, and writes each table with one
+// unnest statement in key order. Readers see one repeatable-read
+// snapshot. A shop whose events were stored before the migration is
+// marked pending: its detail rollups answer errors.ErrUnsupported until
+// Rebuild fills them (the hourly ones stay in use).
+//
 // # Deadlines
 //
 // Every call honours its context whatever the server or the network does.

@@ -20,34 +20,70 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// rollupAll rolls up events[unique].
-func rollupAll(events []tracking.Event, unique []int) *store.Hourly {
-	var h store.Hourly
-	for _, i := range unique {
-		h.Add(&events[i])
+// rollup is what a batch adds to the rollups: the hourly rows, and the
+// detail ones unless rollups are off.
+type rollup struct {
+	hourly store.Hourly
+	detail *detail
+}
+
+func (s *Store) newRollup() *rollup {
+	r := &rollup{}
+	if !s.noRollups {
+		r.detail = &detail{}
 	}
-	return &h
+	return r
+}
+
+func (r *rollup) add(e *tracking.Event) {
+	r.hourly.Add(e)
+	if r.detail != nil {
+		r.detail.add(e)
+	}
+}
+
+// rollupAll rolls up events[unique].
+func (s *Store) rollupAll(events []tracking.Event, unique []int) *rollup {
+	r := s.newRollup()
+	for _, i := range unique {
+		r.add(&events[i])
+	}
+	return r
 }
 
 // rollupOf rolls up the events of events[unique] whose keys were inserted.
-func rollupOf(events []tracking.Event, unique []int, inserted []store.Key) *store.Hourly {
+func (s *Store) rollupOf(events []tracking.Event, unique []int, inserted []store.Key) *rollup {
 	isNew := make(map[store.Key]struct{}, len(inserted))
 	for _, k := range inserted {
 		isNew[k] = struct{}{}
 	}
-	var h store.Hourly
+	r := s.newRollup()
 	for _, i := range unique {
 		if _, ok := isNew[store.KeyOf(&events[i])]; ok {
-			h.Add(&events[i])
+			r.add(&events[i])
 		}
 	}
-	return &h
+	return r
 }
 
-// writeRollups adds h to hourly_rollups in tx, in key order (so writers
+// writeRollups adds a batch's rollup in tx: the hourly rows, then the
+// detail ones.
+func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, r *rollup) error {
+	if err := s.writeHourly(ctx, tx, &r.hourly); err != nil {
+		return err
+	}
+	if r.detail != nil {
+		if err := s.writeDetail(ctx, tx, r.detail); err != nil {
+			return fmt.Errorf("rollup: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeHourly adds h to hourly_rollups in tx, in key order (so writers
 // lock shared rows in one order), with one statement; with rollups off it
 // marks the shops stale instead.
-func (s *Store) writeRollups(ctx context.Context, tx execer, h *store.Hourly) error {
+func (s *Store) writeHourly(ctx context.Context, tx execer, h *store.Hourly) error {
 	if h.Len() == 0 {
 		return nil
 	}
@@ -160,7 +196,8 @@ func (s *Store) HourlyCounts(ctx context.Context, f store.Filter) ([]store.Hourl
 }
 
 // Rebuild implements store.RollupRebuilder: it recomputes the shop's
-// rollups from its events and clears its stale mark, in one transaction.
+// rollups (hourly and detail) from its events and clears its stale and
+// pending marks, in one transaction.
 // It first locks the rollup tables against writes (SHARE ROW EXCLUSIVE):
 // appends that wrote rollups already commit before it reads the events, so
 // it counts their events; appends that have not get theirs in after it
@@ -182,7 +219,10 @@ func (s *Store) Rebuild(ctx context.Context, shopID string) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.hourly+`, `+s.stale+` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.hourly+`, `+s.stale+`, `+s.table("sessions")+`, `+
+		s.table("session_hours")+`, `+s.table("session_spans")+`, `+s.table("person_hours")+`, `+
+		s.table("identify_links")+`, `+s.table("product_hours")+`, `+s.table("rollup_pending")+
+		` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return s.fail(ctx, "rebuild", err)
 	}
 	for _, q := range []string{
@@ -200,6 +240,9 @@ func (s *Store) Rebuild(ctx context.Context, shopID string) (err error) {
 		if _, err := tx.ExecContext(ctx, q, shopID); err != nil {
 			return s.fail(ctx, "rebuild", err)
 		}
+	}
+	if err := s.rebuildDetail(ctx, tx, shopID); err != nil {
+		return s.fail(ctx, "rebuild", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return s.fail(ctx, "rebuild", err)

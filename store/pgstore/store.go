@@ -111,6 +111,9 @@ var (
 
 	_ store.HourlyReader    = (*Store)(nil)
 	_ store.RollupRebuilder = (*Store)(nil)
+	_ store.SessionReader   = (*Store)(nil)
+	_ store.PeopleReader    = (*Store)(nil)
+	_ store.ProductReader   = (*Store)(nil)
 )
 
 // New connects, creates the schema and its tables or migrates them to the

@@ -123,7 +123,7 @@ func (s *Store) insertCopyDirect(ctx context.Context, events []tracking.Event, u
 		s.stagingBatches.Add(-1)
 		return s.insertCopy(ctx, events, unique)
 	}
-	err := s.copyDirect(ctx, encodeCopy(events, unique), rollupAll(events, unique))
+	err := s.copyDirect(ctx, encodeCopy(events, unique), s.rollupAll(events, unique))
 	if isUniqueViolation(err) {
 		s.stagingBatches.Store(stagingAfterConflict)
 		return s.insertCopy(ctx, events, unique)
@@ -140,7 +140,7 @@ func (s *Store) insertCopyDirect(ctx context.Context, events []tracking.Event, u
 
 // copyDirect COPYs data into events and adds rollup, the rollup of all its
 // rows, in one transaction.
-func (s *Store) copyDirect(ctx context.Context, data string, rollup *store.Hourly) (err error) {
+func (s *Store) copyDirect(ctx context.Context, data string, rollup *rollup) (err error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
@@ -202,7 +202,7 @@ func (s *Store) insertStaged(ctx context.Context, events []tracking.Event, uniqu
 	if err != nil {
 		return nil, err
 	}
-	if err := s.writeRollups(ctx, tx, rollupOf(events, unique, keys)); err != nil {
+	if err := s.writeRollups(ctx, tx, s.rollupOf(events, unique, keys)); err != nil {
 		return nil, err
 	}
 	return keys, tx.Commit()

@@ -92,7 +92,10 @@ func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []in
 	// short, and cheaper. Cancelling ctx also rolls the transaction back.
 	run := context.WithoutCancel(ctx)
 	args := make([]any, 0, len(columns))
-	var rollup store.Hourly
+	var (
+		rollup store.Hourly
+		more   detail
+	)
 	for _, i := range unique {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -108,10 +111,18 @@ func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []in
 		dup[i] = n == 0
 		if n == 1 {
 			rollup.Add(&events[i])
+			if !s.noRollups {
+				more.add(&events[i])
+			}
 		}
 	}
 	if err := s.writeRollups(run, tx, &rollup); err != nil {
 		return err
+	}
+	if !s.noRollups {
+		if err := s.writeDetail(run, tx, &more); err != nil {
+			return fmt.Errorf("rollup: %w", err)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return err

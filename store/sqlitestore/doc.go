@@ -70,6 +70,19 @@
 // events) until Rebuild (store.RollupRebuilder) recomputes them from its
 // events and clears the mark.
 //
+// The detail rollups (migration 0003) answer the rest of analytics' Stats
+// and its product rankings: sessions (store.SessionReader: a row per
+// session_id, or per run of a device's events without one split at 30
+// minutes, joined and extended as late events fall next to them, rolled up
+// by the hour they start), who was active per hour with each anonymous
+// id's earliest identify (store.PeopleReader), and products per hour and
+// currency (store.ProductReader). Append keeps them in the same
+// transaction for the inserted events, reading the stored sessions near
+// the batch's and writing every table with multi-row statements. A shop
+// whose events were stored before the migration is marked pending: its
+// detail rollups answer errors.ErrUnsupported until Rebuild fills them
+// (the hourly ones stay in use).
+//
 // # Schema
 //
 // The schema is a numbered series of embedded SQL migrations, recorded in

@@ -133,7 +133,8 @@ func (s *Store) HourlyCounts(ctx context.Context, f store.Filter) ([]store.Hourl
 }
 
 // Rebuild implements store.RollupRebuilder: it recomputes the shop's
-// rollups from its events and clears its stale mark, in one transaction
+// rollups (hourly and detail) from its events and clears its stale and
+// pending marks, in one transaction
 // during which appends wait.
 func (s *Store) Rebuild(ctx context.Context, shopID string) error {
 	if shopID == "" {
@@ -153,6 +154,9 @@ func (s *Store) Rebuild(ctx context.Context, shopID string) error {
 			if _, err := tx.ExecContext(ctx, q, shopID); err != nil {
 				return err
 			}
+		}
+		if err := s.rebuildDetail(ctx, tx, shopID); err != nil {
+			return err
 		}
 		return tx.Commit()
 	})

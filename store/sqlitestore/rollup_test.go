@@ -80,3 +80,40 @@ func TestRollupsURLParameter(t *testing.T) {
 	_, err := store.Open(testCtx(t), "sqlite://"+filepath.Join(t.TempDir(), "x.db")+"?rollups=sometimes")
 	require.Error(t, err)
 }
+
+// TestDetailMigrationWaitsForARebuild: a database holding events from
+// before the detail rollups answers errors.ErrUnsupported for them (the
+// readers then take the events) until a Rebuild fills them.
+func TestDetailMigrationWaitsForARebuild(t *testing.T) {
+	s, path := openFile(t)
+	_, err := s.Append(testCtx(t), rollupEvents("a", 300))
+	require.NoError(t, err)
+	// Back to the schema before the detail rollups.
+	for _, q := range []string{`DROP TABLE sessions`, `DROP TABLE session_hours`, `DROP TABLE session_spans`,
+		`DROP TABLE person_hours`, `DROP TABLE identify_links`, `DROP TABLE product_hours`, `DROP TABLE rollup_pending`,
+		`DELETE FROM schema_migrations WHERE version = 3`} {
+		_, err := s.DB().ExecContext(testCtx(t), q)
+		require.NoError(t, err, q)
+	}
+	require.NoError(t, s.Close())
+	s, err = sqlitestore.New(testCtx(t), sqlitestore.Options{Path: path})
+	require.NoError(t, err)
+	defer s.Close()
+	_, err = s.SessionHours(testCtx(t), store.Filter{ShopID: "shop"})
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	_, err = s.CountPeople(testCtx(t), store.Filter{ShopID: "shop"})
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	_, err = s.ProductTotals(testCtx(t), store.Filter{ShopID: "shop"})
+	require.ErrorIs(t, err, errors.ErrUnsupported)
+	require.NoError(t, s.Rebuild(testCtx(t), "shop"))
+	rows, err := s.SessionHours(testCtx(t), store.Filter{ShopID: "shop"})
+	require.NoError(t, err)
+	var sessions int64
+	for _, r := range rows {
+		sessions += r.Sessions
+	}
+	require.Positive(t, sessions)
+	n, err := s.CountPeople(testCtx(t), store.Filter{ShopID: "shop"})
+	require.NoError(t, err)
+	require.Positive(t, n)
+}

@@ -56,6 +56,9 @@ var (
 
 	_ store.HourlyReader    = (*Store)(nil)
 	_ store.RollupRebuilder = (*Store)(nil)
+	_ store.SessionReader   = (*Store)(nil)
+	_ store.PeopleReader    = (*Store)(nil)
+	_ store.ProductReader   = (*Store)(nil)
 )
 
 // New opens the store described by opts and brings its schema up to date.

@@ -99,6 +99,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, opts ...Option) 
 		{"HourlyReaderConcurrentAppenders", testHourlyConcurrentAppenders},
 		{"InsightKeeper", testInsightKeeper},
 		{"InsightKeeperConcurrentRaisers", testInsightKeeperConcurrentRaisers},
+		{"DetailRollups", testDetailRollups},
+		{"DetailRollupsRefuse", testDetailRollupsRefuse},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
