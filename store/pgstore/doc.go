@@ -95,7 +95,11 @@
 // unnest statement in key order. Readers see one repeatable-read
 // snapshot. A shop whose events were stored before the migration is
 // marked pending: its detail rollups answer errors.ErrUnsupported until
-// Rebuild fills them (the hourly ones stay in use).
+// Rebuild fills them (the hourly ones stay in use). They cost Append about
+// two thirds of its throughput (BENCHMARKS.md); Options.HourlyRollupsOnly
+// (URL parameter rollups=hourly) keeps only the hourly rollups and marks
+// the shops written to pending, for a store that takes more events than
+// its dashboard reads.
 //
 // # Deadlines
 //

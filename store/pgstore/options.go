@@ -88,11 +88,20 @@ type Options struct {
 	// until Rebuild. The zero value keeps them, in each batch's
 	// transaction.
 	DisableRollups bool
+	// HourlyRollupsOnly keeps the hourly rollups (Counts, TimeSeries) but
+	// not the detail ones (sessions, people, products: Stats,
+	// TopProducts), which write about a row per event and cut Append's
+	// throughput to about a third (see BENCHMARKS.md). Shops written to are
+	// marked pending, so their Stats and TopProducts read events, until
+	// Rebuild. URL parameter rollups=hourly.
+	HourlyRollupsOnly bool
 }
 
 // withDefaults validates o and fills in the documented defaults.
 func (o Options) withDefaults() (Options, error) {
 	switch {
+	case o.DisableRollups && o.HourlyRollupsOnly:
+		return o, errors.New("pgstore: Options.DisableRollups and Options.HourlyRollupsOnly are exclusive")
 	case o.DSN == "" && o.DB == nil:
 		return o, errors.New("pgstore: options: one of DSN and DB is required")
 	case o.DSN != "" && o.DB != nil:

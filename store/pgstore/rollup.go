@@ -29,7 +29,7 @@ type rollup struct {
 
 func (s *Store) newRollup() *rollup {
 	r := &rollup{}
-	if !s.noRollups {
+	if !s.noRollups && !s.hourlyOnly {
 		r.detail = &detail{}
 	}
 	return r
@@ -77,7 +77,25 @@ func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, r *rollup) error {
 			return fmt.Errorf("rollup: %w", err)
 		}
 	}
+	if s.hourlyOnly && r.hourly.Len() > 0 {
+		// The detail rollups lack these events: not read until a Rebuild.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("rollup_pending")+` (shop_id) SELECT unnest($1::text[])
+			ON CONFLICT DO NOTHING`, shopsOf(&r.hourly)); err != nil {
+			return fmt.Errorf("rollup: %w", err)
+		}
+	}
 	return nil
+}
+
+// shopsOf lists the shops of h's keys, each once.
+func shopsOf(h *store.Hourly) pq.StringArray {
+	var shops pq.StringArray
+	for _, k := range h.Keys() {
+		if len(shops) == 0 || shops[len(shops)-1] != k.ShopID {
+			shops = append(shops, k.ShopID)
+		}
+	}
+	return shops
 }
 
 // writeHourly adds h to hourly_rollups in tx, in key order (so writers
@@ -89,14 +107,8 @@ func (s *Store) writeHourly(ctx context.Context, tx execer, h *store.Hourly) err
 	}
 	keys := h.Keys()
 	if s.noRollups {
-		var shops pq.StringArray
-		for _, k := range keys {
-			if len(shops) == 0 || shops[len(shops)-1] != k.ShopID {
-				shops = append(shops, k.ShopID)
-			}
-		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO `+s.stale+` (shop_id) SELECT unnest($1::text[])
-			ON CONFLICT DO NOTHING`, shops)
+			ON CONFLICT DO NOTHING`, shopsOf(h))
 		return err
 	}
 	var (

@@ -88,3 +88,29 @@ func TestRebuildBesideAppenders(t *testing.T) {
 	}
 	storetest.RequireHourlyMatchesEvents(t, s, store.Filter{ShopID: "shop-a"})
 }
+
+// TestHourlyRollupsOnlyKeepsCountsAndMarksTheDetailPending: rollups=hourly
+// keeps the hourly rollups exact while the detail readers answer
+// errors.ErrUnsupported (Stats and TopProducts then read events), until a
+// store with every rollup rebuilds the shop.
+func TestHourlyRollupsOnlyKeepsCountsAndMarksTheDetailPending(t *testing.T) {
+	schema := newSchema(t)
+	full := openStore(t, schema)
+	hourly, err := store.Open(testCtx(t), testenv.PostgresURL(t)+"&schema="+schema+"&rollups=hourly")
+	require.NoError(t, err)
+	defer hourly.Close()
+	_, err = hourly.Append(testCtx(t), genEvents(1, "a", 500))
+	require.NoError(t, err)
+	f := store.Filter{ShopID: "shop-a"}
+	storetest.RequireHourlyMatchesEvents(t, hourly, f)
+	for _, s := range []store.Store{hourly, full} {
+		_, err = s.(store.ProductReader).ProductTotals(testCtx(t), f)
+		require.ErrorIs(t, err, errors.ErrUnsupported, "the product rollup lacks these events")
+		_, err = s.(store.SessionReader).SessionHours(testCtx(t), f)
+		require.ErrorIs(t, err, errors.ErrUnsupported, "the session rollup lacks these events")
+	}
+	require.NoError(t, full.Rebuild(testCtx(t), "shop-a"))
+	_, err = full.ProductTotals(testCtx(t), f)
+	require.NoError(t, err)
+	storetest.RequireHourlyMatchesEvents(t, full, f)
+}

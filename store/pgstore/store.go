@@ -36,8 +36,10 @@ func openURL(ctx context.Context, u *url.URL) (store.Store, error) {
 		case "on":
 		case "off":
 			opts.DisableRollups = true
+		case "hourly":
+			opts.HourlyRollupsOnly = true
 		default:
-			return nil, fmt.Errorf("pgstore: url: rollups %q is neither on nor off", v)
+			return nil, fmt.Errorf("pgstore: url: rollups %q is none of on, hourly and off", v)
 		}
 		q.Del("rollups")
 	}
@@ -93,8 +95,9 @@ type Store struct {
 	events string // quoted schema-qualified table names
 	hourly string
 	stale  string
-	// noRollups is Options.DisableRollups.
-	noRollups bool
+	// noRollups is Options.DisableRollups, hourlyOnly
+	// Options.HourlyRollupsOnly.
+	noRollups, hourlyOnly bool
 	closed    atomic.Bool
 	// reads holds a token per connection a read holds (Options.MaxReadConns);
 	// nil when reads are not limited.
@@ -126,7 +129,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	q := pq.QuoteIdentifier(opts.Schema)
 	s := &Store{schema: opts.Schema, events: q + ".events", hourly: q + ".hourly_rollups", stale: q + ".rollup_stale",
-		noRollups: opts.DisableRollups}
+		noRollups: opts.DisableRollups, hourlyOnly: opts.HourlyRollupsOnly}
 	if opts.MaxReadConns > 0 {
 		s.reads = make(chan struct{}, opts.MaxReadConns)
 	}

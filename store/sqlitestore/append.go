@@ -2,6 +2,7 @@ package sqlitestore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -111,7 +112,7 @@ func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []in
 		dup[i] = n == 0
 		if n == 1 {
 			rollup.Add(&events[i])
-			if !s.noRollups {
+			if !s.noRollups && !s.hourlyOnly {
 				more.add(&events[i])
 			}
 		}
@@ -119,7 +120,12 @@ func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []in
 	if err := s.writeRollups(run, tx, &rollup); err != nil {
 		return err
 	}
-	if !s.noRollups {
+	switch {
+	case s.hourlyOnly:
+		if err := markPending(run, tx, &rollup); err != nil {
+			return fmt.Errorf("rollup: %w", err)
+		}
+	case !s.noRollups:
 		if err := s.writeDetail(run, tx, &more); err != nil {
 			return fmt.Errorf("rollup: %w", err)
 		}
@@ -164,4 +170,21 @@ func minor(m tracking.Money) any {
 		return nil
 	}
 	return m.Minor
+}
+
+// markPending marks the shops h holds as pending in tx (HourlyRollupsOnly):
+// their detail rollups lack these events, so they are not read until a
+// Rebuild.
+func markPending(ctx context.Context, tx *sql.Tx, h *store.Hourly) error {
+	var last string
+	for _, k := range h.Keys() {
+		if k.ShopID == last {
+			continue
+		}
+		last = k.ShopID
+		if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_pending (shop_id) VALUES (?) ON CONFLICT DO NOTHING`, k.ShopID); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -42,10 +42,19 @@ type Options struct {
 	// their rollups are not read (analytics reads their events instead)
 	// until Rebuild. The zero value keeps them, at a small cost per batch.
 	DisableRollups bool
+	// HourlyRollupsOnly keeps the hourly rollups (Counts, TimeSeries) but
+	// not the detail ones (sessions, people, products: Stats,
+	// TopProducts), which write about a row per event and cut Append's
+	// throughput to about a third (see BENCHMARKS.md). Shops written to are
+	// marked pending, so their Stats and TopProducts read events, until
+	// Rebuild. URL parameter rollups=hourly.
+	HourlyRollupsOnly bool
 }
 
 func (o *Options) validate() error {
 	switch {
+	case o.DisableRollups && o.HourlyRollupsOnly:
+		return errors.New("Options.DisableRollups and Options.HourlyRollupsOnly are exclusive")
 	case o.Path == "" && o.DB == nil:
 		return errors.New("one of Options.Path and Options.DB is required")
 	case o.Path != "" && o.DB != nil:

@@ -117,3 +117,33 @@ func TestDetailMigrationWaitsForARebuild(t *testing.T) {
 	require.NoError(t, err)
 	require.Positive(t, n)
 }
+
+// TestHourlyRollupsOnlyKeepsCountsAndMarksTheDetailPending: rollups=hourly
+// keeps the hourly rollups exact while the detail readers answer
+// errors.ErrUnsupported (Stats and TopProducts then read events), until a
+// store with every rollup rebuilds the shop.
+func TestHourlyRollupsOnlyKeepsCountsAndMarksTheDetailPending(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "events.db")
+	hourly, err := store.Open(testCtx(t), "sqlite://"+path+"?rollups=hourly")
+	require.NoError(t, err)
+	_, err = hourly.Append(testCtx(t), rollupEvents("a", 200))
+	require.NoError(t, err)
+	f := store.Filter{ShopID: "shop"}
+	storetest.RequireHourlyMatchesEvents(t, hourly, f)
+	_, err = hourly.(store.ProductReader).ProductTotals(testCtx(t), f)
+	require.ErrorIs(t, err, errors.ErrUnsupported, "the product rollup lacks these events")
+	_, err = hourly.(store.SessionReader).SessionHours(testCtx(t), f)
+	require.ErrorIs(t, err, errors.ErrUnsupported, "the session rollup lacks these events")
+	require.NoError(t, hourly.Close())
+
+	full, err := sqlitestore.New(testCtx(t), sqlitestore.Options{Path: path})
+	require.NoError(t, err)
+	defer full.Close()
+	require.NoError(t, full.Rebuild(testCtx(t), "shop"))
+	_, err = full.ProductTotals(testCtx(t), f)
+	require.NoError(t, err)
+	storetest.RequireHourlyMatchesEvents(t, full, f)
+
+	_, err = sqlitestore.New(testCtx(t), sqlitestore.Options{Path: path, DisableRollups: true, HourlyRollupsOnly: true})
+	require.ErrorContains(t, err, "exclusive")
+}

@@ -38,8 +38,9 @@ type Store struct {
 	writer chan struct{}
 	// insertStmt is insertSQL, prepared once; upsertStmt upsertRollupSQL.
 	insertStmt, upsertStmt *sql.Stmt
-	// noRollups is Options.DisableRollups.
-	noRollups bool
+	// noRollups is Options.DisableRollups, hourlyOnly
+	// Options.HourlyRollupsOnly.
+	noRollups, hourlyOnly bool
 	// busyTimeout is Options.BusyTimeout, or its default.
 	busyTimeout time.Duration
 
@@ -66,7 +67,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("sqlitestore: %w", err)
 	}
-	s := &Store{writer: make(chan struct{}, 1), noRollups: opts.DisableRollups, busyTimeout: opts.BusyTimeout}
+	s := &Store{writer: make(chan struct{}, 1), noRollups: opts.DisableRollups, hourlyOnly: opts.HourlyRollupsOnly, busyTimeout: opts.BusyTimeout}
 	if s.busyTimeout == 0 {
 		s.busyTimeout = DefaultBusyTimeout
 	}
@@ -168,7 +169,8 @@ func (s *Store) init(ctx context.Context) error {
 
 // openURL opens "sqlite://relative/path.db", "sqlite:///absolute/path.db" or
 // "sqlite://:memory:"; the query may set busy_timeout (a Go duration) and
-// rollups (on, the default, or off: Options.DisableRollups).
+// rollups (on, the default; hourly: Options.HourlyRollupsOnly; or off:
+// Options.DisableRollups).
 func openURL(ctx context.Context, u *url.URL) (store.Store, error) {
 	path := u.Host + u.Path
 	if u.Opaque != "" { // "sqlite:relative.db"
@@ -191,8 +193,10 @@ func openURL(ctx context.Context, u *url.URL) (store.Store, error) {
 			case "on":
 			case "off":
 				opts.DisableRollups = true
+			case "hourly":
+				opts.HourlyRollupsOnly = true
 			default:
-				return nil, fmt.Errorf("sqlitestore: url: rollups %q is neither on nor off", v[len(v)-1])
+				return nil, fmt.Errorf("sqlitestore: url: rollups %q is none of on, hourly and off", v[len(v)-1])
 			}
 		default:
 			return nil, fmt.Errorf("sqlitestore: url: unknown parameter %q", k)
