@@ -98,7 +98,7 @@ type Store struct {
 	// noRollups is Options.DisableRollups, hourlyOnly
 	// Options.HourlyRollupsOnly.
 	noRollups, hourlyOnly bool
-	closed    atomic.Bool
+	closed                atomic.Bool
 	// reads holds a token per connection a read holds (Options.MaxReadConns);
 	// nil when reads are not limited.
 	reads chan struct{}
