@@ -69,10 +69,7 @@ func (h *handler) parseReadParams(r *http.Request, p Principal) (readParams, err
 		rp.ShopID = p.ShopID
 	}
 
-	rp.Location = h.zones[rp.ShopID]
-	if rp.Location == nil {
-		rp.Location = time.UTC
-	}
+	rp.Location = h.zoneOf(rp.ShopID)
 	if tz := q.Get("tz"); tz != "" {
 		loc, err := loadZone(tz)
 		if err != nil {
