@@ -24,9 +24,11 @@ type liveHub struct {
 	maxBytes   int
 	maxStreams int
 
-	mu      sync.Mutex
-	streams map[string]map[*liveStream]struct{} // by shop
-	count   int
+	mu sync.Mutex
+	// streams are the streams of each shop that watches; a shop whose
+	// last stream goes is deleted, so the map is empty exactly when
+	// nobody watches.
+	streams map[string]map[*liveStream]struct{}
 	stop    func() // ends the ingester observation; nil while nobody watches
 
 	open    atomic.Int64  // streams open now, for /metrics
@@ -63,7 +65,6 @@ func (hub *liveHub) subscribe(shop string, cut func()) *liveStream {
 		hub.streams[shop] = map[*liveStream]struct{}{}
 	}
 	hub.streams[shop][s] = struct{}{}
-	hub.count++
 	hub.open.Add(1)
 	if hub.stop == nil {
 		hub.stop = hub.in.Observe(hub.stored)
@@ -80,7 +81,7 @@ func (hub *liveHub) unsubscribe(shop string, s *liveStream) {
 		hub.remove(shop, s)
 	}
 	hub.open.Add(-1)
-	if hub.count == 0 && hub.stop != nil {
+	if len(hub.streams) == 0 && hub.stop != nil {
 		hub.stop()
 		hub.stop = nil
 	}
@@ -92,7 +93,6 @@ func (hub *liveHub) remove(shop string, s *liveStream) {
 	if len(hub.streams[shop]) == 0 {
 		delete(hub.streams, shop)
 	}
-	hub.count--
 }
 
 // stored is the ingester observer: each event the store inserted (not the
