@@ -361,3 +361,30 @@ func TestRunEndsLiveStreamsWhenItStops(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestLiveEventWithLineBreaksInItsPropertiesStaysOneMessage(t *testing.T) {
+	// An event handed to the ingester already received (ReceivedAt set) is
+	// validated, not normalised: its properties keep the line breaks they
+	// were given, which would end the SSE data line halfway through.
+	e := newEnv(t, envOptions{})
+	a := openLive(t, e.url+"/api/live", "rk_a")
+	ev := liveEvents("shop-a", "nl", 1, 0)[0]
+	ev.Properties = json.RawMessage("{\n  \"a\": 1,\r\n  \"b\": \"x\"\n}")
+	require.NoError(t, e.in.Enqueue(context.Background(), ev))
+	e.flush()
+	require.Eventually(t, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.bad != nil || len(a.ids) >= 1
+	}, 30*time.Second, time.Millisecond)
+	require.Equal(t, []string{"shop-a/nl-00000"}, a.events(t))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, m := range a.msgs {
+		if m.event == "event" {
+			var got tracking.Event
+			require.NoError(t, json.Unmarshal([]byte(m.data), &got))
+			require.JSONEq(t, `{"a":1,"b":"x"}`, string(got.Properties))
+		}
+	}
+}
