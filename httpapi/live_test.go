@@ -388,3 +388,30 @@ func TestLiveEventWithLineBreaksInItsPropertiesStaysOneMessage(t *testing.T) {
 		}
 	}
 }
+
+func TestAdminShopOutsideTheConfigMustBeAShopID(t *testing.T) {
+	// An app's own Authorize may serve shops it did not list; the shop
+	// parameter is still a shop id, so it cannot break the lines of the
+	// live feed it names.
+	e := newEnv(t, envOptions{config: func(c *httpapi.Config) {
+		c.Shops = nil
+		c.Authorize = func(*http.Request, httpapi.Access) (httpapi.Principal, error) {
+			return httpapi.Principal{Admin: true}, nil
+		}
+	}})
+	for _, path := range []string{"/api/live?shop=x%0Adata:%20%7B%7D%0A%0A", "/api/counts?shop=Not%20A%20Shop"} {
+		// The status and headers only: a live stream that opened would
+		// not end.
+		res, err := http.Get(e.url + path)
+		require.NoError(t, err)
+		var ans struct{ Error, Field string }
+		if res.StatusCode == http.StatusBadRequest {
+			require.NoError(t, json.NewDecoder(res.Body).Decode(&ans))
+		}
+		require.NoError(t, res.Body.Close())
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, path)
+		require.Equal(t, "shop", ans.Field, path)
+	}
+	status, b := e.get("", "/api/counts?shop=elsewhere")
+	require.Equal(t, http.StatusOK, status, string(b))
+}

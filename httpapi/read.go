@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/shoplytics/shoplytics/tracking"
 )
 
 // readParams are the parameters every read route shares, parsed once.
@@ -61,6 +63,13 @@ func (h *handler) parseReadParams(r *http.Request, p Principal) (readParams, err
 		// An app's own Authorize may serve shops it did not list.
 		if !h.shops[shop] && (h.cfg.Authorize == nil || len(h.cfg.Shops) > 0) {
 			return rp, &paramError{field: "shop", msg: "unknown shop", status: http.StatusNotFound}
+		}
+		if !h.shops[shop] {
+			// Still a shop id: no event holds another, and the live feed
+			// writes it into its stream.
+			if err := tracking.CheckShopID(shop); err != nil {
+				return rp, &paramError{field: "shop", msg: "not a shop id"}
+			}
 		}
 		rp.ShopID = shop
 	case shop != "" && shop != p.ShopID:
