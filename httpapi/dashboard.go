@@ -1,11 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
-	"compress/gzip"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -47,8 +43,7 @@ func loadDashboardAssets() map[string]*dashboardAsset {
 		if err != nil {
 			return err
 		}
-		sum := sha256.Sum256(body)
-		a := &dashboardAsset{body: body, etag: hex.EncodeToString(sum[:12])}
+		a := &dashboardAsset{body: body, etag: contentTag(body)}
 		a.contentType = mime.TypeByExtension(path.Ext(name))
 		switch path.Ext(name) { // not left to the system's MIME table
 		case ".html":
@@ -63,12 +58,8 @@ func loadDashboardAssets() map[string]*dashboardAsset {
 		if a.contentType == "" {
 			a.contentType = "application/octet-stream"
 		}
-		var buf bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-		_, _ = zw.Write(body)
-		_ = zw.Close()
-		if buf.Len() < len(body) {
-			a.gzipped = buf.Bytes()
+		if gz := gzipBest(body); len(gz) < len(body) {
+			a.gzipped = gz
 		}
 		assets[name] = a
 		return nil
@@ -109,7 +100,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	body, etag := a.body, `"`+a.etag+`"`
 	if a.gzipped != nil {
 		hd.Add("Vary", "Accept-Encoding")
-		if takesGzip(r) {
+		if acceptsGzip(r.Header.Get("Accept-Encoding")) {
 			body, etag = a.gzipped, `"`+a.etag+`-gz"`
 			hd.Set("Content-Encoding", "gzip")
 		}
@@ -125,7 +116,7 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 			"connect-src 'self'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 		hd.Set("Referrer-Policy", "no-referrer")
 	}
-	if ifNoneMatchNames(r.Header.Get("If-None-Match"), a.etag) {
+	if etagMatch(r.Header.Get("If-None-Match"), `"`+a.etag+`"`, `"`+a.etag+`-gz"`) != "" {
 		hd.Del("Content-Encoding")
 		w.WriteHeader(http.StatusNotModified)
 		return
@@ -135,34 +126,4 @@ func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(body)
 	}
-}
-
-// takesGzip reports whether the request's Accept-Encoding takes gzip
-// (and does not refuse it with q=0).
-func takesGzip(r *http.Request) bool {
-	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
-		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
-			continue
-		}
-		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
-		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
-	}
-	return false
-}
-
-// ifNoneMatchNames reports whether an If-None-Match header names the asset's
-// tag, in either of its encodings (weak comparison, as RFC 9110 asks for
-// If-None-Match).
-func ifNoneMatchNames(header, tag string) bool {
-	if header == "" {
-		return false
-	}
-	for _, t := range strings.Split(header, ",") {
-		t = strings.TrimPrefix(strings.TrimSpace(t), "W/")
-		if t == "*" || t == `"`+tag+`"` || t == `"`+tag+`-gz"` {
-			return true
-		}
-	}
-	return false
 }

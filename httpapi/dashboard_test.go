@@ -306,3 +306,33 @@ func TestShopsListsWhatTheKeyMayRead(t *testing.T) {
 		require.JSONEq(t, c.want, string(b), c.key)
 	}
 }
+
+func TestDashboardAndTrackerReadAcceptEncodingAlike(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for _, tc := range []struct {
+		accept string
+		gzip   bool
+	}{
+		{"identity", false},
+		{"gzip", true},
+		{"br, gzip;q=0.8", true},
+		{"gzip;q=0", false},
+		{"gzip;q=0;level=9", false},
+		{"GZIP ; Q=0.5", true},
+		{"x-gzip", true},
+		{"*", true},
+		{"deflate, br", false},
+	} {
+		t.Run(tc.accept, func(t *testing.T) {
+			for _, path := range []string{"/tracker.js", "/dashboard/app.js"} {
+				status, h, _ := e.do("GET", path, nil, map[string]string{"Accept-Encoding": tc.accept})
+				require.Equal(t, http.StatusOK, status, path)
+				if tc.gzip {
+					require.Equal(t, "gzip", h.Get("Content-Encoding"), path)
+				} else {
+					require.Empty(t, h.Get("Content-Encoding"), path)
+				}
+			}
+		})
+	}
+}

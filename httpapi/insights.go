@@ -112,6 +112,8 @@ func (h *handler) insightsRun(w http.ResponseWriter, r *http.Request, rp readPar
 	writeJSON(w, http.StatusOK, ans)
 }
 
+// zoneOf is a shop's zone: its Shop.Timezone, UTC when none is set or the
+// shop is not configured.
 func (h *handler) zoneOf(shopID string) *time.Location {
 	if loc := h.zones[shopID]; loc != nil {
 		return loc

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -24,9 +25,11 @@ type liveHub struct {
 	maxBytes   int
 	maxStreams int
 
-	mu      sync.Mutex
-	streams map[string]map[*liveStream]struct{} // by shop
-	count   int
+	mu sync.Mutex
+	// streams are the streams of each shop that watches; a shop whose
+	// last stream goes is deleted, so the map is empty exactly when
+	// nobody watches.
+	streams map[string]map[*liveStream]struct{}
 	stop    func() // ends the ingester observation; nil while nobody watches
 
 	open    atomic.Int64  // streams open now, for /metrics
@@ -63,7 +66,6 @@ func (hub *liveHub) subscribe(shop string, cut func()) *liveStream {
 		hub.streams[shop] = map[*liveStream]struct{}{}
 	}
 	hub.streams[shop][s] = struct{}{}
-	hub.count++
 	hub.open.Add(1)
 	if hub.stop == nil {
 		hub.stop = hub.in.Observe(hub.stored)
@@ -80,7 +82,7 @@ func (hub *liveHub) unsubscribe(shop string, s *liveStream) {
 		hub.remove(shop, s)
 	}
 	hub.open.Add(-1)
-	if hub.count == 0 && hub.stop != nil {
+	if len(hub.streams) == 0 && hub.stop != nil {
 		hub.stop()
 		hub.stop = nil
 	}
@@ -92,7 +94,6 @@ func (hub *liveHub) remove(shop string, s *liveStream) {
 	if len(hub.streams[shop]) == 0 {
 		delete(hub.streams, shop)
 	}
-	hub.count--
 }
 
 // stored is the ingester observer: each event the store inserted (not the
@@ -114,8 +115,7 @@ func (hub *liveHub) stored(events []tracking.Event, res store.AppendResult) {
 		if byShop == nil {
 			byShop = map[string][][]byte{}
 		}
-		msg := append(make([]byte, 0, 1024), "event: event\ndata: "...)
-		byShop[e.ShopID] = append(byShop[e.ShopID], append(e.AppendJSON(msg), '\n', '\n'))
+		byShop[e.ShopID] = append(byShop[e.ShopID], liveMessage(e))
 	}
 	for shop, msgs := range byShop {
 		for s := range hub.streams[shop] {
@@ -125,6 +125,25 @@ func (hub *liveHub) stored(events []tracking.Event, res store.AppendResult) {
 			}
 		}
 	}
+}
+
+// liveMessage is an event's SSE message. A line break ends an SSE data
+// line, and the JSON may hold some: properties of an event handed to the
+// ingester already received are validated but not compacted, and keep the
+// line breaks they came with. In valid JSON a raw line break is only ever
+// white space between tokens (in a string it is escaped), so each becomes
+// a space and the data stays one line of the same JSON value.
+func liveMessage(e *tracking.Event) []byte {
+	const head = "event: event\ndata: "
+	msg := e.AppendJSON(append(make([]byte, 0, 1024), head...))
+	if bytes.IndexByte(e.Properties, '\n') >= 0 || bytes.IndexByte(e.Properties, '\r') >= 0 {
+		for i := len(head); i < len(msg); i++ {
+			if msg[i] == '\n' || msg[i] == '\r' {
+				msg[i] = ' '
+			}
+		}
+	}
+	return append(msg, '\n', '\n')
 }
 
 // push adds messages to the stream's buffer, or drops the stream (and

@@ -361,3 +361,57 @@ func TestRunEndsLiveStreamsWhenItStops(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestLiveEventWithLineBreaksInItsPropertiesStaysOneMessage(t *testing.T) {
+	// An event handed to the ingester already received (ReceivedAt set) is
+	// validated, not normalised: its properties keep the line breaks they
+	// were given, which would end the SSE data line halfway through.
+	e := newEnv(t, envOptions{})
+	a := openLive(t, e.url+"/api/live", "rk_a")
+	ev := liveEvents("shop-a", "nl", 1, 0)[0]
+	ev.Properties = json.RawMessage("{\n  \"a\": 1,\r\n  \"b\": \"x\"\n}")
+	require.NoError(t, e.in.Enqueue(context.Background(), ev))
+	e.flush()
+	require.Eventually(t, func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.bad != nil || len(a.ids) >= 1
+	}, 30*time.Second, time.Millisecond)
+	require.Equal(t, []string{"shop-a/nl-00000"}, a.events(t))
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, m := range a.msgs {
+		if m.event == "event" {
+			var got tracking.Event
+			require.NoError(t, json.Unmarshal([]byte(m.data), &got))
+			require.JSONEq(t, `{"a":1,"b":"x"}`, string(got.Properties))
+		}
+	}
+}
+
+func TestAdminShopOutsideTheConfigMustBeAShopID(t *testing.T) {
+	// An app's own Authorize may serve shops it did not list; the shop
+	// parameter is still a shop id, so it cannot break the lines of the
+	// live feed it names.
+	e := newEnv(t, envOptions{config: func(c *httpapi.Config) {
+		c.Shops = nil
+		c.Authorize = func(*http.Request, httpapi.Access) (httpapi.Principal, error) {
+			return httpapi.Principal{Admin: true}, nil
+		}
+	}})
+	for _, path := range []string{"/api/live?shop=x%0Adata:%20%7B%7D%0A%0A", "/api/counts?shop=Not%20A%20Shop"} {
+		// The status and headers only: a live stream that opened would
+		// not end.
+		res, err := http.Get(e.url + path)
+		require.NoError(t, err)
+		var ans struct{ Error, Field string }
+		if res.StatusCode == http.StatusBadRequest {
+			require.NoError(t, json.NewDecoder(res.Body).Decode(&ans))
+		}
+		require.NoError(t, res.Body.Close())
+		require.Equal(t, http.StatusBadRequest, res.StatusCode, path)
+		require.Equal(t, "shop", ans.Field, path)
+	}
+	status, b := e.get("", "/api/counts?shop=elsewhere")
+	require.Equal(t, http.StatusOK, status, string(b))
+}

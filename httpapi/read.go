@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/shoplytics/shoplytics/tracking"
 )
 
 // readParams are the parameters every read route shares, parsed once.
@@ -62,6 +64,13 @@ func (h *handler) parseReadParams(r *http.Request, p Principal) (readParams, err
 		if !h.shops[shop] && (h.cfg.Authorize == nil || len(h.cfg.Shops) > 0) {
 			return rp, &paramError{field: "shop", msg: "unknown shop", status: http.StatusNotFound}
 		}
+		if !h.shops[shop] {
+			// Still a shop id: no event holds another, and the live feed
+			// writes it into its stream.
+			if err := tracking.CheckShopID(shop); err != nil {
+				return rp, &paramError{field: "shop", msg: "not a shop id"}
+			}
+		}
 		rp.ShopID = shop
 	case shop != "" && shop != p.ShopID:
 		return rp, ErrForbidden
@@ -69,10 +78,7 @@ func (h *handler) parseReadParams(r *http.Request, p Principal) (readParams, err
 		rp.ShopID = p.ShopID
 	}
 
-	rp.Location = h.zones[rp.ShopID]
-	if rp.Location == nil {
-		rp.Location = time.UTC
-	}
+	rp.Location = h.zoneOf(rp.ShopID)
 	if tz := q.Get("tz"); tz != "" {
 		loc, err := loadZone(tz)
 		if err != nil {

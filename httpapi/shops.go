@@ -38,9 +38,5 @@ func (h *handler) listShops(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) shopInfo(id string) shopInfo {
-	zone := "UTC"
-	if loc := h.zones[id]; loc != nil {
-		zone = loc.String()
-	}
-	return shopInfo{ID: id, Timezone: zone}
+	return shopInfo{ID: id, Timezone: h.zoneOf(id).String()}
 }

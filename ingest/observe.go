@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -36,18 +37,14 @@ func (in *Ingester) Observe(fn StoredFunc) (stop func()) {
 	return func() {
 		once.Do(func() {
 			in.observers.change(func(l []*observer) []*observer {
-				out := make([]*observer, 0, len(l))
-				for _, x := range l {
-					if x != o {
-						out = append(out, x)
-					}
-				}
-				return out
+				return slices.DeleteFunc(l, func(x *observer) bool { return x == o })
 			})
 		})
 	}
 }
 
+// change replaces the list with f's answer; f is given a copy of the
+// current list, which it may modify.
 func (ol *observers) change(f func([]*observer) []*observer) {
 	ol.mu.Lock()
 	defer ol.mu.Unlock()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -268,7 +269,7 @@ func (s *shop) addToCart(w http.ResponseWriter, r *http.Request) {
 		s.formError(w, r, "product_id", "no such product")
 		return
 	}
-	qty, err := strconv.ParseInt(cmpOr(r.PostFormValue("quantity"), "1"), 10, 64)
+	qty, err := strconv.ParseInt(cmp.Or(r.PostFormValue("quantity"), "1"), 10, 64)
 	if err != nil || qty < 1 || qty > 99 {
 		s.formError(w, r, "quantity", "must be a whole number from 1 to 99")
 		return
@@ -293,13 +294,6 @@ func (s *shop) removeFromCart(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 	}
 	http.Redirect(w, r, "/cart", http.StatusSeeOther)
-}
-
-func cmpOr(v, def string) string {
-	if v == "" {
-		return def
-	}
-	return v
 }
 
 func (s *shop) checkoutForm(w http.ResponseWriter, r *http.Request) {
