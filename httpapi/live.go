@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"net"
 	"net/http"
@@ -127,22 +126,10 @@ func (hub *liveHub) stored(events []tracking.Event, res store.AppendResult) {
 	}
 }
 
-// liveMessage is an event's SSE message. A line break ends an SSE data
-// line, and the JSON may hold some: properties of an event handed to the
-// ingester already received are validated but not compacted, and keep the
-// line breaks they came with. In valid JSON a raw line break is only ever
-// white space between tokens (in a string it is escaped), so each becomes
-// a space and the data stays one line of the same JSON value.
+// liveMessage is an event's SSE message: its JSON is one line
+// (Event.AppendJSON makes it so), the data field's.
 func liveMessage(e *tracking.Event) []byte {
-	const head = "event: event\ndata: "
-	msg := e.AppendJSON(append(make([]byte, 0, 1024), head...))
-	if bytes.IndexByte(e.Properties, '\n') >= 0 || bytes.IndexByte(e.Properties, '\r') >= 0 {
-		for i := len(head); i < len(msg); i++ {
-			if msg[i] == '\n' || msg[i] == '\r' {
-				msg[i] = ' '
-			}
-		}
-	}
+	msg := e.AppendJSON(append(make([]byte, 0, 1024), "event: event\ndata: "...))
 	return append(msg, '\n', '\n')
 }
 

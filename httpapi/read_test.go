@@ -376,3 +376,22 @@ func TestExportCSVNeutralisesFormulas(t *testing.T) {
 	require.Equal(t, 200, status)
 	require.Contains(t, string(b), `"id":"=1+1"`)
 }
+
+// TestExportNDJSONIsOneLineAnEvent: an event handed to the ingester already
+// received keeps properties with line breaks; the export still writes it as
+// one line.
+func TestExportNDJSONIsOneLineAnEvent(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	now := time.Now()
+	ev := tracking.Event{ID: "nl", ShopID: "shop-a", Type: tracking.PageViewed, AnonymousID: "a",
+		Timestamp: now.Add(-time.Minute), ReceivedAt: now, Properties: json.RawMessage("{\n \"a\": 1\n}")}
+	require.NoError(t, e.in.Enqueue(context.Background(), ev))
+	e.flush()
+	status, b := e.get("rk_a", "/api/export?format=ndjson")
+	require.Equal(t, http.StatusOK, status, string(b))
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	require.Len(t, lines, 1, string(b))
+	var got tracking.Event
+	require.NoError(t, json.Unmarshal([]byte(lines[0]), &got))
+	require.JSONEq(t, `{"a":1}`, string(got.Properties))
+}

@@ -356,3 +356,17 @@ func TestDecodeBodyReportsTheSyntaxErrorOfAnOverLongBrokenBody(t *testing.T) {
 		require.ErrorContains(t, err, jsonErr.Error())
 	}
 }
+
+// TestAppendJSONIsOneLine: properties stored with line breaks as white
+// space (an event that skipped Normalize) still encode as one line, the
+// same JSON value.
+func TestAppendJSONIsOneLine(t *testing.T) {
+	e := Event{ID: "e1", ShopID: "s", Type: PageViewed, AnonymousID: "a",
+		Properties: json.RawMessage("{\n  \"a\": 1,\r\n  \"b\": \"x\\ny\"\n}")}
+	out := e.AppendJSON(nil)
+	require.NotContains(t, string(out), "\n")
+	require.NotContains(t, string(out), "\r")
+	var back Event
+	require.NoError(t, json.Unmarshal(out, &back))
+	require.JSONEq(t, `{"a":1,"b":"x\ny"}`, string(back.Properties))
+}

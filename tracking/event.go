@@ -149,7 +149,7 @@ func (e *Event) AppendJSON(b []byte) []byte {
 	str("user_agent", e.UserAgent)
 	if len(e.Properties) > 0 {
 		key("properties")
-		b = append(b, e.Properties...)
+		b = appendOneLine(b, e.Properties)
 	}
 	instant("timestamp", e.Timestamp)
 	instant("received_at", e.ReceivedAt)
@@ -216,4 +216,23 @@ func (w *wireEvent) stored() (Event, error) {
 	}
 	e.Timestamp = e.Timestamp.UTC()
 	return e, nil
+}
+
+// appendOneLine appends the JSON value raw with each raw line break made a
+// space, so an event is one line of NDJSON or of a Server-Sent Events data
+// field whatever white space its properties came with (an event stored
+// without Normalize keeps them as given). In valid JSON a raw line break is
+// only ever white space between tokens: in a string it is escaped.
+func appendOneLine(b, raw []byte) []byte {
+	if bytes.IndexByte(raw, '\n') < 0 && bytes.IndexByte(raw, '\r') < 0 {
+		return append(b, raw...)
+	}
+	start := len(b)
+	b = append(b, raw...)
+	for i := start; i < len(b); i++ {
+		if b[i] == '\n' || b[i] == '\r' {
+			b[i] = ' '
+		}
+	}
+	return b
 }
