@@ -40,4 +40,3 @@ func Sales(ctx context.Context, s store.Store, q Query) ([]Revenue, error) {
 	}
 	return revenueOf(totals), nil
 }
-
