@@ -64,8 +64,12 @@ func TestBuiltinEvidenceOnDatagenTrafficEqualsTheRawEvents(t *testing.T) {
 // count (abandonment, drops, thresholds) have their own tests.
 func checkEvidence(t *testing.T, s store.Store, in insights.Insight) {
 	t.Helper()
-	views := func(w insights.Window, p string) int64 { return count(t, s, w.Start, w.End, isType(tracking.ProductViewed, p)) }
-	adds := func(w insights.Window, p string) int64 { return count(t, s, w.Start, w.End, isType(tracking.AddToCart, p)) }
+	views := func(w insights.Window, p string) int64 {
+		return count(t, s, w.Start, w.End, isType(tracking.ProductViewed, p))
+	}
+	adds := func(w insights.Window, p string) int64 {
+		return count(t, s, w.Start, w.End, isType(tracking.AddToCart, p))
+	}
 	// Orders that sold p: the purchase names it, or one of its line items
 	// (properties.products[].product_id) does; read here with
 	// encoding/json, apart from the stores' own line-item parsing.
