@@ -122,7 +122,7 @@ func (s *Store) insert(ctx context.Context, events []tracking.Event, unique []in
 	}
 	switch {
 	case s.hourlyOnly:
-		if err := markPending(run, tx, &rollup); err != nil {
+		if err := markShops(run, tx, &rollup, markPendingSQL); err != nil {
 			return fmt.Errorf("rollup: %w", err)
 		}
 	case !s.noRollups:
@@ -172,19 +172,22 @@ func minor(m tracking.Money) any {
 	return m.Minor
 }
 
-// markPending marks the shops h holds as pending in tx (HourlyRollupsOnly):
-// their detail rollups lack these events, so they are not read until a
-// Rebuild.
-func markPending(ctx context.Context, tx *sql.Tx, h *store.Hourly) error {
+// markShops runs mark (an insert of the shop id) in tx for each shop h
+// holds: stale with rollups off, pending with the hourly ones only.
+func markShops(ctx context.Context, tx *sql.Tx, h *store.Hourly, mark string) error {
 	var last string
 	for _, k := range h.Keys() {
 		if k.ShopID == last {
 			continue
 		}
 		last = k.ShopID
-		if _, err := tx.ExecContext(ctx, `INSERT INTO rollup_pending (shop_id) VALUES (?) ON CONFLICT DO NOTHING`, k.ShopID); err != nil {
+		if _, err := tx.ExecContext(ctx, mark, k.ShopID); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// markPendingSQL marks a shop's detail rollups as lacking events
+// (HourlyRollupsOnly): they are not read until a Rebuild.
+const markPendingSQL = `INSERT INTO rollup_pending (shop_id) VALUES (?) ON CONFLICT DO NOTHING`

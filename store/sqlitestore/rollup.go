@@ -49,15 +49,8 @@ func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, h *store.Hourly) e
 		return nil
 	}
 	if s.noRollups {
-		var last string
-		for _, k := range h.Keys() {
-			if k.ShopID == last {
-				continue
-			}
-			last = k.ShopID
-			if _, err := tx.ExecContext(ctx, markStaleSQL, k.ShopID); err != nil {
-				return fmt.Errorf("rollup: %w", err)
-			}
+		if err := markShops(ctx, tx, h, markStaleSQL); err != nil {
+			return fmt.Errorf("rollup: %w", err)
 		}
 		return nil
 	}
