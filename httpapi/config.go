@@ -84,6 +84,11 @@ type Config struct {
 	// more are answered 503 with Retry-After. With LiveBufferBytes it
 	// bounds the memory the live feed may hold.
 	MaxLiveStreams int
+	// MaxLiveStreamsPerShop caps the live streams one shop may hold open
+	// (default a quarter of MaxLiveStreams, at least 1), so that one
+	// shop's many dashboards cannot take every stream from the others;
+	// more are answered 503 with Retry-After.
+	MaxLiveStreamsPerShop int
 	// RetryAfter is what an overloaded answer asks clients to wait
 	// (default 1s).
 	RetryAfter time.Duration
@@ -220,7 +225,7 @@ func (c *Config) setDefaults() error {
 	for name, v := range map[string]int64{"MaxBodyBytes": c.MaxBodyBytes, "MaxDecodingBytes": c.MaxDecodingBytes, "MaxRejections": int64(c.MaxRejections),
 		"MaxRange": int64(c.MaxRange), "RetryAfter": int64(c.RetryAfter),
 		"LiveHeartbeat": int64(c.LiveHeartbeat), "LiveBufferBytes": c.LiveBufferBytes, "LiveWriteTimeout": int64(c.LiveWriteTimeout),
-		"MaxLiveStreams": int64(c.MaxLiveStreams)} {
+		"MaxLiveStreams": int64(c.MaxLiveStreams), "MaxLiveStreamsPerShop": int64(c.MaxLiveStreamsPerShop)} {
 		if v < 0 {
 			return fmt.Errorf("httpapi: Config.%s must not be negative", name)
 		}
@@ -255,6 +260,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxLiveStreams == 0 {
 		c.MaxLiveStreams = 256
+	}
+	if c.MaxLiveStreamsPerShop == 0 {
+		c.MaxLiveStreamsPerShop = max(1, c.MaxLiveStreams/4)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -101,7 +101,9 @@
 // hook of its own for it. A stream buffers at most Config.LiveBufferBytes
 // for its client; a client further behind (slow, or not reading at all) is
 // sent "event: dropped" if it still reads, and its stream ends, so it never
-// holds the ingester or another client. Browsers' EventSource cannot send
+// holds the ingester or another client. At most Config.MaxLiveStreams are
+// open at once, Config.MaxLiveStreamsPerShop of one shop's; past either the
+// answer is 503 with Retry-After. Browsers' EventSource cannot send
 // an Authorization header: read the stream with fetch and its body's
 // ReadableStream, which can. [Run] ends the open streams when it stops
 // (see [EndStreamsOnShutdown] for a server of your own).

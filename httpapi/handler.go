@@ -47,7 +47,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	h := &handler{cfg: cfg, keys: newKeyring(&cfg), zones: map[string]*time.Location{}, shops: map[string]bool{},
 		mux: http.NewServeMux(), segmentDropped: new(atomic.Uint64), shopify: new(shopifyCounts)}
-	h.hub = newLiveHub(cfg.Ingester, int(cfg.LiveBufferBytes), cfg.MaxLiveStreams)
+	h.hub = newLiveHub(cfg.Ingester, int(cfg.LiveBufferBytes), cfg.MaxLiveStreams, cfg.MaxLiveStreamsPerShop)
 	h.shopifyShops, h.shopifyDomains = newShopifyShops(cfg.Shops)
 	for _, s := range cfg.Shops {
 		h.zones[s.ID], _ = loadZone(s.Timezone) // checked by setDefaults

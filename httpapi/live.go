@@ -22,7 +22,8 @@ import (
 type liveHub struct {
 	in         *ingest.Ingester
 	maxBytes   int
-	maxStreams int
+	maxStreams int // in all
+	maxPerShop int // of one shop
 
 	mu sync.Mutex
 	// streams are the streams of each shop that watches; a shop whose
@@ -48,17 +49,19 @@ type liveStream struct {
 	cut func()
 }
 
-func newLiveHub(in *ingest.Ingester, maxBytes, maxStreams int) *liveHub {
-	return &liveHub{in: in, maxBytes: maxBytes, maxStreams: maxStreams, streams: map[string]map[*liveStream]struct{}{}}
+func newLiveHub(in *ingest.Ingester, maxBytes, maxStreams, maxPerShop int) *liveHub {
+	return &liveHub{in: in, maxBytes: maxBytes, maxStreams: maxStreams, maxPerShop: maxPerShop,
+		streams: map[string]map[*liveStream]struct{}{}}
 }
 
 // subscribe opens a stream of shop's events, observing the ingester if
-// this is the first stream. It returns nil when maxStreams are open.
+// this is the first stream. It returns nil when maxStreams are open, or
+// maxPerShop of shop's.
 func (hub *liveHub) subscribe(shop string, cut func()) *liveStream {
 	s := &liveStream{wake: make(chan struct{}, 1), cut: cut}
 	hub.mu.Lock()
 	defer hub.mu.Unlock()
-	if hub.open.Load() >= int64(hub.maxStreams) {
+	if hub.open.Load() >= int64(hub.maxStreams) || len(hub.streams[shop]) >= hub.maxPerShop {
 		return nil
 	}
 	if hub.streams[shop] == nil {

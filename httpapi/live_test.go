@@ -252,6 +252,17 @@ func TestLiveRefusesStreamsPastTheCap(t *testing.T) {
 	require.NotEmpty(t, hdr.Get("Retry-After"))
 }
 
+// One shop's streams cannot take every stream: past its share it is
+// refused, while another shop still gets one.
+func TestLiveCapsStreamsPerShop(t *testing.T) {
+	e := newEnv(t, envOptions{config: func(c *httpapi.Config) { c.MaxLiveStreams, c.MaxLiveStreamsPerShop = 4, 1 }})
+	openLive(t, e.url+"/api/live", "rk_a")
+	status, hdr, body := e.do("GET", "/api/live", nil, map[string]string{"Authorization": "Bearer rk_a"})
+	require.Equal(t, http.StatusServiceUnavailable, status, string(body))
+	require.NotEmpty(t, hdr.Get("Retry-After"))
+	openLive(t, e.url+"/api/live", "rk_b")
+}
+
 // A client that never reads cannot hold the ingester or the other
 // clients: batches keep being stored, the others get every event, and the
 // stuck one is dropped once it is LiveBufferBytes behind.
