@@ -197,7 +197,7 @@ func TimeSeries(res analytics.TimeSeriesResult, o Options) ([]byte, error) {
 	opt.XAxis.BoundaryGap = charts.Ptr(false)
 	formatter := countFormatter
 	if res.Metric == analytics.MetricRevenue {
-		formatter = amountFormatter
+		formatter = amountFormatter(digits)
 	}
 	opt.YAxis = []charts.YAxisOption{{
 		Min: charts.Ptr(0.0), Title: yTitle, TitleFontStyle: axisTitle, LabelFontStyle: axisFont,
@@ -278,13 +278,16 @@ func countFormatter(v float64) string {
 	return group(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
 }
 
-// amountFormatter writes axis values of money: whole units when they are
-// large, two decimals when they are small.
-func amountFormatter(v float64) string {
-	if math.Abs(v) >= 100 || v == math.Trunc(v) {
-		return countFormatter(v)
+// amountFormatter writes axis values of money in a currency of digits
+// minor-unit digits: whole units when they are large, else the currency's
+// decimals (none for JPY: never a fraction of a yen).
+func amountFormatter(digits int) func(float64) string {
+	return func(v float64) string {
+		if math.Abs(v) >= 100 || v == math.Trunc(v) || digits == 0 {
+			return countFormatter(v)
+		}
+		return strconv.FormatFloat(v, 'f', digits, 64)
 	}
-	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
 func trimZero(s string) string {

@@ -176,9 +176,11 @@ func TestNumberFormatting(t *testing.T) {
 	} {
 		require.Equal(t, c.want, countFormatter(c.v), "%v", c.v)
 	}
-	require.Equal(t, "12.50", amountFormatter(12.5))
-	require.Equal(t, "12", amountFormatter(12))
-	require.Equal(t, "1,251", amountFormatter(1250.5))
+	require.Equal(t, "12.50", amountFormatter(2)(12.5))
+	require.Equal(t, "12", amountFormatter(2)(12))
+	require.Equal(t, "13", amountFormatter(0)(12.5), "JPY has no decimals")
+	require.Equal(t, "0.125", amountFormatter(3)(0.125))
+	require.Equal(t, "1,251", amountFormatter(2)(1250.5))
 	require.Equal(t, "Add to cart", StepName("add_to_cart"))
 	require.Equal(t, "", StepName(""))
 }
