@@ -71,15 +71,11 @@ func DailyReport(ctx context.Context, s store.Store, keeper store.InsightKeeper,
 		return Report{}, fmt.Errorf("insights: report: %w", err)
 	}
 	if keeper != nil {
-		list, err := keeper.Insights(ctx, store.InsightFilter{ShopID: shopID, Since: from, IncludeResolved: true})
+		list, err := keeper.Insights(ctx, store.InsightFilter{ShopID: shopID, Since: from, Until: to, IncludeResolved: true})
 		if err != nil && !errors.Is(err, errors.ErrUnsupported) {
 			return Report{}, fmt.Errorf("insights: report: %w", err)
 		}
-		for _, in := range list {
-			if in.CreatedAt.Before(to) {
-				r.Insights = append(r.Insights, in)
-			}
-		}
+		r.Insights = append(r.Insights, list...)
 	}
 	return r, nil
 }

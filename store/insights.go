@@ -121,8 +121,9 @@ type InsightFilter struct {
 	ShopID string
 	// Rule, Subject and Severity, when set, must match exactly.
 	Rule, Subject, Severity string
-	// Since keeps the insights created at or after it; zero keeps all.
-	Since time.Time
+	// Since keeps the insights created at or after it, Until those
+	// created before it; zero keeps all.
+	Since, Until time.Time
 	// IncludeResolved keeps resolved insights too; by default only those
 	// that still hold.
 	IncludeResolved bool
@@ -145,7 +146,8 @@ func (f *InsightFilter) Validate() error {
 func (f *InsightFilter) Match(in *Insight) bool {
 	return in.ShopID == f.ShopID && (f.Rule == "" || in.Rule == f.Rule) &&
 		(f.Subject == "" || in.Subject == f.Subject) && (f.Severity == "" || in.Severity == f.Severity) &&
-		(f.Since.IsZero() || !in.CreatedAt.Before(f.Since)) && (f.IncludeResolved || in.Open())
+		(f.Since.IsZero() || !in.CreatedAt.Before(f.Since)) &&
+		(f.Until.IsZero() || in.CreatedAt.Before(f.Until)) && (f.IncludeResolved || in.Open())
 }
 
 // InsightKeeper is a store that keeps insights, so that they, and the

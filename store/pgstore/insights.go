@@ -84,6 +84,9 @@ func (s *Store) Insights(ctx context.Context, f store.InsightFilter) ([]store.In
 	if !f.Since.IsZero() {
 		add("created_at >= $%d", f.Since.UTC())
 	}
+	if !f.Until.IsZero() {
+		add("created_at < $%d", f.Until.UTC())
+	}
 	if !f.IncludeResolved {
 		where = append(where, "resolved_at IS NULL")
 	}

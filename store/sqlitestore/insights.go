@@ -74,6 +74,10 @@ func (s *Store) Insights(ctx context.Context, f store.InsightFilter) ([]store.In
 		where = append(where, "created_at >= ?")
 		args = append(args, micros(f.Since))
 	}
+	if !f.Until.IsZero() {
+		where = append(where, "created_at < ?")
+		args = append(args, micros(f.Until))
+	}
 	if !f.IncludeResolved {
 		where = append(where, "resolved_at IS NULL")
 	}

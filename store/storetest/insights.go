@@ -86,6 +86,8 @@ func testInsightKeeper(t *testing.T, s store.Store) {
 	requireSameInsights(t, []store.Insight{c}, list(t, k, store.InsightFilter{ShopID: "shop-a", Severity: "critical"}))
 	requireSameInsights(t, []store.Insight{a}, list(t, k, store.InsightFilter{ShopID: "shop-a", Subject: "p1"}))
 	requireSameInsights(t, []store.Insight{c, b}, list(t, k, store.InsightFilter{ShopID: "shop-a", Since: b.CreatedAt}))
+	requireSameInsights(t, []store.Insight{a}, list(t, k, store.InsightFilter{ShopID: "shop-a", Until: b.CreatedAt}))
+	requireSameInsights(t, []store.Insight{b}, list(t, k, store.InsightFilter{ShopID: "shop-a", Since: b.CreatedAt, Until: c.CreatedAt}))
 	requireSameInsights(t, []store.Insight{c}, list(t, k, store.InsightFilter{ShopID: "shop-a", Limit: 1}))
 
 	// Raised once: the same id, or another open one of the rule and subject.
