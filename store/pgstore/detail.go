@@ -38,14 +38,25 @@ func (s *Store) table(name string) string { return pq.QuoteIdentifier(s.schema) 
 // stamp renders t for a timestamptz[] array.
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// lockKey is the advisory lock of a session group in the store's schema.
+// sessionLocks is how many advisory locks the session groups of a schema
+// share. Each lock a transaction holds takes a slot of the server's shared
+// lock table (max_locks_per_transaction × max_connections: 6,400 slots by
+// default, for every session), so a batch cannot take one per group: a
+// backfill batch of 10,000 groups would fail, and be retried, for ever.
+// Groups that share a lock only take turns.
+const sessionLocks = 256
+
+// lockKey is the advisory lock of a session group in the store's schema:
+// one of the schema's sessionLocks keys.
 func (s *Store) lockKey(g store.SessionGroup) int64 {
+	base := fnv.New64a()
+	base.Write([]byte("shoplytics/pgstore/session\x00" + s.schema))
 	h := fnv.New64a()
-	for _, part := range []string{"shoplytics/pgstore/session", s.schema, g.ShopID, g.Kind, g.Key} {
+	for _, part := range []string{g.ShopID, g.Kind, g.Key} {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
-	return int64(h.Sum64())
+	return int64(base.Sum64()&^(sessionLocks-1) | h.Sum64()%sessionLocks)
 }
 
 // writeDetail keeps the detail rollups of d in tx. The batch's session
