@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"iter"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -23,6 +26,9 @@ type detail struct {
 	people   store.PersonHours
 	links    store.Links
 	products store.ProductHours
+	// hourly, when set, is the batch's hourly rollup, written by the
+	// detail rollups' statement.
+	hourly *store.Hourly
 }
 
 func (d *detail) add(e *tracking.Event) {
@@ -51,10 +57,17 @@ func (s *Store) lockKey(g store.SessionGroup) int64 {
 // writeDetail keeps the detail rollups of d in tx. The batch's session
 // groups are locked first (transaction-scoped advisory locks, taken in
 // order), so concurrent appends of one session's events take turns
-// reading and rewriting its rows; then every table is written by one
-// statement, in key order.
+// reading and rewriting its rows; then every table (and d.hourly) is
+// written by one statement of data-modifying CTEs, in key order: one round
+// trip for all of them instead of one (with lib/pq, two) per table.
 func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
-	var hours store.SessionHours
+	var (
+		hours store.SessionHours
+		st    statement
+	)
+	if d.hourly != nil {
+		s.addHourly(&st, d.hourly)
+	}
 	if groups := d.sessions.Groups(); len(groups) > 0 {
 		locks := make([]int64, len(groups))
 		for i, g := range groups {
@@ -90,8 +103,14 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		for _, g := range groups {
 			removed, added := d.sessions.Merge(g, byGroup[g])
 			for i := range removed {
-				del.add(&removed[i])
 				hours.Add(&removed[i], -1)
+				// A session that keeps its start (most often one that new
+				// events extend) is rewritten in place by the upsert, one
+				// row version instead of a delete and an insert; the
+				// others go. The two CTEs then touch different rows.
+				if !slices.ContainsFunc(added, func(a store.Session) bool { return a.Start.Equal(removed[i].Start) }) {
+					del.add(&removed[i])
+				}
 			}
 			for i := range added {
 				ins.add(&added[i])
@@ -99,23 +118,49 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 			}
 		}
 		if len(del.shops) > 0 {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.table("sessions")+` AS s
+			st.add(`DELETE FROM `+s.table("sessions")+` AS s
 				USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS d(shop_id, kind, key, start_ts)
 				WHERE s.shop_id = d.shop_id AND s.kind = d.kind AND s.key = d.key AND s.start_ts = d.start_ts`,
-				del.shops, del.kinds, del.keys, del.starts); err != nil {
-				return err
-			}
+				del.shops, del.kinds, del.keys, del.starts)
 		}
-		if len(ins.shops) > 0 {
-			if err := s.insertSessions(ctx, tx, &ins); err != nil {
-				return err
-			}
-		}
+		s.addSessions(&st, &ins, true)
 	}
-	if err := s.writeSessionHours(ctx, tx, &hours); err != nil {
-		return err
+	s.addSessionHours(&st, &hours)
+	s.addPeopleAndProducts(&st, d)
+	return st.exec(ctx, tx)
+}
+
+// statement gathers writes into one statement: each is a data-modifying
+// CTE of it, numbered in turn, its parameters renumbered to follow the
+// earlier ones'. PostgreSQL runs every CTE to completion whatever the
+// final query reads; they see one snapshot, so each must touch rows the
+// others do not (true of the rollup tables, each written by one CTE).
+type statement struct {
+	ctes []string
+	args []any
+}
+
+// param matches a parameter reference of a query given to add.
+var param = regexp.MustCompile(`\$[0-9]+`)
+
+// add appends query, whose parameters are $1 … $len(args), with its args.
+func (st *statement) add(query string, args ...any) {
+	base := len(st.args)
+	query = param.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(base+n)
+	})
+	st.ctes = append(st.ctes, "w"+strconv.Itoa(len(st.ctes))+" AS ("+query+")")
+	st.args = append(st.args, args...)
+}
+
+// exec runs the gathered writes in tx, if there are any.
+func (st *statement) exec(ctx context.Context, tx execer) error {
+	if len(st.ctes) == 0 {
+		return nil
 	}
-	return s.writePeopleAndProducts(ctx, tx, d)
+	_, err := tx.ExecContext(ctx, "WITH "+strings.Join(st.ctes, ",\n")+"\nSELECT 1", st.args...)
+	return err
 }
 
 // sessionArrays are sessions as the columns of an unnest.
@@ -133,18 +178,42 @@ func (a *sessionArrays) add(x *store.Session) {
 }
 
 func (s *Store) insertSessions(ctx context.Context, tx *sql.Tx, a *sessionArrays) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("sessions")+`
+	var st statement
+	s.addSessions(&st, a, false)
+	return st.exec(ctx, tx)
+}
+
+// addSessions adds a to st: inserted, or with upsert in place of a stored
+// row of the same key.
+func (s *Store) addSessions(st *statement, a *sessionArrays, upsert bool) {
+	if len(a.shops) == 0 {
+		return
+	}
+	tail := ""
+	if upsert {
+		tail = ` ON CONFLICT (shop_id, kind, key, start_ts) DO UPDATE SET end_ts = excluded.end_ts,
+			events = excluded.events, views = excluded.views, adds = excluded.adds, purchases = excluded.purchases`
+	}
+	st.add(`INSERT INTO `+s.table("sessions")+`
 		(shop_id, kind, key, start_ts, end_ts, events, views, adds, purchases)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-			$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])`,
+			$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])`+tail,
 		a.shops, a.kinds, a.keys, a.starts, a.ends, a.counts[0], a.counts[1], a.counts[2], a.counts[3])
-	return err
 }
 
 // writeSessionHours adds the changes of h to session_hours and the spans.
 func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.SessionHours) error {
+	var st statement
+	s.addSessionHours(&st, h)
+	return st.exec(ctx, tx)
+}
+
+// addSessionHours adds the writes of h's changes to st; an hour whose
+// sessions changed only within it (a session extended, say, and no
+// longer) has none.
+func (s *Store) addSessionHours(st *statement, h *store.SessionHours) {
 	if h.Len() == 0 {
-		return nil
+		return
 	}
 	var (
 		shops, hours pq.StringArray
@@ -152,12 +221,16 @@ func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.Sess
 	)
 	for _, k := range h.Keys() {
 		r := h.Row(k)
+		if r == (store.SessionHour{Hour: r.Hour}) {
+			continue
+		}
 		shops, hours = append(shops, k.ShopID), append(hours, stamp(k.Hour))
 		for i, v := range [...]int64{r.Sessions, r.Buying, r.Carting, r.Abandoning, r.Bounced, r.LengthMicros} {
 			cols[i] = append(cols[i], v)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("session_hours")+` AS r
+	if len(shops) > 0 {
+		st.add(`INSERT INTO `+s.table("session_hours")+` AS r
 		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros)
 		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
 			$7::bigint[], $8::bigint[])
@@ -165,18 +238,19 @@ func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.Sess
 			buying = r.buying + excluded.buying, carting = r.carting + excluded.carting,
 			abandoning = r.abandoning + excluded.abandoning, bounced = r.bounced + excluded.bounced,
 			length_micros = r.length_micros + excluded.length_micros`,
-		shops, hours, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]); err != nil {
-		return err
+			shops, hours, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
 	}
 	var spanShops pq.StringArray
 	var spans pq.Int64Array
 	for _, shop := range slices.Sorted(mapKeys(h.Spans())) {
 		spanShops, spans = append(spanShops, shop), append(spans, h.Spans()[shop].Microseconds())
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("session_spans")+` AS r (shop_id, micros)
+	if len(spanShops) > 0 {
+		// Only a longer span is written: most batches change none.
+		st.add(`INSERT INTO `+s.table("session_spans")+` AS r (shop_id, micros)
 		SELECT * FROM unnest($1::text[], $2::bigint[])
-		ON CONFLICT (shop_id) DO UPDATE SET micros = greatest(r.micros, excluded.micros)`, spanShops, spans)
-	return err
+		ON CONFLICT (shop_id) DO UPDATE SET micros = excluded.micros WHERE excluded.micros > r.micros`, spanShops, spans)
+	}
 }
 
 func mapKeys[K comparable, V any](m map[K]V) iter.Seq[K] {
@@ -191,6 +265,14 @@ func mapKeys[K comparable, V any](m map[K]V) iter.Seq[K] {
 
 // writePeopleAndProducts upserts the person, link and product rows of d.
 func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detail) error {
+	var st statement
+	s.addPeopleAndProducts(&st, d)
+	return st.exec(ctx, tx)
+}
+
+// addPeopleAndProducts adds the upserts of d's person, link and product
+// rows to st.
+func (s *Store) addPeopleAndProducts(st *statement, d *detail) {
 	if d.people.Len() > 0 {
 		var (
 			shops, hours, ids pq.StringArray
@@ -201,12 +283,13 @@ func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detai
 			shops, hours, ids = append(shops, k.ShopID), append(hours, stamp(k.Hour)), append(ids, k.ID)
 			users, raws, lnks = append(users, k.User), append(raws, r.Raw), append(lnks, r.Linked)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("person_hours")+` AS r (shop_id, hour, is_user, id, raw, linked)
+		// A person already active in the hour as the batch says is left
+		// alone: no new row version for an update that changes nothing.
+		st.add(`INSERT INTO `+s.table("person_hours")+` AS r (shop_id, hour, is_user, id, raw, linked)
 			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::boolean[], $4::text[], $5::boolean[], $6::boolean[])
-			ON CONFLICT (shop_id, hour, is_user, id) DO UPDATE SET raw = r.raw OR excluded.raw, linked = r.linked OR excluded.linked`,
-			shops, hours, users, ids, raws, lnks); err != nil {
-			return err
-		}
+			ON CONFLICT (shop_id, hour, is_user, id) DO UPDATE SET raw = r.raw OR excluded.raw, linked = r.linked OR excluded.linked
+			WHERE excluded.raw AND NOT r.raw OR excluded.linked AND NOT r.linked`,
+			shops, hours, users, ids, raws, lnks)
 	}
 	if d.links.Len() > 0 {
 		var shops, anons, users, ats, ids pq.StringArray
@@ -215,12 +298,10 @@ func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detai
 			shops, anons, users = append(shops, k.ShopID), append(anons, k.AnonymousID), append(users, l.UserID)
 			ats, ids = append(ats, stamp(l.At)), append(ids, l.ID)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("identify_links")+` AS r (shop_id, anonymous_id, user_id, ts, id)
+		st.add(`INSERT INTO `+s.table("identify_links")+` AS r (shop_id, anonymous_id, user_id, ts, id)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
 			ON CONFLICT (shop_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts, id = excluded.id
-			WHERE (excluded.ts, excluded.id) < (r.ts, r.id)`, shops, anons, users, ats, ids); err != nil {
-			return err
-		}
+			WHERE (excluded.ts, excluded.id) < (r.ts, r.id)`, shops, anons, users, ats, ids)
 	}
 	if d.products.Len() > 0 {
 		var (
@@ -237,7 +318,7 @@ func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detai
 				cols[i] = append(cols[i], v)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("product_hours")+` AS r
+		st.add(`INSERT INTO `+s.table("product_hours")+` AS r
 			(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key)
 			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
 				$7::bigint[], $8::bigint[], $9::text[])
@@ -245,11 +326,8 @@ func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detai
 				views = r.views + excluded.views, adds = r.adds + excluded.adds,
 				purchases = r.purchases + excluded.purchases, revenue_minor = r.revenue_minor + excluded.revenue_minor,
 				name_key = greatest(r.name_key, excluded.name_key)`,
-			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys); err != nil {
-			return err
-		}
+			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys)
 	}
-	return nil
 }
 
 // nullStrings is a text[] with NULL elements.
