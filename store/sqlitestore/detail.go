@@ -77,7 +77,7 @@ const (
 			abandoning = abandoning + excluded.abandoning, bounced = bounced + excluded.bounced,
 			length_micros = length_micros + excluded.length_micros`
 	upsertSpanSQL = `INSERT INTO session_spans (shop_id, micros) VALUES (?, ?)
-		ON CONFLICT (shop_id) DO UPDATE SET micros = max(micros, excluded.micros)`
+		ON CONFLICT (shop_id) DO UPDATE SET micros = excluded.micros WHERE excluded.micros > micros`
 	personsHead = `INSERT INTO person_hours (shop_id, hour, is_user, id, raw, linked)`
 	// A person already active in the hour as the batch says is left
 	// alone: an update that changes nothing still rewrites its page.
