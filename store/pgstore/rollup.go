@@ -15,11 +15,6 @@ import (
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
-// execer is what writing rollups needs of a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // rollup is what a batch adds to the rollups: the hourly rows, and the
 // detail ones unless rollups are off.
 type rollup struct {
@@ -102,7 +97,7 @@ func shopsOf(h *store.Hourly) pq.StringArray {
 // writeHourly adds h to hourly_rollups in tx, in key order (so writers
 // lock shared rows in one order), with one statement; with rollups off it
 // marks the shops stale instead.
-func (s *Store) writeHourly(ctx context.Context, tx execer, h *store.Hourly) error {
+func (s *Store) writeHourly(ctx context.Context, tx *sql.Tx, h *store.Hourly) error {
 	if h.Len() == 0 {
 		return nil
 	}
@@ -113,7 +108,7 @@ func (s *Store) writeHourly(ctx context.Context, tx execer, h *store.Hourly) err
 	}
 	var st statement
 	s.addHourly(&st, h)
-	if err := st.exec(ctx, tx); err != nil {
+	if err := st.exec(ctx, s, tx); err != nil {
 		return fmt.Errorf("rollup: %w", err)
 	}
 	return nil
@@ -121,9 +116,6 @@ func (s *Store) writeHourly(ctx context.Context, tx execer, h *store.Hourly) err
 
 // addHourly adds the upsert of h's rows to st, in key order.
 func (s *Store) addHourly(st *statement, h *store.Hourly) {
-	if h.Len() == 0 {
-		return
-	}
 	var (
 		shops, hours, types, currencies pq.StringArray
 		cols                            [5]pq.Int64Array
