@@ -6,7 +6,17 @@
 # load, and the events the server had stored when it stopped (its stop
 # line, after draining what it accepted) per second of load.
 #
-#	scripts/bench-e2e.sh [-rounds N] [-duration 10s] [-conns 32] [-batch 1|100] CONFIG...
+#	scripts/bench-e2e.sh [-rounds N] [-duration 10s] [-conns 32] [-batch 1|100] [-bodies one|datagen] [-events N] CONFIG...
+#
+# -bodies one (the default) sends one product_viewed event over and over
+# (-batch copies of it a request). -bodies datagen sends shop traffic from
+# internal/datagen instead (scripts/e2ebodies: many visitors, devices,
+# sessions and products, identify, checkouts, purchases in several
+# currencies), -events of it (default 200000) in -batch events a body, in
+# order of receipt; each wrk thread starts at its own place in the set and
+# goes round. The bodies carry no ids, so every send is stored as a new
+# event, and the rollups see as many sessions, people and products as real
+# traffic gives them.
 #
 # A CONFIG is NAME=FLAGS, e.g. 'sqlite-nospool=-store sqlite://DB -spool off';
 # DB is replaced by a fresh file and PG by a fresh schema of
@@ -14,17 +24,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rounds=3 duration=10s conns=32 batch=1
+rounds=3 duration=10s conns=32 batch=1 bodies=one events=200000
 while [[ $# -gt 0 && $1 == -* ]]; do
 	case $1 in
 	-rounds) rounds=$2; shift 2 ;;
 	-duration) duration=$2; shift 2 ;;
 	-conns) conns=$2; shift 2 ;;
 	-batch) batch=$2; shift 2 ;;
+	-bodies) bodies=$2; shift 2 ;;
+	-events) events=$2; shift 2 ;;
 	*) echo "unknown flag $1" >&2; exit 2 ;;
 	esac
 done
 [[ $# -gt 0 ]] || { echo "usage: $0 [flags] NAME=FLAGS..." >&2; exit 2; }
+[[ $bodies == one || $bodies == datagen ]] || { echo "-bodies $bodies is neither one nor datagen" >&2; exit 2; }
 pg=${SHOPLYTICS_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 
 work=$(mktemp -d)
@@ -44,6 +57,29 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Basic d2tfZGVtbzo="
 wrk.body = [==[$body]==]
 LUA
+if [[ $bodies == datagen ]]; then
+	go run ./scripts/e2ebodies -events "$events" -batch "$batch" >"$work/bodies"
+	cat >>"$work/post.lua" <<'LUA'
+local bodies = {}
+for line in io.lines(BODIES) do bodies[#bodies + 1] = line end
+local threads, i = 0, 0
+function setup(thread)
+	thread:set("first", threads)
+	threads = threads + 1
+end
+function init(args)
+	-- whole requests, formatted once: formatting each one as it goes
+	-- would cost wrk, on the server's cores, more than a static body
+	for k = 1, #bodies do bodies[k] = wrk.format(nil, nil, nil, bodies[k]) end
+	i = math.floor((first or 0) * #bodies / THREADS)
+end
+request = function()
+	i = i % #bodies + 1
+	return bodies[i]
+end
+LUA
+	sed -i "s|BODIES|\"$work/bodies\"|; s|THREADS|2|" "$work/post.lua"
+fi
 
 secs=${duration%s}
 for ((r = 1; r <= rounds; r++)); do

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"hash/fnv"
 	"iter"
+	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/lib/pq"
@@ -23,6 +26,9 @@ type detail struct {
 	people   store.PersonHours
 	links    store.Links
 	products store.ProductHours
+	// hourly, when set, is the batch's hourly rollup, written by the
+	// detail rollups' statement.
+	hourly *store.Hourly
 }
 
 func (d *detail) add(e *tracking.Event) {
@@ -62,10 +68,14 @@ func (s *Store) lockKey(g store.SessionGroup) int64 {
 // writeDetail keeps the detail rollups of d in tx. The batch's session
 // groups are locked first (transaction-scoped advisory locks, taken in
 // order), so concurrent appends of one session's events take turns
-// reading and rewriting its rows; then every table is written by one
-// statement, in key order.
+// reading and rewriting its rows; then every table (and d.hourly) is
+// written by one statement of data-modifying CTEs, in key order: one round
+// trip for all of them instead of one (with lib/pq, two) per table.
 func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
-	var hours store.SessionHours
+	var (
+		hours    store.SessionHours
+		del, ins sessionArrays
+	)
 	if groups := d.sessions.Groups(); len(groups) > 0 {
 		locks := make([]int64, len(groups))
 		for i, g := range groups {
@@ -73,7 +83,7 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		}
 		slices.Sort(locks)
 		locks = slices.Compact(locks)
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`, pq.Int64Array(locks)); err != nil {
+		if err := s.execPrepared(ctx, tx, s.lockSessionsSQL(), pq.Int64Array(locks)); err != nil {
 			return err
 		}
 		var shops, kinds, keys, los, his pq.StringArray
@@ -85,11 +95,11 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 			}
 			shops, kinds, keys, los, his = append(shops, g.ShopID), append(kinds, g.Kind), append(keys, g.Key), append(los, lo), append(his, hi)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS w(shop_id, kind, key, lo, hi)
-			JOIN `+s.table("sessions")+` AS s ON s.shop_id = w.shop_id AND s.kind = w.kind AND s.key = w.key
-				AND s.start_ts < w.hi AND s.end_ts > w.lo`, shops, kinds, keys, los, his)
-		stored, err := scanSessions(rows, err)
+		var stored []store.Session
+		err := s.queryPrepared(ctx, tx, s.readSessionsSQL(), func(rows *sql.Rows, err error) error {
+			stored, err = scanSessions(rows, err)
+			return err
+		}, shops, kinds, keys, los, his)
 		if err != nil {
 			return err
 		}
@@ -97,36 +107,153 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		for _, st := range stored {
 			byGroup[st.SessionGroup] = append(byGroup[st.SessionGroup], st)
 		}
-		var del, ins sessionArrays
 		for _, g := range groups {
 			removed, added := d.sessions.Merge(g, byGroup[g])
 			for i := range removed {
-				del.add(&removed[i])
 				hours.Add(&removed[i], -1)
+				// A session that keeps its start (most often one that new
+				// events extend) is rewritten in place by the upsert, one
+				// row version instead of a delete and an insert; the
+				// others go. The two CTEs then touch different rows.
+				if !slices.ContainsFunc(added, func(a store.Session) bool { return a.Start.Equal(removed[i].Start) }) {
+					del.add(&removed[i])
+				}
 			}
 			for i := range added {
 				ins.add(&added[i])
 				hours.Add(&added[i], 1)
 			}
 		}
-		if len(del.shops) > 0 {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.table("sessions")+` AS s
-				USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS d(shop_id, kind, key, start_ts)
-				WHERE s.shop_id = d.shop_id AND s.kind = d.kind AND s.key = d.key AND s.start_ts = d.start_ts`,
-				del.shops, del.kinds, del.keys, del.starts); err != nil {
-				return err
-			}
-		}
-		if len(ins.shops) > 0 {
-			if err := s.insertSessions(ctx, tx, &ins); err != nil {
-				return err
-			}
-		}
 	}
-	if err := s.writeSessionHours(ctx, tx, &hours); err != nil {
+	var st statement
+	s.addDetail(&st, d.hourly, &del, &ins, &hours, d)
+	return st.exec(ctx, s, tx)
+}
+
+// addDetail adds a batch's rollup writes to st: the hourly rows when h is
+// set, the sessions deleted and upserted, their hours and the span, the
+// person, link and product rows. Every part is there even when it has no
+// rows (unnest of an empty array is no rows), so that the statement's text,
+// and its prepared plan, is the same for every batch.
+func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArrays, hours *store.SessionHours, d *detail) {
+	if h != nil {
+		s.addHourly(st, h)
+	}
+	st.add(`DELETE FROM `+s.table("sessions")+` AS s
+		USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS d(shop_id, kind, key, start_ts)
+		WHERE s.shop_id = d.shop_id AND s.kind = d.kind AND s.key = d.key AND s.start_ts = d.start_ts`,
+		del.shops, del.kinds, del.keys, del.starts)
+	s.addSessions(st, ins, true)
+	s.addSessionHours(st, hours)
+	s.addPeopleAndProducts(st, d)
+}
+
+// lockSessionsSQL takes the advisory locks of session groups, in order.
+func (s *Store) lockSessionsSQL() string {
+	return `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
+}
+
+// readSessionsSQL reads the stored sessions of groups within windows.
+func (s *Store) readSessionsSQL() string {
+	return `SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS w(shop_id, kind, key, lo, hi)
+		JOIN ` + s.table("sessions") + ` AS s ON s.shop_id = w.shop_id AND s.kind = w.kind AND s.key = w.key
+			AND s.start_ts < w.hi AND s.end_ts > w.lo`
+}
+
+// statement gathers writes into one statement: each is a data-modifying
+// CTE of it, numbered in turn, its parameters renumbered to follow the
+// earlier ones'. PostgreSQL runs every CTE to completion whatever the
+// final query reads; they see one snapshot, so each must touch rows the
+// others do not (true of the rollup tables, each written by one CTE).
+type statement struct {
+	ctes []string
+	args []any
+}
+
+// param matches a parameter reference of a query given to add.
+var param = regexp.MustCompile(`\$[0-9]+`)
+
+// add appends query, whose parameters are $1 … $len(args), with its args.
+func (st *statement) add(query string, args ...any) {
+	base := len(st.args)
+	query = param.ReplaceAllStringFunc(query, func(p string) string {
+		n, _ := strconv.Atoi(p[1:])
+		return "$" + strconv.Itoa(base+n)
+	})
+	st.ctes = append(st.ctes, "w"+strconv.Itoa(len(st.ctes))+" AS ("+query+")")
+	st.args = append(st.args, args...)
+}
+
+// text is the statement of the gathered writes.
+func (st *statement) text() string {
+	return "WITH " + strings.Join(st.ctes, ",\n") + "\nSELECT 1"
+}
+
+// exec runs the gathered writes in tx, if there are any, prepared when
+// the text is one of prepareRollups'.
+func (st *statement) exec(ctx context.Context, s *Store, tx *sql.Tx) error {
+	if len(st.ctes) == 0 {
+		return nil
+	}
+	return s.execPrepared(ctx, tx, st.text(), st.args...)
+}
+
+// prepareRollups prepares the statements of the rollup writes every batch
+// runs, once, when the store opens: the session lock and read, the
+// detail rollups' statement (see addDetail) and the hourly one. Through a
+// prepared statement lib/pq runs in one round trip (bind and execute)
+// what otherwise takes two (parse, then bind and execute), and
+// PostgreSQL plans it once per connection rather than every batch. They
+// are prepared here, not on first use, because preparing needs a
+// connection of the pool besides the one the appending transaction holds.
+func (s *Store) prepareRollups(ctx context.Context) error {
+	var detailSQL, hourlySQL statement
+	s.addDetail(&detailSQL, &store.Hourly{}, &sessionArrays{}, &sessionArrays{}, &store.SessionHours{}, &detail{})
+	s.addHourly(&hourlySQL, &store.Hourly{})
+	for _, q := range []string{s.lockSessionsSQL(), s.readSessionsSQL(), detailSQL.text(), hourlySQL.text()} {
+		st, err := s.db.PrepareContext(ctx, q)
+		if err != nil {
+			return err
+		}
+		s.stmts.Store(q, st)
+	}
+	return nil
+}
+
+// execPrepared runs query with args in tx, through its prepared statement
+// when prepareRollups made one.
+func (s *Store) execPrepared(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	p, ok := s.stmts.Load(query)
+	if !ok {
+		_, err := tx.ExecContext(ctx, query, args...)
 		return err
 	}
-	return s.writePeopleAndProducts(ctx, tx, d)
+	st := tx.StmtContext(ctx, p.(*sql.Stmt))
+	defer st.Close()
+	_, err := st.ExecContext(ctx, args...)
+	return err
+}
+
+// queryPrepared runs query with args in tx like execPrepared and hands
+// the rows to read, which closes them.
+func (s *Store) queryPrepared(ctx context.Context, tx *sql.Tx, query string, read func(*sql.Rows, error) error, args ...any) error {
+	p, ok := s.stmts.Load(query)
+	if !ok {
+		return read(tx.QueryContext(ctx, query, args...))
+	}
+	st := tx.StmtContext(ctx, p.(*sql.Stmt))
+	defer st.Close()
+	return read(st.QueryContext(ctx, args...))
+}
+
+// closeStmts closes the prepared statements of the store.
+func (s *Store) closeStmts() {
+	s.stmts.Range(func(k, v any) bool {
+		_ = v.(*sql.Stmt).Close()
+		s.stmts.Delete(k)
+		return true
+	})
 }
 
 // sessionArrays are sessions as the columns of an unnest.
@@ -144,31 +271,53 @@ func (a *sessionArrays) add(x *store.Session) {
 }
 
 func (s *Store) insertSessions(ctx context.Context, tx *sql.Tx, a *sessionArrays) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("sessions")+`
+	var st statement
+	s.addSessions(&st, a, false)
+	return st.exec(ctx, s, tx)
+}
+
+// addSessions adds a to st: inserted, or with upsert in place of a stored
+// row of the same key.
+func (s *Store) addSessions(st *statement, a *sessionArrays, upsert bool) {
+	tail := ""
+	if upsert {
+		tail = ` ON CONFLICT (shop_id, kind, key, start_ts) DO UPDATE SET end_ts = excluded.end_ts,
+			events = excluded.events, views = excluded.views, adds = excluded.adds, purchases = excluded.purchases`
+	}
+	st.add(`INSERT INTO `+s.table("sessions")+`
 		(shop_id, kind, key, start_ts, end_ts, events, views, adds, purchases)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
-			$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])`,
+			$6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])`+tail,
 		a.shops, a.kinds, a.keys, a.starts, a.ends, a.counts[0], a.counts[1], a.counts[2], a.counts[3])
-	return err
 }
 
 // writeSessionHours adds the changes of h to session_hours and the spans.
 func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.SessionHours) error {
-	if h.Len() == 0 {
-		return nil
-	}
+	var st statement
+	s.addSessionHours(&st, h)
+	return st.exec(ctx, s, tx)
+}
+
+// addSessionHours adds the writes of h's changes to st; an hour whose
+// sessions changed only within it (a session extended, say, and no
+// longer) has no row in them. Like every add, it adds its parts even with
+// no rows, so that a statement's text does not depend on the batch.
+func (s *Store) addSessionHours(st *statement, h *store.SessionHours) {
 	var (
 		shops, hours pq.StringArray
 		cols         [6]pq.Int64Array
 	)
 	for _, k := range h.Keys() {
 		r := h.Row(k)
+		if r == (store.SessionHour{Hour: r.Hour}) {
+			continue
+		}
 		shops, hours = append(shops, k.ShopID), append(hours, stamp(k.Hour))
 		for i, v := range [...]int64{r.Sessions, r.Buying, r.Carting, r.Abandoning, r.Bounced, r.LengthMicros} {
 			cols[i] = append(cols[i], v)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("session_hours")+` AS r
+	st.add(`INSERT INTO `+s.table("session_hours")+` AS r
 		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros)
 		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
 			$7::bigint[], $8::bigint[])
@@ -176,18 +325,16 @@ func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.Sess
 			buying = r.buying + excluded.buying, carting = r.carting + excluded.carting,
 			abandoning = r.abandoning + excluded.abandoning, bounced = r.bounced + excluded.bounced,
 			length_micros = r.length_micros + excluded.length_micros`,
-		shops, hours, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]); err != nil {
-		return err
-	}
+		shops, hours, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
 	var spanShops pq.StringArray
 	var spans pq.Int64Array
 	for _, shop := range slices.Sorted(mapKeys(h.Spans())) {
 		spanShops, spans = append(spanShops, shop), append(spans, h.Spans()[shop].Microseconds())
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("session_spans")+` AS r (shop_id, micros)
+	// Only a longer span is written: most batches change none.
+	st.add(`INSERT INTO `+s.table("session_spans")+` AS r (shop_id, micros)
 		SELECT * FROM unnest($1::text[], $2::bigint[])
-		ON CONFLICT (shop_id) DO UPDATE SET micros = greatest(r.micros, excluded.micros)`, spanShops, spans)
-	return err
+		ON CONFLICT (shop_id) DO UPDATE SET micros = excluded.micros WHERE excluded.micros > r.micros`, spanShops, spans)
 }
 
 func mapKeys[K comparable, V any](m map[K]V) iter.Seq[K] {
@@ -202,7 +349,15 @@ func mapKeys[K comparable, V any](m map[K]V) iter.Seq[K] {
 
 // writePeopleAndProducts upserts the person, link and product rows of d.
 func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detail) error {
-	if d.people.Len() > 0 {
+	var st statement
+	s.addPeopleAndProducts(&st, d)
+	return st.exec(ctx, s, tx)
+}
+
+// addPeopleAndProducts adds the upserts of d's person, link and product
+// rows to st.
+func (s *Store) addPeopleAndProducts(st *statement, d *detail) {
+	{
 		var (
 			shops, hours, ids pq.StringArray
 			users, raws, lnks pq.BoolArray
@@ -212,28 +367,27 @@ func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detai
 			shops, hours, ids = append(shops, k.ShopID), append(hours, stamp(k.Hour)), append(ids, k.ID)
 			users, raws, lnks = append(users, k.User), append(raws, r.Raw), append(lnks, r.Linked)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("person_hours")+` AS r (shop_id, hour, is_user, id, raw, linked)
+		// A person already active in the hour as the batch says is left
+		// alone: no new row version for an update that changes nothing.
+		st.add(`INSERT INTO `+s.table("person_hours")+` AS r (shop_id, hour, is_user, id, raw, linked)
 			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::boolean[], $4::text[], $5::boolean[], $6::boolean[])
-			ON CONFLICT (shop_id, hour, is_user, id) DO UPDATE SET raw = r.raw OR excluded.raw, linked = r.linked OR excluded.linked`,
-			shops, hours, users, ids, raws, lnks); err != nil {
-			return err
-		}
+			ON CONFLICT (shop_id, hour, is_user, id) DO UPDATE SET raw = r.raw OR excluded.raw, linked = r.linked OR excluded.linked
+			WHERE excluded.raw AND NOT r.raw OR excluded.linked AND NOT r.linked`,
+			shops, hours, users, ids, raws, lnks)
 	}
-	if d.links.Len() > 0 {
+	{
 		var shops, anons, users, ats, ids pq.StringArray
 		for _, k := range d.links.Keys() {
 			l := d.links.Link(k)
 			shops, anons, users = append(shops, k.ShopID), append(anons, k.AnonymousID), append(users, l.UserID)
 			ats, ids = append(ats, stamp(l.At)), append(ids, l.ID)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("identify_links")+` AS r (shop_id, anonymous_id, user_id, ts, id)
+		st.add(`INSERT INTO `+s.table("identify_links")+` AS r (shop_id, anonymous_id, user_id, ts, id)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
 			ON CONFLICT (shop_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts, id = excluded.id
-			WHERE (excluded.ts, excluded.id) < (r.ts, r.id)`, shops, anons, users, ats, ids); err != nil {
-			return err
-		}
+			WHERE (excluded.ts, excluded.id) < (r.ts, r.id)`, shops, anons, users, ats, ids)
 	}
-	if d.products.Len() > 0 {
+	{
 		var (
 			shops, hours, products, currencies pq.StringArray
 			keys                               nullStrings
@@ -248,7 +402,7 @@ func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detai
 				cols[i] = append(cols[i], v)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("product_hours")+` AS r
+		st.add(`INSERT INTO `+s.table("product_hours")+` AS r
 			(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key)
 			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
 				$7::bigint[], $8::bigint[], $9::text[])
@@ -256,11 +410,8 @@ func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detai
 				views = r.views + excluded.views, adds = r.adds + excluded.adds,
 				purchases = r.purchases + excluded.purchases, revenue_minor = r.revenue_minor + excluded.revenue_minor,
 				name_key = greatest(r.name_key, excluded.name_key)`,
-			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys); err != nil {
-			return err
-		}
+			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys)
 	}
-	return nil
 }
 
 // nullStrings is a text[] with NULL elements.

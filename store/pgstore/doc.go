@@ -91,15 +91,18 @@
 // currency (store.ProductReader). Append keeps them in the same
 // transaction for the inserted events: it takes a transaction-scoped
 // advisory lock per session group of the batch, in order, reads the
-// stored sessions near the batch's, and writes each table with one
-// unnest statement in key order. Readers see one repeatable-read
-// snapshot. A shop whose events were stored before the migration is
-// marked pending: its detail rollups answer errors.ErrUnsupported until
-// Rebuild fills them (the hourly ones stay in use). They cost Append about
-// two thirds of its throughput (BENCHMARKS.md); Options.HourlyRollupsOnly
-// (URL parameter rollups=hourly) keeps only the hourly rollups and marks
-// the shops written to pending, for a store that takes more events than
-// its dashboard reads.
+// stored sessions near the batch's, and writes every rollup table, the
+// hourly one included, with one statement of unnest CTEs in key order;
+// the three are prepared when the Store opens (so a connection pooler
+// between must keep a session's prepared statements, as PgBouncer's
+// session mode does). Readers see one repeatable-read snapshot. A shop
+// whose events were stored before the migration is marked pending: its
+// detail rollups answer errors.ErrUnsupported until Rebuild fills them
+// (the hourly ones stay in use). In process they cost Append about half
+// its throughput, less end to end over HTTP (BENCHMARKS.md);
+// Options.HourlyRollupsOnly (URL parameter rollups=hourly) keeps only the
+// hourly rollups and marks the shops written to pending, for a store that
+// takes more events than its dashboard reads.
 //
 // # Deadlines
 //

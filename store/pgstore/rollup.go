@@ -15,11 +15,6 @@ import (
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
-// execer is what writing rollups needs of a *sql.Tx.
-type execer interface {
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
-}
-
 // rollup is what a batch adds to the rollups: the hourly rows, and the
 // detail ones unless rollups are off.
 type rollup struct {
@@ -69,13 +64,14 @@ func (s *Store) rollupOf(events []tracking.Event, unique []int, inserted []store
 // writeRollups adds a batch's rollup in tx: the hourly rows, then the
 // detail ones.
 func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, r *rollup) error {
-	if err := s.writeHourly(ctx, tx, &r.hourly); err != nil {
-		return err
-	}
 	if r.detail != nil {
+		// The hourly rows go with the detail ones, in one statement.
+		r.detail.hourly = &r.hourly
 		if err := s.writeDetail(ctx, tx, r.detail); err != nil {
 			return fmt.Errorf("rollup: %w", err)
 		}
+	} else if err := s.writeHourly(ctx, tx, &r.hourly); err != nil {
+		return err
 	}
 	if s.hourlyOnly && r.hourly.Len() > 0 {
 		// The detail rollups lack these events: not read until a Rebuild.
@@ -101,21 +97,30 @@ func shopsOf(h *store.Hourly) pq.StringArray {
 // writeHourly adds h to hourly_rollups in tx, in key order (so writers
 // lock shared rows in one order), with one statement; with rollups off it
 // marks the shops stale instead.
-func (s *Store) writeHourly(ctx context.Context, tx execer, h *store.Hourly) error {
+func (s *Store) writeHourly(ctx context.Context, tx *sql.Tx, h *store.Hourly) error {
 	if h.Len() == 0 {
 		return nil
 	}
-	keys := h.Keys()
 	if s.noRollups {
 		_, err := tx.ExecContext(ctx, `INSERT INTO `+s.stale+` (shop_id) SELECT unnest($1::text[])
 			ON CONFLICT DO NOTHING`, shopsOf(h))
 		return err
 	}
+	var st statement
+	s.addHourly(&st, h)
+	if err := st.exec(ctx, s, tx); err != nil {
+		return fmt.Errorf("rollup: %w", err)
+	}
+	return nil
+}
+
+// addHourly adds the upsert of h's rows to st, in key order.
+func (s *Store) addHourly(st *statement, h *store.Hourly) {
 	var (
 		shops, hours, types, currencies pq.StringArray
 		cols                            [5]pq.Int64Array
 	)
-	for _, k := range keys {
+	for _, k := range h.Keys() {
 		r := h.Row(k)
 		shops = append(shops, k.ShopID)
 		hours = append(hours, k.Hour.UTC().Format(time.RFC3339))
@@ -125,7 +130,7 @@ func (s *Store) writeHourly(ctx context.Context, tx execer, h *store.Hourly) err
 			cols[i] = append(cols[i], v)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.hourly+` AS r
+	st.add(`INSERT INTO `+s.hourly+` AS r
 		(shop_id, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max)
 		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[],
 			$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
@@ -138,10 +143,6 @@ func (s *Store) writeHourly(ctx context.Context, tx execer, h *store.Hourly) err
 			revenue_max = CASE WHEN r.orders = 0 THEN excluded.revenue_max
 				WHEN excluded.orders = 0 THEN r.revenue_max ELSE greatest(r.revenue_max, excluded.revenue_max) END`,
 		shops, hours, types, currencies, cols[0], cols[1], cols[2], cols[3], cols[4])
-	if err != nil {
-		return fmt.Errorf("rollup: %w", err)
-	}
-	return nil
 }
 
 // HourlyCounts implements store.HourlyReader: a range scan of the

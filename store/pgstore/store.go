@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -105,6 +106,9 @@ type Store struct {
 	// stagingBatches counts the batches still to go through staging after
 	// a direct COPY met a stored key (see writeCopyDirect).
 	stagingBatches atomic.Int32
+	// stmts holds the prepared statements of the rollup writes, by query
+	// text (see prepareRollups).
+	stmts sync.Map
 }
 
 var (
@@ -161,6 +165,10 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		}
 		return nil, s.fail(ctx, "migrate", err)
 	}
+	if err := s.prepareRollups(ctx); err != nil {
+		_ = s.Close()
+		return nil, s.fail(ctx, "prepare", err)
+	}
 	return s, nil
 }
 
@@ -178,7 +186,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close marks the Store closed and closes the pool it opened itself; a pool
 // passed in Options.DB stays open. Closing twice is harmless.
 func (s *Store) Close() error {
-	if s.closed.Swap(true) || !s.owned {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.closeStmts()
+	if !s.owned {
 		return nil
 	}
 	if err := s.db.Close(); err != nil {

@@ -1,11 +1,13 @@
 package sqlitestore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -66,18 +68,23 @@ func execRows(ctx context.Context, tx *sql.Tx, head, tail string, cols int, args
 
 const (
 	insertSessionsHead = `INSERT INTO sessions (shop_id, kind, key, start_ts, end_ts, events, views, adds, purchases)`
-	sessionHoursHead   = `INSERT INTO session_hours
+	upsertSessionsTail = ` ON CONFLICT (shop_id, kind, key, start_ts) DO UPDATE SET end_ts = excluded.end_ts,
+		events = excluded.events, views = excluded.views, adds = excluded.adds, purchases = excluded.purchases`
+	sessionHoursHead = `INSERT INTO session_hours
 		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros)`
 	sessionHoursTail = ` ON CONFLICT (shop_id, hour) DO UPDATE SET sessions = sessions + excluded.sessions,
 			buying = buying + excluded.buying, carting = carting + excluded.carting,
 			abandoning = abandoning + excluded.abandoning, bounced = bounced + excluded.bounced,
 			length_micros = length_micros + excluded.length_micros`
 	upsertSpanSQL = `INSERT INTO session_spans (shop_id, micros) VALUES (?, ?)
-		ON CONFLICT (shop_id) DO UPDATE SET micros = max(micros, excluded.micros)`
+		ON CONFLICT (shop_id) DO UPDATE SET micros = excluded.micros WHERE excluded.micros > micros`
 	personsHead = `INSERT INTO person_hours (shop_id, hour, is_user, id, raw, linked)`
-	personsTail = ` ON CONFLICT (shop_id, hour, is_user, id) DO UPDATE SET raw = max(raw, excluded.raw), linked = max(linked, excluded.linked)`
-	linksHead   = `INSERT INTO identify_links (shop_id, anonymous_id, user_id, ts, id)`
-	linksTail   = ` ON CONFLICT (shop_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts, id = excluded.id
+	// A person already active in the hour as the batch says is left
+	// alone: an update that changes nothing still rewrites its page.
+	personsTail = ` ON CONFLICT (shop_id, hour, is_user, id) DO UPDATE SET raw = max(raw, excluded.raw), linked = max(linked, excluded.linked)
+		WHERE excluded.raw > raw OR excluded.linked > linked`
+	linksHead = `INSERT INTO identify_links (shop_id, anonymous_id, user_id, ts, id)`
+	linksTail = ` ON CONFLICT (shop_id, anonymous_id) DO UPDATE SET user_id = excluded.user_id, ts = excluded.ts, id = excluded.id
 		WHERE (excluded.ts, excluded.id) < (ts, id)`
 	productsHead = `INSERT INTO product_hours
 		(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key)`
@@ -137,8 +144,14 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		for _, g := range groups {
 			removed, added := d.sessions.Merge(g, stored[g])
 			for i := range removed {
-				del = append(del, g.ShopID, g.Kind, g.Key, removed[i].Start.UnixMicro())
 				hours.Add(&removed[i], -1)
+				// A session that keeps its start (most often one that new
+				// events extend) is rewritten in place by the upsert below,
+				// one change to the table instead of a delete and an
+				// insert; the others go.
+				if !slices.ContainsFunc(added, func(a store.Session) bool { return a.Start.Equal(removed[i].Start) }) {
+					del = append(del, g.ShopID, g.Kind, g.Key, removed[i].Start.UnixMicro())
+				}
 			}
 			for i := range added {
 				a := &added[i]
@@ -150,7 +163,7 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		if err := execRows(ctx, tx, `DELETE FROM sessions WHERE (shop_id, kind, key, start_ts) IN (`, `)`, 4, del); err != nil {
 			return err
 		}
-		if err := execRows(ctx, tx, insertSessionsHead, "", 9, ins); err != nil {
+		if err := execRows(ctx, tx, insertSessionsHead, upsertSessionsTail, 9, ins); err != nil {
 			return err
 		}
 	}
@@ -158,7 +171,13 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		return err
 	}
 	var args []any
-	for _, k := range d.people.Keys() {
+	// Rows go in the order of each table's key, so that one statement
+	// walks the B-tree from one leaf to the next instead of jumping about.
+	people := d.people.Keys()
+	slices.SortFunc(people, func(a, b store.PersonHourKey) int {
+		return cmp.Or(cmp.Compare(a.ShopID, b.ShopID), cmpBool(a.User, b.User), cmp.Compare(a.ID, b.ID), a.Hour.Compare(b.Hour))
+	})
+	for _, k := range people {
 		r := d.people.Row(k)
 		args = append(args, k.ShopID, k.Hour.UnixMicro(), k.User, k.ID, r.Raw, r.Linked)
 	}
@@ -174,7 +193,12 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		return err
 	}
 	args = args[:0]
-	for _, k := range d.products.Keys() {
+	products := d.products.Keys()
+	slices.SortFunc(products, func(a, b store.ProductHourKey) int {
+		return cmp.Or(cmp.Compare(a.ShopID, b.ShopID), cmp.Compare(a.ProductID, b.ProductID),
+			cmp.Compare(a.Currency, b.Currency), a.Hour.Compare(b.Hour))
+	})
+	for _, k := range products {
 		r := d.products.Row(k)
 		args = append(args, k.ShopID, k.Hour.UnixMicro(), k.ProductID, k.Currency,
 			r.Views, r.Adds, r.Purchases, r.RevenueMinor, text(r.NameKey()))
@@ -182,11 +206,25 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 	return execRows(ctx, tx, productsHead, productsTail, 9, args)
 }
 
+// cmpBool orders false before true, as SQLite orders 0 and 1.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
 // writeSessionHours adds the changes of h to session_hours and the spans.
 func writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.SessionHours) error {
 	var args []any
 	for _, k := range h.Keys() {
 		r := h.Row(k)
+		if r == (store.SessionHour{Hour: r.Hour}) {
+			continue // a session extended within its hour: nothing to add
+		}
 		args = append(args, k.ShopID, k.Hour.UnixMicro(), r.Sessions, r.Buying, r.Carting, r.Abandoning, r.Bounced, r.LengthMicros)
 	}
 	if err := execRows(ctx, tx, sessionHoursHead, sessionHoursTail, 8, args); err != nil {
