@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"slices"
 	"sync"
@@ -154,6 +155,7 @@ type segDecoder struct {
 	items            []segItem
 	msgs             []json.RawMessage
 	ms               []segMember
+	slot             [numPropSlots]int // the index in ms of each mapped property, or -1
 	order            []int
 	sc               *segScratch
 
@@ -286,7 +288,7 @@ func (d *segDecoder) envelope() (int, bool) {
 		if i >= len(data) || data[i] != '"' {
 			return i, false
 		}
-		kend, esc, high, ok := scanString(data, i)
+		kend, esc, high, ok := scanStr(data, i)
 		if !ok || esc || high {
 			return i, false // an escaped or non-ASCII key may name a field
 		}
@@ -486,6 +488,9 @@ func (d *segDecoder) message(i int, it *segItem) (end int, ok bool) {
 	strs0, props0 := len(d.strs), len(d.props)
 	d.bad, d.nul = false, false
 	d.ms = d.ms[:0]
+	for k := range d.slot {
+		d.slot[k] = -1
+	}
 	var (
 		seen           uint32
 		typ, event     segSpan
@@ -500,7 +505,7 @@ func (d *segDecoder) message(i int, it *segItem) (end int, ok bool) {
 			if i >= len(data) || data[i] != '"' {
 				return i, false
 			}
-			kend, esc, high, ok := scanString(data, i)
+			kend, esc, high, ok := scanStr(data, i)
 			if !ok {
 				return kend, false
 			}
@@ -611,7 +616,7 @@ func (d *segDecoder) message(i int, it *segItem) (end int, ok bool) {
 		it.s[sfType] = segSpan{uint32(s), uint32(len(d.strs))}
 	}
 	if props {
-		propsIP = d.find("ip") >= 0
+		propsIP = d.slot[pIP] >= 0
 		if !d.takeProperties(it) {
 			d.rollback(strs0, props0)
 			return end, true
@@ -644,12 +649,53 @@ func (d *segDecoder) rollback(strs, props int) {
 	}
 }
 
-// find returns the index of the member of the properties named key, or -1.
-func (d *segDecoder) find(key string) int {
-	for k := range d.ms {
-		if string(d.ms[k].key) == key {
-			return k
-		}
+// The properties takeProperties maps, and ip, by their slot in
+// segDecoder.slot.
+const (
+	pProductID = iota
+	pProductIDCamel
+	pID
+	pName
+	pCategory
+	pPrice
+	pQuantity
+	pCurrency
+	pOrderID
+	pOrderIDCamel
+	pRevenue
+	pTotal
+	pIP
+	numPropSlots
+)
+
+func propSlot(key []byte) int {
+	switch string(key) {
+	case "product_id":
+		return pProductID
+	case "productId":
+		return pProductIDCamel
+	case "id":
+		return pID
+	case "name":
+		return pName
+	case "category":
+		return pCategory
+	case "price":
+		return pPrice
+	case "quantity":
+		return pQuantity
+	case "currency":
+		return pCurrency
+	case "order_id":
+		return pOrderID
+	case "orderId":
+		return pOrderIDCamel
+	case "revenue":
+		return pRevenue
+	case "total":
+		return pTotal
+	case "ip":
+		return pIP
 	}
 	return -1
 }
@@ -658,15 +704,16 @@ func (d *segDecoder) find(key string) int {
 // properties: the same fields, synonyms and order, each decoded as there.
 // It reports false for anything takeProperties would refuse.
 func (d *segDecoder) takeProperties(it *segItem) bool {
-	typ := d.strs[it.s[sfType].start:it.s[sfType].end]
-	if it.typ != "" {
-		typ = []byte(it.typ) // not kept: no allocation
+	typ := it.typ
+	productEvent := typ == ProductViewed || typ == AddToCart || typ == RemoveFromCart
+	if typ == "" {
+		// A custom name may come out as one of these too ("Product viewed").
+		t := d.strs[it.s[sfType].start:it.s[sfType].end]
+		productEvent = string(t) == ProductViewed || string(t) == AddToCart || string(t) == RemoveFromCart
 	}
-	// A custom name may come out as one of these too ("Product viewed").
-	productEvent := string(typ) == ProductViewed || string(typ) == AddToCart || string(typ) == RemoveFromCart
 	ok := true
-	take := func(key string, skip bool, k valKind, dst *segSpan) {
-		i := d.find(key)
+	take := func(slot int, skip bool, k valKind, dst *segSpan) {
+		i := d.slot[slot]
 		if !ok || i < 0 || skip {
 			return
 		}
@@ -677,21 +724,21 @@ func (d *segDecoder) takeProperties(it *segItem) bool {
 		d.bad = bad
 	}
 	empty := func(sp segSpan) bool { return sp.end == sp.start }
-	take("product_id", false, kFlex, &it.s[sfProduct])
-	take("productId", !empty(it.s[sfProduct]), kFlex, &it.s[sfProduct])
-	take("id", !productEvent || !empty(it.s[sfProduct]), kFlex, &it.s[sfProduct])
-	take("name", false, kWire, &it.s[sfName])
-	take("category", false, kWire, &it.s[sfCategory])
-	take("price", false, kDecimal, &it.s[sfPrice])
-	if i := d.find("quantity"); ok && i >= 0 {
+	take(pProductID, false, kFlex, &it.s[sfProduct])
+	take(pProductIDCamel, !empty(it.s[sfProduct]), kFlex, &it.s[sfProduct])
+	take(pID, !productEvent || !empty(it.s[sfProduct]), kFlex, &it.s[sfProduct])
+	take(pName, false, kWire, &it.s[sfName])
+	take(pCategory, false, kWire, &it.s[sfCategory])
+	take(pPrice, false, kDecimal, &it.s[sfPrice])
+	if i := d.slot[pQuantity]; ok && i >= 0 {
 		d.ms[i].taken = true
 		it.qty, ok = d.flexInt(d.data[d.ms[i].start:d.ms[i].end])
 	}
-	take("currency", false, kWire, &it.s[sfCurrency])
-	take("order_id", false, kFlex, &it.s[sfOrder])
-	take("orderId", !empty(it.s[sfOrder]), kFlex, &it.s[sfOrder])
-	take("revenue", false, kDecimal, &it.s[sfRevenue])
-	take("total", !empty(it.s[sfRevenue]), kDecimal, &it.s[sfRevenue])
+	take(pCurrency, false, kWire, &it.s[sfCurrency])
+	take(pOrderID, false, kFlex, &it.s[sfOrder])
+	take(pOrderIDCamel, !empty(it.s[sfOrder]), kFlex, &it.s[sfOrder])
+	take(pRevenue, false, kDecimal, &it.s[sfRevenue])
+	take(pTotal, !empty(it.s[sfRevenue]), kDecimal, &it.s[sfRevenue])
 	return ok
 }
 
@@ -754,6 +801,11 @@ func (d *segDecoder) encodeProperties(it *segItem, ip []byte) bool {
 	for a := 1; a < len(order); a++ {
 		for b := a; b > 0 && bytes.Compare(d.ms[order[b]].key, d.ms[order[b-1]].key) < 0; b-- {
 			order[b], order[b-1] = order[b-1], order[b]
+		}
+	}
+	for a := 1; a < len(order); a++ {
+		if bytes.Equal(d.ms[order[a]].key, d.ms[order[a-1]].key) {
+			return false // repeated: the map keeps the last
 		}
 	}
 	start := len(d.props)
@@ -859,7 +911,7 @@ func (d *segDecoder) properties(i int) (end int, object, ok bool) {
 		if i >= len(data) || data[i] != '"' {
 			return i, true, false
 		}
-		kend, esc, high, ok := scanString(data, i)
+		kend, esc, high, ok := scanStr(data, i)
 		if !ok {
 			return kend, true, false
 		}
@@ -876,8 +928,13 @@ func (d *segDecoder) properties(i int) (end int, object, ok bool) {
 			return i, true, false
 		}
 		if !d.bad {
-			if d.find(string(key)) >= 0 {
-				d.bad = true // repeated: the map keeps the last
+			// A repeated key (the map keeps the last) is caught here for
+			// the keys mapped to fields, among the others once sorted.
+			if k := propSlot(key); k >= 0 {
+				if d.slot[k] >= 0 {
+					d.bad = true
+				}
+				d.slot[k] = len(d.ms)
 			}
 			d.ms = append(d.ms, segMember{key: key, start: start, end: i})
 		}
@@ -906,7 +963,7 @@ func (d *segDecoder) context(i int, c *segContext) (int, bool) {
 		if i >= len(data) || data[i] != '"' {
 			return i, false
 		}
-		kend, esc, high, ok := scanString(data, i)
+		kend, esc, high, ok := scanStr(data, i)
 		if !ok {
 			return kend, false
 		}
@@ -977,7 +1034,7 @@ func (d *segDecoder) page(i int, c *segContext) (int, bool) {
 		if i >= len(data) || data[i] != '"' {
 			return i, false
 		}
-		kend, esc, high, ok := scanString(data, i)
+		kend, esc, high, ok := scanStr(data, i)
 		if !ok {
 			return kend, false
 		}
@@ -1041,7 +1098,7 @@ func (d *segDecoder) str(i int, k valKind) (end int, sp segSpan, ok bool) {
 	data := d.data
 	switch c := data[i]; {
 	case c == '"':
-		end, esc, high, ok := scanString(data, i)
+		end, esc, high, ok := scanStr(data, i)
 		if !ok {
 			return end, sp, false
 		}
@@ -1098,6 +1155,57 @@ func (d *segDecoder) add(v []byte) segSpan {
 	return segSpan{uint32(s), uint32(len(d.strs))}
 }
 
+// scanStr is scanString, skipping runs of plain bytes eight at a time: the
+// strings of a Segment message (URLs, user agents, ids) are long.
+func scanStr(data []byte, i int) (end int, esc, high, ok bool) {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	j := i + 1
+	for j+8 <= len(data) {
+		w := binary.LittleEndian.Uint64(data[j:])
+		q, b := w^(lo*'"'), w^(lo*'\\')
+		// A byte that is '"', '\\', below 0x20 or not ASCII sets its top
+		// bit here (a byte above it may too: the loop below sorts it out).
+		if ((q-lo)&^q|(b-lo)&^b|(w-lo*0x20)|w)&hi != 0 {
+			break
+		}
+		j += 8
+	}
+	for {
+		for j < len(data) && plain[data[j]] {
+			j++
+		}
+		if j >= len(data) {
+			return j, esc, high, false
+		}
+		switch c := data[j]; {
+		case c == '"':
+			return j + 1, esc, high, true
+		case c == '\\':
+			esc = true
+			j++
+			if j >= len(data) {
+				return j, esc, high, false
+			}
+			switch data[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j++
+			case 'u':
+				if j+4 >= len(data) || hex4(data[j+1:j+5]) < 0 {
+					return j, esc, high, false
+				}
+				j += 5
+			default:
+				return j, esc, high, false
+			}
+		case c < 0x20:
+			return j, esc, high, false
+		default:
+			high = true
+			j++
+		}
+	}
+}
+
 func literal(data []byte, i int, lit string) (int, bool) {
 	return i + len(lit), bytes.HasPrefix(data[i:], []byte(lit))
 }
@@ -1112,7 +1220,7 @@ func (d *segDecoder) skip(i, depth int) (int, bool) {
 	}
 	switch c := data[i]; c {
 	case '"':
-		end, _, high, ok := scanString(data, i)
+		end, _, high, ok := scanStr(data, i)
 		if ok && high && !utf8.Valid(data[i+1:end-1]) {
 			d.bad = true
 		}
@@ -1134,7 +1242,7 @@ func (d *segDecoder) skip(i, depth int) (int, bool) {
 				if i >= len(data) || data[i] != '"' {
 					return i, false
 				}
-				end, _, high, ok := scanString(data, i)
+				end, _, high, ok := scanStr(data, i)
 				if !ok {
 					return end, false
 				}

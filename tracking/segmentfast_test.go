@@ -324,3 +324,21 @@ func TestSplitSegmentStopsAtMaxBatchLen(t *testing.T) {
 	require.Len(t, b.Messages, MaxBatchLen)
 	require.NotNil(t, b.fast)
 }
+
+// FuzzScanStr holds the eight-at-a-time string scan to scanString.
+func FuzzScanStr(f *testing.F) {
+	for _, s := range []string{`"abc"`, `"0123456789abcdef\"x"`, `"0123456789\\u00e9xyz"`, "\"0123456789ab\x01\"", `"0123456789Ünï"`, `"unterminated 0123456789`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) == 0 || data[0] != '"' {
+			return
+		}
+		end, esc, high, ok := scanString(data, 0)
+		end2, esc2, high2, ok2 := scanStr(data, 0)
+		require.Equal(t, ok, ok2)
+		if ok {
+			require.Equal(t, []any{end, esc, high}, []any{end2, esc2, high2})
+		}
+	})
+}
