@@ -164,14 +164,13 @@ type segDecoder struct {
 	bad, nul bool
 
 	// Of the envelope.
-	envCtx        segContext
-	envCtxRaw     []byte
-	envBad        bool // its context is one only FromSegment merges right
-	envNul        bool
-	writeKey      segSpan
-	sentAt        segSpan
-	hasKey        bool // writeKey given a string
-	tooMany, deep bool
+	envCtx    segContext
+	envCtxRaw []byte
+	envBad    bool // its context is one only FromSegment merges right
+	envNul    bool
+	writeKey  segSpan
+	sentAt    segSpan
+	hasKey    bool // writeKey given a string
 }
 
 func (d *segDecoder) getScratch() {
