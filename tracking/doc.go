@@ -54,9 +54,9 @@
 // a syntax error) goes to the encoding/json path, so results are identical;
 // a differential fuzz test holds the two to that. Segment bodies have a
 // fast path built the same way: DecodeSegment checks, splits and maps a
-// batch's track messages in one scan, merging the envelope's context, into
-// one string allocation per body, and leaves any message it is not sure of
-// to FromSegment, its reference.
+// batch's track, page and screen messages in one scan, merging the
+// envelope's context, into one string allocation per body, and leaves any
+// message it is not sure of to FromSegment, its reference.
 //
 // # Client
 //

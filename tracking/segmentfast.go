@@ -10,23 +10,25 @@ import (
 	"unicode/utf8"
 )
 
-// The Segment fast path decodes a /v1/batch body (or a /v1/track message)
-// in one scan: it checks the JSON, splits the batch and maps each track
-// message straight into the fields of an Event, as the native fast decoder
-// does for our own shape. Every string of the body it keeps goes into one
-// allocation, every properties object left over into another, and an
-// Event is filled from them after authentication (SegmentBody.AppendEvents)
-// with no further allocation.
+// The Segment fast path decodes a /v1/batch body (or a /v1/track,
+// /v1/page or /v1/screen message) in one scan: it checks the JSON, splits
+// the batch and maps each track, page and screen message straight into the
+// fields of an Event, as the native fast decoder does for our own shape.
+// Every string of the body it keeps goes into one allocation, every
+// properties object left over into another, and an Event is filled from
+// them after authentication (SegmentBody.AppendEvents) with no further
+// allocation.
 //
 // It maps a message only when it is sure to map it exactly as FromSegment
-// does: a track message whose keys are exact and not repeated, whose
-// values have the types FromSegment's fields take, whose strings are valid
-// UTF-8 and whose money parses. Anything else (another message type, an
-// escaped or case-folded key, a wrong type, an error of any kind) it leaves
-// to FromSegment, message by message; a body that is not valid JSON, or
-// whose envelope it is not sure of, goes whole to the encoding/json path,
-// which reports its error as it always has. Differential fuzz tests hold
-// the two paths to the same events and rejections.
+// does: a track, page or screen message whose keys are exact and not
+// repeated, whose values have the types FromSegment's fields take, whose
+// strings are valid UTF-8 and whose money parses. Anything else (another
+// message type, an escaped or case-folded key, a wrong type, an error of
+// any kind) it leaves to FromSegment, message by message; a body that is
+// not valid JSON, or whose envelope it is not sure of, goes whole to the
+// encoding/json path, which reports its error as it always has.
+// Differential fuzz tests hold the two paths to the same events and
+// rejections.
 
 // segField names a string of a decoded message, kept as a span of
 // segmentFast.strs.
@@ -63,12 +65,19 @@ const (
 	ctxIP
 )
 
+// The fields a page's properties set, which no context replaces.
+const (
+	fixedURL uint8 = 1 << iota
+	fixedReferrer
+)
+
 // segItem is one message of a batch as the fast path left it.
 type segItem struct {
 	ok    bool   // mapped; otherwise FromSegment maps the message
 	clean bool   // no string decoded from it holds a NUL
 	ctx   uint8  // the members its own context has (ctxPage...)
 	envIP bool   // it takes context.ip from the envelope, if the envelope has one
+	fixed uint8  // fixedURL, fixedReferrer: set by a page's properties
 	typ   string // the event type when the name is a spec name; else sfType
 	s     [numSegFields]segSpan
 	props segSpan // its properties, in segmentFast.props; empty for none
@@ -128,7 +137,9 @@ func (f *segmentFast) fill(i int, e *Event, env *SegmentEnvelope) (time.Time, bo
 type segMember struct {
 	key        []byte
 	start, end int
-	taken      bool // mapped to a field of the event
+	taken      bool    // mapped to a field of the event
+	quoted     bool    // added by the mapping: the string str of strs
+	str        segSpan // for quoted
 }
 
 // segContext is what a context object gives an event.
@@ -210,10 +221,13 @@ func (d *segDecoder) putScratch() {
 }
 
 // decodeSegmentFast decodes a Segment body (trimmed, a '{' first) in one
-// scan. kind is the path's message type, "" for a batch; only "track" and
-// "" are taken. ok false sends the whole body to the encoding/json path.
+// scan. kind is the path's message type, "" for a batch; "track", "page",
+// "screen" and "" are taken. ok false sends the whole body to the
+// encoding/json path.
 func decodeSegmentFast(data []byte, kind string) (b *SegmentBody, ok bool) {
-	if kind != "" && kind != "track" {
+	switch kind {
+	case "", "track", "page", "screen":
+	default:
 		return nil, false
 	}
 	d := &segDecoder{data: data, kind: kind}
@@ -265,7 +279,12 @@ func (d *segDecoder) resolve(f *segmentFast) {
 			continue
 		}
 		if it.ctx&ctxPage == 0 {
-			it.s[sfURL], it.s[sfReferrer] = env.url, env.referrer
+			if it.fixed&fixedURL == 0 {
+				it.s[sfURL] = env.url
+			}
+			if it.fixed&fixedReferrer == 0 {
+				it.s[sfReferrer] = env.referrer
+			}
 		}
 		if it.ctx&ctxUserAgent == 0 {
 			it.s[sfUserAgent] = env.userAgent
@@ -491,10 +510,10 @@ func (d *segDecoder) message(i int, it *segItem) (end int, ok bool) {
 		d.slot[k] = -1
 	}
 	var (
-		seen           uint32
-		typ, event     segSpan
-		own            segContext
-		props, propsIP bool
+		seen                       uint32
+		typ, event, name, category segSpan
+		own                        segContext
+		props                      bool
 	)
 	i = skipWS(data, i+1)
 	if i < len(data) && data[i] == '}' {
@@ -550,8 +569,10 @@ func (d *segDecoder) message(i int, it *segItem) (end int, ok bool) {
 					i, ok = d.check(i, kFlex)
 				case mEvent:
 					i, event, ok = d.str(i, kWire)
-				case mName, mCategory:
-					i, ok = d.check(i, kWire)
+				case mName:
+					i, name, ok = d.str(i, kWire)
+				case mCategory:
+					i, category, ok = d.str(i, kWire)
 				case mProperties:
 					i, props, ok = d.properties(i)
 				case mTraits:
@@ -596,48 +617,99 @@ func (d *segDecoder) message(i int, it *segItem) (end int, ok bool) {
 		}
 	}
 	end = i
-	track := d.kind == "track" || d.kind == "" && string(d.strs[typ.start:typ.end]) == "track"
-	if d.bad || !track || event.end == event.start || end-start > SegmentMaxMessageBytes {
-		d.rollback(strs0, props0)
-		return end, true
+	kind := d.kind
+	if kind == "" {
+		kind = string(d.strs[typ.start:typ.end]) // compared only: no allocation
 	}
-	// The event type, as SegmentEventName gives it.
-	name := d.strs[event.start:event.end]
-	if t, ok := segmentTypes[string(bytes.TrimSpace(name))]; ok {
-		it.typ = t
-	} else {
-		s := len(d.strs)
-		d.strs = appendSegmentName(d.strs, d.strs[event.start:event.end])
-		if len(d.strs) == s {
-			d.rollback(strs0, props0)
-			return end, true // no letter or digit
-		}
-		it.s[sfType] = segSpan{uint32(s), uint32(len(d.strs))}
-	}
-	if props {
-		propsIP = d.slot[pIP] >= 0
-		if !d.takeProperties(it) {
-			d.rollback(strs0, props0)
-			return end, true
-		}
-	}
-	it.ctx = own.has
-	it.s[sfURL], it.s[sfReferrer], it.s[sfUserAgent] = own.url, own.referrer, own.userAgent
-	var ip []byte
-	if own.has&ctxIP != 0 {
-		ip = d.strs[own.ip.start:own.ip.end]
-	} else {
-		it.envIP = !propsIP
-	}
-	if propsIP {
-		ip = nil
-	}
-	if !d.encodeProperties(it, ip) {
+	if d.bad || end-start > SegmentMaxMessageBytes || !d.mapMessage(it, kind, event, name, category, props, &own) {
 		d.rollback(strs0, props0)
 		return end, true
 	}
 	it.ok, it.clean = true, !d.nul
 	return end, true
+}
+
+// mapMessage maps a track, page or screen message whose members are
+// decoded, as FromSegment does, and reports false for anything else.
+func (d *segDecoder) mapMessage(it *segItem, kind string, event, name, category segSpan, props bool, own *segContext) bool {
+	empty := func(sp segSpan) bool { return sp.end == sp.start }
+	it.ctx = own.has
+	it.s[sfURL], it.s[sfReferrer], it.s[sfUserAgent] = own.url, own.referrer, own.userAgent
+	switch kind {
+	case "track":
+		if empty(event) {
+			return false
+		}
+		// The event type, as SegmentEventName gives it.
+		n := d.strs[event.start:event.end]
+		if t, ok := segmentTypes[string(bytes.TrimSpace(n))]; ok {
+			it.typ = t
+		} else {
+			s := len(d.strs)
+			d.strs = appendSegmentName(d.strs, d.strs[event.start:event.end])
+			if len(d.strs) == s {
+				return false // no letter or digit
+			}
+			it.s[sfType] = segSpan{uint32(s), uint32(len(d.strs))}
+		}
+		if props && !d.takeProperties(it) {
+			return false
+		}
+	case "page", "screen":
+		it.typ = PageViewed
+		if kind == "screen" {
+			it.typ = "screen_viewed"
+		}
+		// The message's name and category replace the properties' own.
+		for _, f := range [...]struct {
+			slot int
+			key  string
+			v    segSpan
+		}{{pName, "name", name}, {pCategory, "category", category}} {
+			if empty(f.v) {
+				continue
+			}
+			if k := d.slot[f.slot]; k >= 0 {
+				d.ms[k].taken = true
+			}
+			d.ms = append(d.ms, segMember{key: []byte(f.key), quoted: true, str: f.v})
+		}
+		// The properties' url and referrer, taken whatever their value,
+		// replace the context's when not empty.
+		for _, f := range [...]struct {
+			slot  int
+			field segField
+			fixed uint8
+		}{{pURL, sfURL, fixedURL}, {pReferrer, sfReferrer, fixedReferrer}} {
+			k := d.slot[f.slot]
+			if k < 0 {
+				continue
+			}
+			d.ms[k].taken = true
+			bad := d.bad
+			_, v, ok := d.str(d.ms[k].start, kWire)
+			if !ok || d.bad {
+				d.bad = bad
+				return false
+			}
+			if !empty(v) {
+				it.s[f.field] = v
+				it.fixed |= f.fixed
+			}
+		}
+	default:
+		return false
+	}
+	// context.ip joins the properties unless they have an ip.
+	propsIP := d.slot[pIP] >= 0
+	if own.has&ctxIP != 0 {
+		if !propsIP && !empty(own.ip) {
+			d.ms = append(d.ms, segMember{key: []byte("ip"), quoted: true, str: own.ip})
+		}
+	} else {
+		it.envIP = !propsIP
+	}
+	return d.encodeProperties(it)
 }
 
 // rollback drops what a message left to FromSegment added to strs and
@@ -664,6 +736,8 @@ const (
 	pRevenue
 	pTotal
 	pIP
+	pURL
+	pReferrer
 	numPropSlots
 )
 
@@ -695,6 +769,10 @@ func propSlot(key []byte) int {
 		return pTotal
 	case "ip":
 		return pIP
+	case "url":
+		return pURL
+	case "referrer":
+		return pReferrer
 	}
 	return -1
 }
@@ -782,10 +860,11 @@ func parseDecimalInt(b []byte) (int64, bool) {
 	return v, true
 }
 
-// encodeProperties encodes the members not taken, and ip when it is not
-// empty, as json.Marshal encodes a map[string]json.RawMessage: keys sorted
-// and escaped for HTML, values compacted and escaped for HTML.
-func (d *segDecoder) encodeProperties(it *segItem, ip []byte) bool {
+// encodeProperties encodes the members not taken as json.Marshal encodes
+// a map[string]json.RawMessage: keys sorted and escaped for HTML, values
+// compacted and escaped for HTML (a quoted member's string encoded as
+// json.Marshal encodes a string). It reports false for a repeated key.
+func (d *segDecoder) encodeProperties(it *segItem) bool {
 	order := d.order[:0]
 	for k := range d.ms {
 		if !d.ms[k].taken {
@@ -793,7 +872,7 @@ func (d *segDecoder) encodeProperties(it *segItem, ip []byte) bool {
 		}
 	}
 	d.order = order
-	if len(order) == 0 && len(ip) == 0 {
+	if len(order) == 0 {
 		return true
 	}
 	// Insertion sort: properties are few.
@@ -809,42 +888,28 @@ func (d *segDecoder) encodeProperties(it *segItem, ip []byte) bool {
 	}
 	start := len(d.props)
 	p := append(d.props, '{')
-	key := func(k []byte) {
-		if len(p) > start+1 {
-			p = append(p, ',')
-		}
-		if plainText(k) {
+	str := func(s []byte) {
+		if plainText(s) {
 			p = append(p, '"')
-			p = append(p, k...)
-			p = append(p, '"', ':')
+			p = append(p, s...)
+			p = append(p, '"')
 			return
 		}
-		enc, _ := json.Marshal(string(k))
+		enc, _ := json.Marshal(string(s))
 		p = append(p, enc...)
-		p = append(p, ':')
 	}
-	addIP := func() {
-		key([]byte("ip"))
-		if plainText(ip) {
-			p = append(p, '"')
-			p = append(p, ip...)
-			p = append(p, '"')
-		} else {
-			enc, _ := json.Marshal(string(ip))
-			p = append(p, enc...)
-		}
-		ip = nil
-	}
-	for _, k := range order {
+	for n, k := range order {
 		m := &d.ms[k]
-		if len(ip) > 0 && string(m.key) > "ip" {
-			addIP()
+		if n > 0 {
+			p = append(p, ',')
 		}
-		key(m.key)
-		p = appendMarshalled(p, d.data[m.start:m.end])
-	}
-	if len(ip) > 0 {
-		addIP()
+		str(m.key)
+		p = append(p, ':')
+		if m.quoted {
+			str(d.strs[m.str.start:m.str.end])
+		} else {
+			p = appendMarshalled(p, d.data[m.start:m.end])
+		}
 	}
 	p = append(p, '}')
 	d.props = p

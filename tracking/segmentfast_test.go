@@ -12,9 +12,12 @@ import (
 )
 
 // segmentSeeds are Segment messages of every shape the fast path must
-// either map exactly as FromSegment does or hand back.
-var segmentSeeds = []string{
-	// What analytics.js and analytics-go send.
+// either map exactly as FromSegment does or hand back: the common ones it
+// maps, then the odd ones.
+var segmentSeeds = append(segmentCommon[:len(segmentCommon):len(segmentCommon)], segmentOdd...)
+
+// segmentCommon are messages as analytics.js and analytics-go send them.
+var segmentCommon = []string{
 	`{"type":"track","messageId":"evt-1","anonymousId":"3f9c1d2e","event":"Product Added","properties":{"product_id":"SKU-1","name":"Merino Wool Crew Sweater","category":"apparel/knitwear","price":89.90,"quantity":1,"currency":"EUR","variant":"navy-m","list":"knitwear","position":4},"context":{"page":{"url":"https://shop.example/p?x=1","referrer":"https://shop.example/c"},"userAgent":"Mozilla/5.0 (Macintosh)","library":{"name":"analytics.js","version":"5.2.0"}},"timestamp":"2026-11-23T10:15:30.123Z"}`,
 	`{"type":"track","messageId":"m2","userId":"u1","event":"Order Completed","properties":{"order_id":"o1","total":30,"revenue":25.00,"currency":"usd","products":[{"product_id":"p1","price":10,"quantity":2},{"product_id":"p2","price":"5.00"}]},"originalTimestamp":"2026-03-01T11:00:00Z","sentAt":"2026-03-01T11:00:05Z","context":{"ip":"203.0.113.9","library":{"name":"analytics-go"}}}`,
 	`{"type":"track","messageId":77,"userId":12345678901234567890,"event":"Product Viewed","properties":{"id":"p9","productId":"p8","orderId":5,"order_id":null,"price":"19.99","quantity":"3"}}`,
@@ -30,7 +33,15 @@ var segmentSeeds = []string{
 	`{"type":"track","event":"Ctx","userId":"u","context":{"page":null,"userAgent":null}}`,
 	`{"type":"track","event":"Null strings","userId":"u","anonymousId":null,"properties":{"name":null,"category":"c"}}`,
 	`{"type":"track","event":"Order Completed","userId":"u","properties":{"orderId":"o2","revenue":null,"total":"7"},"timestamp":"2026-03-01T11:00:00+02:00"}`,
-	// What it must hand back, or map the same way all the same.
+	`{"type":"page","name":"Home","anonymousId":"a","properties":{"url":"https://x/"}}`,
+	`{"type":"page","messageId":"p2","anonymousId":"a","name":"Sweaters","category":"Knitwear","properties":{"name":"ignored","category":"gone","path":"/c/knitwear","title":"Knitwear & more","url":"","referrer":null,"search":""},"context":{"page":{"url":"https://shop.example/c","referrer":"https://ref.example/"},"ip":"203.0.113.9","userAgent":"UA"}}`,
+	`{"type":"screen","userId":"u","name":"Cart","properties":{"referrer":"app://home","z":1}}`,
+	`{"type":"page","userId":"u","properties":{"price":"9.99","product_id":"p","url":"https://x/p"}}`,
+}
+
+// segmentOdd are messages the fast path must hand back, or map the same
+// way all the same.
+var segmentOdd = []string{
 	`{"type":"track","Event":"Folded","userId":"u"}`,
 	`{"type":"track","event":"Twice","event":"Again","userId":"u"}`,
 	`{"type":"track","event":"Esc key","userId":"u","properties":{"k\u00e9y":"v"}}`,
@@ -42,7 +53,6 @@ var segmentSeeds = []string{
 	`{"type":"track","event":"Wrong type","userId":"u","groupId":true}`,
 	`{"type":"track","event":"","userId":"u"}`,
 	`{"type":"track","event":"!!!","userId":"u"}`,
-	`{"type":"page","name":"Home","anonymousId":"a","properties":{"url":"https://x/"}}`,
 	`{"type":"identify","userId":"u","traits":{"plan":"pro"}}`,
 	`{"type":"track","event":"Ctx","userId":"u","context":{"Page":{"url":"x"}}}`,
 	`{"type":"track","event":"Ctx","userId":"u","context":{"page":"not an object"}}`,
@@ -100,7 +110,9 @@ func FuzzSegmentFastMatchesFromSegment(f *testing.F) {
 		for ctx := range uint8(len(segmentEnvelopes)) {
 			f.Add([]byte(s), ctx, ctx%2 == 0, false)
 		}
-		f.Add([]byte(s), uint8(0), false, true)
+		for k := range uint8(3) {
+			f.Add([]byte(s), k, false, true)
+		}
 	}
 	now := time.Date(2026, 3, 1, 11, 0, 3, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, msg []byte, ctx uint8, after, single bool) {
@@ -114,7 +126,7 @@ func FuzzSegmentFastMatchesFromSegment(f *testing.F) {
 			if len(msg) == 0 || msg[0] != '{' {
 				return
 			}
-			b, ok = decodeSegmentFast(msg, "track")
+			b, ok = decodeSegmentFast(msg, [...]string{"track", "page", "screen"}[ctx%3])
 		} else {
 			b, ok = decodeSegmentFast(segmentBody(string(msg), ctx, after), "")
 		}
@@ -153,11 +165,12 @@ func FuzzSegmentFastMatchesFromSegment(f *testing.F) {
 // the encoding/json path: the same error or the same envelope, messages,
 // events and rejections.
 func FuzzDecodeSegmentMatchesJSON(f *testing.F) {
-	f.Add([]byte(`{"batch":[`+strings.Join(segmentSeeds, ",")+`],"sentAt":"2026-03-01T11:00:05Z","writeKey":"wk","context":{"ip":"1.2.3.4"}}`), false)
-	f.Add([]byte(`{"writeKey":"wk","batch":[`+strings.Join(segmentSeeds[:12], ",")+`],"context":{"library":{"name":"analytics-go"}}}`), false)
+	f.Add([]byte(`{"batch":[`+strings.Join(segmentSeeds, ",")+`],"sentAt":"2026-03-01T11:00:05Z","writeKey":"wk","context":{"ip":"1.2.3.4"}}`), uint8(0))
+	f.Add([]byte(`{"writeKey":"wk","batch":[`+strings.Join(segmentCommon, ",")+`],"context":{"library":{"name":"analytics-go"}}}`), uint8(0))
 	for _, s := range segmentSeeds {
-		f.Add([]byte(s), true)
-		f.Add(segmentBody(s, 2, true), false)
+		f.Add([]byte(s), uint8(1))
+		f.Add([]byte(s), uint8(2))
+		f.Add(segmentBody(s, 2, true), uint8(0))
 	}
 	for _, s := range []string{
 		`{"batch":[]}`, `{"batch":null}`, `{"Batch":[1]}`, `{"batch":[1],"batch":[2]}`, `{"batch":{"a":1}}`,
@@ -166,15 +179,14 @@ func FuzzDecodeSegmentMatchesJSON(f *testing.F) {
 		`{"writeKey":"wk","WriteKey":"other","type":"track","event":"A","userId":"u"}`,
 		`{"writeKey":"a","writeKey":"b","event":"A","userId":"u"}`, `{"writeKey":7,"event":"A","userId":"u"}`,
 	} {
-		f.Add([]byte(s), false)
-		f.Add([]byte(s), true)
+		for k := range uint8(5) {
+			f.Add([]byte(s), k)
+		}
 	}
 	now := time.Date(2026, 3, 1, 11, 0, 3, 0, time.UTC)
-	f.Fuzz(func(t *testing.T, data []byte, single bool) {
-		kind := ""
-		if single {
-			kind = "track"
-		}
+	kinds := []string{"", "track", "page", "screen", "identify"}
+	f.Fuzz(func(t *testing.T, data []byte, k uint8) {
+		kind := kinds[int(k)%len(kinds)]
 		got, gotErr := DecodeSegment(data, kind)
 		trimmed := bytes.TrimSpace(data)
 		if len(trimmed) == 0 || trimmed[0] != '{' || kind != "" && len(trimmed) > SegmentMaxMessageBytes {
@@ -231,7 +243,7 @@ func FuzzAppendMarshalled(f *testing.F) {
 }
 
 func TestSegmentFastPathTakesTheCommonMessages(t *testing.T) {
-	common := segmentSeeds[:15]
+	common := segmentCommon
 	for _, s := range common {
 		for ctx := range uint8(4) { // envelopes the fast path merges
 			for _, after := range []bool{false, true} {
@@ -265,7 +277,7 @@ func TestSegmentFastPathTakesTheCommonMessages(t *testing.T) {
 }
 
 func TestSegmentFastPathHandsBackWhatItCannotMapExactly(t *testing.T) {
-	for _, s := range segmentSeeds[15:] {
+	for _, s := range segmentOdd {
 		b, ok := decodeSegmentFast(segmentBody(s, 0, false), "")
 		require.True(t, ok, s)
 		if !b.fast.items[0].ok {
@@ -289,7 +301,8 @@ func TestSegmentFastPathHandsBackWhatItCannotMapExactly(t *testing.T) {
 	for _, s := range []string{
 		`{"type":"track","Event":"Folded","userId":"u"}`,
 		`{"type":"track","event":"Twice","event":"Again","userId":"u"}`,
-		`{"type":"page","name":"Home","anonymousId":"a"}`,
+		`{"type":"identify","userId":"u","traits":{"plan":"pro"}}`,
+		`{"type":"page","name":"Home","anonymousId":"a","properties":{"url":5}}`,
 	} {
 		b, _ := decodeSegmentFast(segmentBody(s, 0, false), "")
 		require.False(t, b.fast.items[0].ok, s)
@@ -310,8 +323,12 @@ func TestSegmentFastPathHandsBackWhatItCannotMapExactly(t *testing.T) {
 		_, ok := decodeSegmentFast([]byte(s), "track")
 		require.False(t, ok, s)
 	}
-	_, ok := decodeSegmentFast([]byte(`{"event":"A","userId":"u"}`), "page")
+	_, ok := decodeSegmentFast([]byte(`{"event":"A","userId":"u"}`), "identify")
 	require.False(t, ok)
+	b, ok := decodeSegmentFast([]byte(`{"writeKey":"wk","userId":"u","name":"Cart","type":"track"}`), "screen")
+	require.True(t, ok)
+	require.True(t, b.fast.items[0].ok, "the path's type wins")
+	require.Equal(t, "screen_viewed", b.fast.items[0].typ)
 }
 
 func TestSplitSegmentStopsAtMaxBatchLen(t *testing.T) {
