@@ -619,7 +619,14 @@ func (d *segDecoder) message(i int, it *segItem) (end int, ok bool) {
 	end = i
 	kind := d.kind
 	if kind == "" {
-		kind = string(d.strs[typ.start:typ.end]) // compared only: no allocation
+		switch string(d.strs[typ.start:typ.end]) { // no allocation
+		case "track":
+			kind = "track"
+		case "page":
+			kind = "page"
+		case "screen":
+			kind = "screen"
+		}
 	}
 	if d.bad || end-start > SegmentMaxMessageBytes || !d.mapMessage(it, kind, event, name, category, props, &own) {
 		d.rollback(strs0, props0)
