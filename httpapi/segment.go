@@ -49,8 +49,9 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		// Mapping goes through encoding/json and re-encodes properties:
-		// charged as twice what the fast decoder takes.
+		// A message the one-scan decoder leaves goes through encoding/json
+		// and has its properties re-encoded: charged as twice what the
+		// native fast decoder takes.
 		if !h.afford(w, &ch, 2*decodeCost(int64(len(buf)))) {
 			return
 		}
@@ -65,8 +66,22 @@ func (h *handler) segment(kind string) http.HandlerFunc {
 		if !h.afford(w, &ch, eventCost*int64(len(body.Messages))) {
 			return
 		}
-		events, rejections := body.AppendEvents(make([]tracking.Event, 0, len(body.Messages)),
+		// The events go into a pooled slice, as postEvents decodes: the
+		// ingester copies what it takes.
+		pooledEvents := eventsPool.Get().(*[]tracking.Event)
+		if cap(*pooledEvents) < len(body.Messages) {
+			*pooledEvents = make([]tracking.Event, 0, len(body.Messages))
+		}
+		decoded, rejections := body.AppendEvents((*pooledEvents)[:0],
 			tracking.NormalizeOptions{Now: h.cfg.Now(), ShopID: p.ShopID})
+		defer func() {
+			if cap(decoded) <= maxPooledEvents {
+				clear(decoded) // let go of the events' strings
+				*pooledEvents = decoded[:0]
+				eventsPool.Put(pooledEvents)
+			}
+		}()
+		events := decoded
 		if len(rejections) > 0 {
 			h.segmentDropped.Add(uint64(len(rejections)))
 			h.cfg.Logger.Warn("httpapi: Segment messages dropped as invalid", "path", r.URL.Path, "shop", p.ShopID,

@@ -163,6 +163,33 @@ func TestShopifyRefundCheckoutAndCustomerWebhooks(t *testing.T) {
 	require.EqualValues(t, 1, stats.Purchases)
 }
 
+func TestShopifyRefundWebhookCarriesTheOrdersCustomer(t *testing.T) {
+	e := newShopifyEnv(t)
+	sample := shopifyFixture(t, "refunds_create.json")
+	var body map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(sample, &body))
+	body["customer"] = json.RawMessage(`{"id":115310627314723954,"email":"john@example.com","state":"enabled"}`)
+	withCustomer, err := json.Marshal(body)
+	require.NoError(t, err)
+	for _, w := range []webhook{
+		signed("orders/create", "d1", shopifyFixture(t, "orders_create.json")),
+		signed("refunds/create", "d2", withCustomer),
+	} {
+		status, ans := e.deliver(w)
+		require.Equal(t, http.StatusOK, status, ans)
+		require.EqualValues(t, 1, ans["accepted"], w.topic)
+	}
+	e.flush()
+	byType := map[string]tracking.Event{}
+	for _, ev := range e.stored("shop-a") {
+		byType[ev.Type] = ev
+	}
+	require.Equal(t, "115310627314723954", byType[tracking.OrderRefunded].UserID)
+	require.Equal(t, byType[tracking.PurchaseCompleted].UserID, byType[tracking.OrderRefunded].UserID,
+		"the refund is the buyer's, as the purchase is")
+	require.Equal(t, "209.00", byType[tracking.OrderRefunded].Revenue.String())
+}
+
 func TestShopifyWebhookSignedWithThePreviousSecretDuringRotation(t *testing.T) {
 	e := newShopifyEnv(t)
 	body := shopifyFixture(t, "customers_create.json")
@@ -228,6 +255,10 @@ func TestShopifyWebhookThatIsNoEventIsAcknowledged(t *testing.T) {
 	}{
 		{"topic not mapped", "products/update", `{"id":632910392,"title":"IPod Nano - 8GB"}`, "ignored"},
 		{"order voided unpaid", "orders/create", `{"id":1,"financial_status":"voided","currency":"USD","total_price":"1.00"}`, "ignored"},
+		// No event type of the contract is a cancellation, and its money
+		// comes back as the refunds/create of the refund it makes.
+		{"order cancelled", "orders/cancelled", `{"id":820982911946154508,"cancelled_at":"2022-01-02T10:00:00-05:00","cancel_reason":"customer",` +
+			`"financial_status":"refunded","currency":"USD","total_price":"403.00","customer":{"id":115310627314723954}}`, "ignored"},
 		{"order without total", "orders/paid", `{"id":2,"currency":"USD","customer":{"id":3}}`, "dropped"},
 		{"unknown currency", "orders/paid", `{"id":2,"currency":"ZZZ","total_price":"1.00","customer":{"id":3}}`, "dropped"},
 		{"not JSON", "orders/paid", `not json`, "dropped"},
@@ -243,7 +274,7 @@ func TestShopifyWebhookThatIsNoEventIsAcknowledged(t *testing.T) {
 	e.flush()
 	require.Empty(t, e.stored("shop-a"))
 	_, _, metrics := e.do("GET", "/metrics", nil, nil)
-	require.Contains(t, string(metrics), `shoplytics_shopify_webhooks_total{outcome="ignored"} 2`)
+	require.Contains(t, string(metrics), `shoplytics_shopify_webhooks_total{outcome="ignored"} 3`)
 	require.Contains(t, string(metrics), `shoplytics_shopify_webhooks_total{outcome="dropped"} 3`)
 }
 

@@ -52,9 +52,11 @@
 // a body into one allocation and unescapes only strings that need it. Any
 // input it is not certain about (a wrong type, a repeated or case-folded key,
 // a syntax error) goes to the encoding/json path, so results are identical;
-// a differential fuzz test holds the two to that. Segment batches have a
-// fast path built the same way (DecodeSegment's split, and track messages
-// in SegmentBody.AppendEvents), with FromSegment as its reference.
+// a differential fuzz test holds the two to that. Segment bodies have a
+// fast path built the same way: DecodeSegment checks, splits and maps a
+// batch's track, page and screen messages in one scan, merging the
+// envelope's context, into one string allocation per body, and leaves any
+// message it is not sure of to FromSegment, its reference.
 //
 // # Client
 //

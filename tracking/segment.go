@@ -50,17 +50,23 @@ func SegmentEventName(name string) string {
 	if t, ok := segmentTypes[strings.TrimSpace(name)]; ok {
 		return t
 	}
-	b := make([]byte, 0, min(len(name), MaxTypeLen))
+	return string(appendSegmentName(make([]byte, 0, min(len(name), MaxTypeLen)), name))
+}
+
+// appendSegmentName appends the custom event type of the track name name
+// (see SegmentEventName) to b; nothing when it has no letter or digit.
+func appendSegmentName[T string | []byte](b []byte, name T) []byte {
+	start := len(b)
 	under := false
-	for i := 0; i < len(name) && len(b) < MaxTypeLen; i++ {
+	for i := 0; i < len(name) && len(b)-start < MaxTypeLen; i++ {
 		c := name[i]
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		if c >= 'a' && c <= 'z' || c >= '0' && c <= '9' {
-			if under && len(b) > 0 {
+			if under && len(b) > start {
 				b = append(b, '_')
-				if len(b) == MaxTypeLen {
+				if len(b)-start == MaxTypeLen {
 					break
 				}
 			}
@@ -70,7 +76,10 @@ func SegmentEventName(name string) string {
 		}
 		under = true
 	}
-	return strings.TrimRight(string(b), "_")
+	for len(b) > start && b[len(b)-1] == '_' {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // SegmentBody is a decoded Segment HTTP Tracking API body: the envelope of
@@ -86,9 +95,9 @@ type SegmentBody struct {
 	// FromSegment, so one bad message does not fail the others.
 	Messages []json.RawMessage
 
-	// valid says DecodeSegment made the body, so every message is valid
-	// JSON, as the fast path of AppendEvents needs.
-	valid bool
+	// fast holds the messages the one-scan decoder mapped; nil when the
+	// body went through encoding/json.
+	fast *segmentFast
 }
 
 // SegmentEnvelope is what a message takes from the body around it.
@@ -119,15 +128,28 @@ type segmentEnvelope struct {
 // MaxBatchLen messages. A single message larger than
 // SegmentMaxMessageBytes is refused here, as Segment refuses it; in a
 // batch, an oversized message is one bad message (see FromSegment).
+//
+// The body may refer to data: the caller must not modify data while it
+// uses the body.
 func DecodeSegment(data []byte, kind string) (*SegmentBody, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return nil, fmt.Errorf("%w: a Segment body is a JSON object", ErrBody)
 	}
+	if kind != "" && len(data) > SegmentMaxMessageBytes {
+		return nil, fmt.Errorf("message larger than %d bytes", SegmentMaxMessageBytes)
+	}
+	if b, ok := decodeSegmentFast(data, kind); ok {
+		return b, nil
+	}
+	return decodeSegmentJSON(data, kind)
+}
+
+// decodeSegmentJSON is DecodeSegment through encoding/json alone: the path
+// for whatever the fast decoder hands back, and the reference it is tested
+// against.
+func decodeSegmentJSON(data []byte, kind string) (*SegmentBody, error) {
 	if kind != "" {
-		if len(data) > SegmentMaxMessageBytes {
-			return nil, fmt.Errorf("message larger than %d bytes", SegmentMaxMessageBytes)
-		}
 		var key struct {
 			WriteKey wireString `json:"writeKey"`
 		}
@@ -140,26 +162,19 @@ func DecodeSegment(data []byte, kind string) (*SegmentBody, error) {
 			// the key is missing.
 		}
 		return &SegmentBody{WriteKey: string(key.WriteKey), Envelope: SegmentEnvelope{Type: kind},
-			Messages: []json.RawMessage{data}, valid: true}, nil
+			Messages: []json.RawMessage{data}}, nil
 	}
-	var env segmentEnvelope
-	ok, tooMany := splitSegmentFast(data, &env)
-	if tooMany {
+	if exceedsBatch(data) {
 		return nil, ErrTooManyEvents
 	}
-	if !ok {
-		if exceedsBatch(data) {
-			return nil, ErrTooManyEvents
-		}
-		env = segmentEnvelope{}
-		if err := json.Unmarshal(data, &env); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBody, fieldError(err))
-		}
+	var env segmentEnvelope
+	if err := json.Unmarshal(data, &env); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBody, fieldError(err))
 	}
 	if len(env.Batch) > MaxBatchLen {
 		return nil, ErrTooManyEvents
 	}
-	b := &SegmentBody{WriteKey: string(env.WriteKey), Messages: env.Batch, valid: true}
+	b := &SegmentBody{WriteKey: string(env.WriteKey), Messages: env.Batch}
 	b.Envelope.SentAt = parseInstant(string(env.SentAt))
 	if isObject(env.Context) {
 		b.Envelope.Context = env.Context
@@ -176,18 +191,24 @@ func (b *SegmentBody) AppendEvents(dst []Event, opts NormalizeOptions) ([]Event,
 	}
 	var rejected []Rejection
 	for i, raw := range b.Messages {
-		var (
-			e      Event
-			sentAt time.Time
-			err    error
-			ok     bool
-		)
-		if b.valid {
-			e, sentAt, ok = fromSegmentFast(raw, b.Envelope)
+		if f := b.fast; f != nil && f.items[i].ok {
+			// Filled and normalised in place: no copy of the event.
+			dst = append(dst, Event{})
+			e := &dst[len(dst)-1]
+			if sentAt, ok := f.fill(i, e, &b.Envelope); ok {
+				// Its properties are compact already, as json.Marshal
+				// writes them.
+				if err := normalize(e, sentAt, opts, true, f.items[i].clean); err != nil {
+					*e = Event{}
+					dst = dst[:len(dst)-1]
+					rejected = append(rejected, Rejection{i, err})
+				}
+				continue
+			}
+			*e = Event{}
+			dst = dst[:len(dst)-1]
 		}
-		if !ok {
-			e, sentAt, err = FromSegment(raw, b.Envelope)
-		}
+		e, sentAt, err := FromSegment(raw, b.Envelope)
 		if err == nil {
 			err = Normalize(&e, sentAt, opts)
 		}

@@ -22,9 +22,17 @@
 //     order_refunded, "shopify:refund:<id>", whose revenue is what the
 //     refund's successful refund transactions gave back (a refund without
 //     any transaction is valued at its refunded lines, subtotal and tax).
-//     Shopify's refund webhook names only the order, not the customer: its
-//     event's person is "shopify-order:<order id>" as anonymous id. The
-//     sync reads refunds inside their order and gives them the customer.
+//     Shopify's documented refund payload names only the order, not the
+//     customer (its user_id is the staff member who made the refund): such
+//     an event's person is "shopify-order:<order id>" as anonymous id; a
+//     payload that carries the order's customer gives its id as the user
+//     id. The sync reads refunds inside their order and gives them the
+//     customer.
+//   - orders/cancelled is not mapped: the contract has no event type for a
+//     cancellation, and an order_refunded of the whole order would count
+//     twice the money the refunds/create of the cancellation's refund
+//     already gives back (and invent a refund for an order cancelled
+//     unpaid).
 //   - checkouts/create: one checkout_started, "shopify:checkout:<token>".
 //   - customers/create: one identify of the customer's id; nothing
 //     personal (name, e-mail, address) is kept.

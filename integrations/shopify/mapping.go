@@ -186,9 +186,11 @@ func OrderEvent(o *Order) (tracking.Event, error) {
 // what the refund's successful refund transactions gave back; a refund
 // without any transaction (goods returned, no money moved yet) is valued at
 // its refunded lines, subtotal and tax. order, when known (the historical
-// sync reads refunds inside their order), gives the customer; a webhook's
-// refund names only its order, so its event's person is the order
-// ("shopify-order:<id>" as anonymous id).
+// sync reads refunds inside their order), gives the customer, else the
+// refund's own customer when its payload carries one; a webhook's refund
+// that names only its order has the order as its person
+// ("shopify-order:<id>" as anonymous id). The refund's user_id (the staff
+// member who made it) is never the customer.
 func RefundEvent(r *Refund, order *Order) (tracking.Event, error) {
 	e := tracking.Event{Type: tracking.OrderRefunded, OrderID: string(r.OrderID)}
 	fail := func(err error) (tracking.Event, error) {
@@ -264,6 +266,9 @@ func RefundEvent(r *Refund, order *Order) (tracking.Event, error) {
 			e.UserID = string(order.Customer.ID)
 		}
 		e.AnonymousID = order.CheckoutToken
+	}
+	if e.UserID == "" && r.Customer != nil {
+		e.UserID = string(r.Customer.ID)
 	}
 	if e.UserID == "" && e.AnonymousID == "" {
 		if r.OrderID == "" {

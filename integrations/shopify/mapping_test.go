@@ -85,6 +85,45 @@ func TestRefundWebhookSumsSuccessfulRefundTransactions(t *testing.T) {
 	require.NoError(t, tracking.Normalize(&e, time.Time{}, tracking.NormalizeOptions{}))
 }
 
+func TestRefundWebhookTakesTheCustomerThePayloadCarries(t *testing.T) {
+	sample := fixture(t, "refunds_create.json")
+	e, err := shopify.Webhook(shopify.TopicRefundsCreate, sample, "w1")
+	require.NoError(t, err)
+	require.Empty(t, e.UserID, "user_id 548380009 is the staff member who made the refund, not the customer")
+
+	// The same refund with the order's customer in it, as Shopify's
+	// customer object.
+	var body map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(sample, &body))
+	body["customer"] = json.RawMessage(`{"id":115310627314723954,"email":"john@example.com","created_at":"2021-12-31T19:00:00-05:00","state":"enabled","currency":"USD"}`)
+	withCustomer, err := json.Marshal(body)
+	require.NoError(t, err)
+	e, err = shopify.Webhook(shopify.TopicRefundsCreate, withCustomer, "w1")
+	require.NoError(t, err)
+	require.Equal(t, "115310627314723954", e.UserID, "the order's customer, every digit kept")
+	require.Empty(t, e.AnonymousID, "the customer is the person: no stand-in for the order")
+	require.Equal(t, "shopify:refund:890088186047892319", e.ID)
+	require.Equal(t, money(t, "209.00", "USD"), e.Revenue)
+	e.ShopID = "shop-a"
+	require.NoError(t, tracking.Normalize(&e, time.Time{}, tracking.NormalizeOptions{}))
+
+	// The order read by the sync comes first.
+	var r shopify.Refund
+	require.NoError(t, json.Unmarshal(withCustomer, &r))
+	e, err = shopify.RefundEvent(&r, &shopify.Order{ID: "820982911946154508", Currency: "USD", Customer: &shopify.Customer{ID: "42"}})
+	require.NoError(t, err)
+	require.Equal(t, "42", e.UserID)
+
+	// A customer without an id is none.
+	body["customer"] = json.RawMessage(`{"id":null}`)
+	noID, err := json.Marshal(body)
+	require.NoError(t, err)
+	e, err = shopify.Webhook(shopify.TopicRefundsCreate, noID, "w1")
+	require.NoError(t, err)
+	require.Empty(t, e.UserID)
+	require.Equal(t, "shopify-order:820982911946154508", e.AnonymousID)
+}
+
 func TestRefundWithoutTransactionsIsValuedAtItsLines(t *testing.T) {
 	r := shopify.Refund{ID: "7", OrderID: "9", CreatedAt: "2023-07-05T19:05:24-04:00",
 		RefundLineItems: []shopify.RefundLineItem{

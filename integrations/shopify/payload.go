@@ -126,6 +126,11 @@ type Refund struct {
 		Kind      string   `json:"kind"`
 		AmountSet moneySet `json:"amount_set"`
 	} `json:"order_adjustments"`
+	// Customer is the order's customer, when the payload carries one.
+	// Shopify's documented refunds/create payload does not; its user_id
+	// is the staff member who made the refund, never read as the
+	// customer.
+	Customer *Customer `json:"customer"`
 }
 
 // RefundLineItem is one refunded line of a refund.
