@@ -6,21 +6,25 @@
 # load, and the events the server had stored when it stopped (its stop
 # line, after draining what it accepted) per second of load.
 #
-#	scripts/bench-e2e.sh [-rounds N] [-duration 10s] [-conns 32] [-batch 1|100] CONFIG...
+#	scripts/bench-e2e.sh [-rounds N] [-duration 10s] [-conns 32] [-batch 1|100] [-addr 127.0.0.1:18089] CONFIG...
 #
 # A CONFIG is NAME=FLAGS, e.g. 'sqlite-nospool=-store sqlite://DB -spool off';
 # DB is replaced by a fresh file and PG by a fresh schema of
-# $SHOPLYTICS_BENCH_POSTGRES_URL for every run.
+# $SHOPLYTICS_BENCH_POSTGRES_URL for every run. FLAGS starting with
+# 'bin:FILE ' run the server binary FILE instead of one built from the
+# tree, to compare two builds side by side (build the other one with
+# `go build -o FILE ./examples/server` in its checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rounds=3 duration=10s conns=32 batch=1
+rounds=3 duration=10s conns=32 batch=1 addr=127.0.0.1:18089
 while [[ $# -gt 0 && $1 == -* ]]; do
 	case $1 in
 	-rounds) rounds=$2; shift 2 ;;
 	-duration) duration=$2; shift 2 ;;
 	-conns) conns=$2; shift 2 ;;
 	-batch) batch=$2; shift 2 ;;
+	-addr) addr=$2; shift 2 ;;
 	*) echo "unknown flag $1" >&2; exit 2 ;;
 	esac
 done
@@ -50,6 +54,12 @@ for ((r = 1; r <= rounds; r++)); do
 	for config in "$@"; do
 		name=${config%%=*}
 		flags=${config#*=}
+		server="$work/server"
+		if [[ $flags == bin:* ]]; then
+			server=${flags%% *}
+			server=${server#bin:}
+			flags=${flags#* }
+		fi
 		run="$work/run-$name-$r"
 		mkdir -p "$run"
 		if [[ $flags == *PG* ]]; then
@@ -60,10 +70,10 @@ for ((r = 1; r <= rounds; r++)); do
 		fi
 		db="$run/events.db"
 		flags=${flags//DB/"$db"}
-		(cd "$run" && exec "$work/server" -addr 127.0.0.1:18089 $flags >"$run/out" 2>"$run/log") &
+		(cd "$run" && exec "$server" -addr "$addr" $flags >"$run/out" 2>"$run/log") &
 		pid=$!
-		for _ in $(seq 1 100); do curl -fs 127.0.0.1:18089/health >/dev/null 2>&1 && break; sleep 0.1; done
-		wrk -t2 -c"$conns" -d"$duration" -s "$work/post.lua" http://127.0.0.1:18089/events >"$run/wrk"
+		for _ in $(seq 1 100); do curl -fs "$addr/health" >/dev/null 2>&1 && break; sleep 0.1; done
+		wrk -t2 -c"$conns" -d"$duration" -s "$work/post.lua" "http://$addr/events" >"$run/wrk"
 		rps=$(awk '/Requests\/sec/ {print $2}' "$run/wrk")
 		total=$(awk '/requests in/ {print $1}' "$run/wrk")
 		refused=$(awk '/Non-2xx/ {print $5}' "$run/wrk")
