@@ -370,6 +370,7 @@ func (s *spool) syncLocked(seg *segment) {
 		s.log.Error("ingest: spool: fsync failed; waiting calls are refused and writing goes on in a new segment", "err", err)
 		s.sealLocked(seg)
 		round.err = seg.err
+		seg.wrote = seg.size // records appended meanwhile are never written: read back as corrupt, not waited for
 	} else {
 		seg.synced = max(seg.synced, target)
 		seg.filled = max(seg.filled, target, zeroTo)
