@@ -15,25 +15,29 @@ import (
 )
 
 // BenchmarkDurableStore is the durable answer (-durable) without HTTP:
-// 64 callers each storing one event at a time with Ingester.Store, which
-// returns once the event is committed, so concurrent calls share commits.
+// 64 callers (or one) each storing one event at a time with
+// Ingester.Store, which returns once the event is committed, so
+// concurrent calls share commits; with one caller, ns/op is the latency
+// of a commit.
 // The events are the HTTP benchmark's: one shop, visitor and session, so
 // every commit adds to the same rollup rows. Variants: the rollups kept
 // (all, hourly only, none), 1 or 2 flushers, and lib/pq's
-// binary_parameters (one round trip per parameterized statement instead
+// binary_parameters (one round trip per statement with arguments instead
 // of two). Compare events/s within one run:
 //
 //	go test -run '^$' -bench DurableStore -benchtime 5000x ./store/pgstore
 func BenchmarkDurableStore(b *testing.B) {
 	for _, bc := range []struct {
+		callers  int
 		rollups  string
 		flushers int
 		binary   bool
-	}{{"on", 2, false}, {"on", 1, false}, {"on", 2, true}, {"hourly", 2, false}, {"off", 2, false}} {
-		b.Run(fmt.Sprintf("rollups=%s/flushers=%d/binary_parameters=%v", bc.rollups, bc.flushers, bc.binary), func(b *testing.B) {
-			dsn := testenv.PostgresURL(b)
+	}{{64, "on", 2, false}, {64, "on", 2, true}, {64, "on", 1, false}, {64, "hourly", 2, false}, {64, "off", 2, false},
+		{1, "on", 2, false}, {1, "on", 2, true}} {
+		b.Run(fmt.Sprintf("callers=%d/rollups=%s/flushers=%d/binary_parameters=%v", bc.callers, bc.rollups, bc.flushers, bc.binary), func(b *testing.B) {
+			dsn := testenv.PostgresURL(b) + "&binary_parameters=no"
 			if bc.binary {
-				dsn += "&binary_parameters=yes"
+				dsn = testenv.PostgresURL(b) + "&binary_parameters=yes"
 			}
 			s, err := New(testCtx(b), Options{DSN: dsn, Schema: newSchema(b),
 				HourlyRollupsOnly: bc.rollups == "hourly", DisableRollups: bc.rollups == "off"})
@@ -50,9 +54,9 @@ func BenchmarkDurableStore(b *testing.B) {
 			base := time.Now().UTC().Truncate(time.Second)
 			var next atomic.Int64
 			var wg sync.WaitGroup
-			errs := make(chan error, 64)
+			errs := make(chan error, bc.callers)
 			b.ResetTimer()
-			for range 64 {
+			for range bc.callers {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()

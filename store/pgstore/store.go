@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -140,15 +139,6 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 		cfg, err := pq.NewConfig(opts.DSN)
 		if err != nil {
 			return nil, fmt.Errorf("pgstore: dsn: %w", dsnError(opts.DSN, err))
-		}
-		if !strings.Contains(opts.DSN, "binary_parameters") {
-			// A statement with arguments then costs one round trip, not
-			// two (lib/pq otherwise prepares it first): half the waits
-			// of a batch's rollup statements, which a durable answer
-			// feels. Arguments are text either way, but []byte, which
-			// goes as bytea (a checkpoint's value, the one pgstore
-			// passes).
-			cfg.BinaryParameters = true
 		}
 		switch {
 		case opts.ConnectTimeout > 0:
