@@ -4,7 +4,10 @@
 # between them come from one sitting. Prints one line per run: the
 # configuration, wrk's requests/s, the events answered 202 per second of
 # load, and the events the server had stored when it stopped (its stop
-# line, after draining what it accepted) per second of load.
+# line, after draining what it accepted) per second of load. At the end,
+# each configuration's median req/s and the median of its per-round
+# ratios to the first configuration (pairs from one round saw the same
+# machine; on a shared one they swing together).
 #
 #	scripts/bench-e2e.sh [-rounds N] [-duration 10s] [-conns 32] [-batch 1|100] [-addr 127.0.0.1:18089] CONFIG...
 #
@@ -80,6 +83,7 @@ for ((r = 1; r <= rounds; r++)); do
 		kill -TERM $pid
 		wait $pid || true
 		stored=$(sed -n 's/.*shoplytics stopped.* stored=\([0-9]*\).*/\1/p' "$run/log")
+		echo "$r $name ${rps:-0}" >>"$work/results"
 		printf '%-22s round %d  %10s req/s  %9s accepted ev/s  %9s stored ev/s\n' "$name" "$r" "$rps" \
 			"$(( (total - ${refused:-0}) * batch / secs ))" "$(( ${stored:-0} / secs ))"
 		if [[ -n ${schema:-} ]]; then
@@ -87,4 +91,22 @@ for ((r = 1; r <= rounds; r++)); do
 			schema=
 		fi
 	done
+done
+
+first=${1%%=*}
+echo
+echo "medians of $rounds rounds; ratio: median of per-round req/s over $first's"
+for config in "$@"; do
+	name=${config%%=*}
+	awk -v n="$name" -v f="$first" '
+		$2 == f { base[$1] = $3 }
+		$2 == n { v[++k] = $3; r[$1] = $3 }
+		END {
+			for (i in r) if (base[i] > 0) q[++m] = r[i] / base[i]
+			printf "%-22s %10.0f req/s  ratio %.2f\n", n, median(v, k), median(q, m)
+		}
+		function median(a, c,   i, j, t) {
+			for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+		}' "$work/results"
 done
