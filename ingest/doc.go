@@ -39,17 +39,20 @@
 // Each call is one record — length, CRC-32C, the events' JSON — in a
 // segment file named by the sequence number of its first event; a segment
 // is deleted once every event in it is finished. [SyncAlways] (the
-// default) fsyncs before the call returns, one fsync for all the callers
-// waiting at that moment; [SyncInterval] fsyncs on a timer and does not
-// wait, which survives the death of the process but not a power cut.
+// default) fsyncs before the call returns, one write and fdatasync for all
+// the callers waiting at that moment, into zeros the segment was extended
+// with ahead of its records (1 MiB at a time), so the flush changes no file
+// size; [SyncInterval] fsyncs on a timer and does not wait, which survives
+// the death of the process but not a power cut.
 //
 // The spool is the queue of record: memory holds at most QueueSize events,
 // and those past it wait on disk, up to [SpoolOptions.MaxBytes], to be read
 // back in order as memory frees; only a full spool refuses input. New locks
 // the directory ([ErrSpoolLocked] for a second Ingester) and scans it,
-// checking every record: a torn tail or corrupt bytes end the valid part of
-// their segment, are counted in [Stats] and logged, and writing goes on in
-// a fresh segment. A failed write is cut off the file and fails the call; a
+// checking every record: zeros after the last record are the segment's
+// end; a torn tail or corrupt bytes end the valid part of their segment,
+// are counted in [Stats] (up to the last non-zero byte) and logged, and
+// writing goes on in a fresh segment. A failed write is cut off the file and fails the call; a
 // failed fsync fails every call waiting on it and seals the segment, so
 // writing goes on in a new one. Events in a failed call may still be
 // stored, as the call may have reached the disk.

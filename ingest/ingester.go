@@ -387,6 +387,13 @@ func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
 	if queued < in.opts.BatchSize && !in.draining && in.flushTo <= in.takenSeq && age < in.opts.MaxBatchAge {
 		return batch{}, in.opts.MaxBatchAge - age, false
 	}
+	if queued < in.opts.BatchSize && !in.draining && len(in.inFlight) > 0 {
+		// A batch is being written: a partial one waits for it (finish
+		// nudges) or for a full batch, and grows meanwhile. Batches that
+		// touch the same rollup rows commit one after the other anyway;
+		// a second small one would only halve the events per commit.
+		return batch{}, 0, false
+	}
 	n := min(queued, in.opts.BatchSize)
 	b.events = make([]tracking.Event, n)
 	copy(b.events, in.queue[in.head:in.head+n])
@@ -439,6 +446,9 @@ func (in *Ingester) finish(b batch, inserted, duplicates int, out []outcome) {
 	delete(in.inFlight, b.lo)
 	close(in.progress)
 	in.progress = make(chan struct{})
+	if len(in.queue) > in.head {
+		in.nudge() // a partial batch may have waited for this one
+	}
 	if in.spool == nil {
 		in.mu.Unlock()
 		return

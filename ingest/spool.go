@@ -30,7 +30,7 @@ type spool struct {
 	opts  SpoolOptions
 	log   *slog.Logger
 	lock  *os.File
-	fsync func(*os.File) error // (*os.File).Sync; tests make it fail
+	fsync func(*os.File) error // syncData; tests make it fail
 	// onWritten is called (with mu held, so it must not block) after a
 	// group of pending records reaches its file, for the reader.
 	onWritten func()
@@ -40,7 +40,7 @@ type spool struct {
 	segs         []*segment    // on disk, in sequence order
 	cur          *segment      // appended to; nil until the next append starts one
 	next         uint64        // sequence number of the next event written
-	bytes        int64         // size of segs on disk
+	bytes        int64         // the length of segs' files on disk, zeros ahead of records included
 	released     uint64        // every event below it is finished
 	space        chan struct{} // closed when bytes shrink or intake stops; replaced after
 	intakeClosed bool
@@ -63,7 +63,7 @@ func openSpool(opts SpoolOptions, log *slog.Logger) (*spool, position, error) {
 	if err != nil {
 		return nil, position{}, err
 	}
-	s := &spool{dir: opts.Dir, opts: opts, log: log, lock: lock, fsync: (*os.File).Sync, space: make(chan struct{}), done: make(chan struct{})}
+	s := &spool{dir: opts.Dir, opts: opts, log: log, lock: lock, fsync: syncData, space: make(chan struct{}), done: make(chan struct{})}
 	s.synced = sync.NewCond(&s.mu)
 	if v, ok := lockField(content, "next"); ok {
 		s.next, _ = strconv.ParseUint(v, 10, 64)
@@ -113,7 +113,7 @@ func (s *spool) scan() (position, error) {
 		seg.tail = res.corruptBytes
 		seg.sealed = true
 		s.segs = append(s.segs, seg)
-		s.bytes += seg.size + seg.tail
+		s.bytes += seg.disk
 		s.replayed += seg.end - seg.first
 		prevEnd = seg.end
 		s.next = max(s.next, seg.end)
@@ -153,11 +153,17 @@ func (s *spool) append(r *record, placed func(seq uint64, at position)) (*segmen
 		return nil, 0, nil, ErrClosed
 	}
 	size := int64(len(r.b))
+	roll := func() bool {
+		c := s.cur
+		return c == nil || c.sealed || (c.size > segmentHeaderLen && c.size+size > s.opts.SegmentBytes)
+	}
+	// need is how much the record adds to the spool on disk: nothing when
+	// it fits in the zeros written ahead of the records.
 	need := func() int64 {
-		if c := s.cur; c == nil || c.sealed || (c.size > segmentHeaderLen && c.size+size > s.opts.SegmentBytes) {
+		if roll() {
 			return size + segmentHeaderLen
 		}
-		return size
+		return max(s.cur.size+size-s.cur.disk, 0)
 	}
 	if s.bytes+need() > s.opts.MaxBytes && s.cur != nil && s.cur.end <= s.released {
 		// The segment being written holds only finished events: let it go.
@@ -167,7 +173,7 @@ func (s *spool) append(r *record, placed func(seq uint64, at position)) (*segmen
 	if s.bytes+need() > s.opts.MaxBytes {
 		return nil, 0, s.space, errSpoolFull
 	}
-	if need() > size {
+	if roll() {
 		if err := s.rollLocked(); err != nil {
 			return nil, 0, nil, err
 		}
@@ -180,7 +186,7 @@ func (s *spool) append(r *record, placed func(seq uint64, at position)) (*segmen
 		// group that the next fsync's leader writes in one call, so no
 		// caller blocks in write(2) behind an fsync of the same file.
 		seg.pending = append(seg.pending, r.b...)
-	} else if _, err := seg.f.Write(r.b); err != nil {
+	} else if _, err := seg.f.WriteAt(r.b, off); err != nil {
 		err = fmt.Errorf("ingest: spool: write %s: %w", seg.path, err)
 		s.log.Error("ingest: spool: write failed; the call is refused", "err", err)
 		// Cut a partial record off; if that fails too, the segment ends
@@ -191,11 +197,17 @@ func (s *spool) append(r *record, placed func(seq uint64, at position)) (*segmen
 			s.sealLocked(seg)
 		}
 		return nil, 0, nil, err
+	} else {
+		seg.filled = max(seg.filled, off+size)
+		seg.wrote = off + size
 	}
 	seg.size += size
 	seg.end += uint64(r.n)
 	s.next += uint64(r.n)
-	s.bytes += size
+	if seg.size > seg.disk {
+		s.bytes += seg.size - seg.disk
+		seg.disk = seg.size
+	}
 	placed(seq, position{seg: seg.first, off: off, seq: seq})
 	return seg, seg.size, nil, nil
 }
@@ -212,7 +224,7 @@ func (s *spool) rollLocked() error {
 		s.deleteLocked(n - 1)
 	}
 	path := filepath.Join(s.dir, segmentName(s.next))
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("ingest: spool: create %s: %w", path, err)
 	}
@@ -228,7 +240,7 @@ func (s *spool) rollLocked() error {
 		os.Remove(path)
 		return err
 	}
-	seg := &segment{path: path, first: s.next, end: s.next, size: segmentHeaderLen, f: f}
+	seg := &segment{path: path, first: s.next, end: s.next, size: segmentHeaderLen, disk: segmentHeaderLen, filled: segmentHeaderLen, wrote: segmentHeaderLen, f: f}
 	s.cur = seg
 	s.segs = append(s.segs, seg)
 	s.bytes += segmentHeaderLen
@@ -248,6 +260,23 @@ func syncDir(dir string) error {
 	return nil
 }
 
+// syncRound is one group write and fsync of a segment: the callers whose
+// records end by target wait for done, and learn err, without taking
+// spool.mu again.
+type syncRound struct {
+	target int64
+	done   chan struct{}
+	err    error // set before done is closed
+}
+
+// preallocBytes is how far ahead of its records a segment is extended
+// with zeros (SyncAlways). Writing into zeros leaves the file's size as it
+// is, so fdatasync flushes the data alone; the zeros cost one larger write
+// and flush per preallocBytes of records.
+const preallocBytes = 1 << 20
+
+var zeros [64 << 10]byte
+
 // waitSynced returns once seg is fsynced up to end, syncing it itself
 // when no other caller is: whoever syncs covers every caller whose record
 // was written before the fsync began (group commit). It fails if that
@@ -255,21 +284,30 @@ func syncDir(dir string) error {
 // it is finished, so the store has them.
 func (s *spool) waitSynced(seg *segment, end int64) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for seg.synced < end {
 		switch {
 		case seg.err != nil:
+			s.mu.Unlock()
 			return seg.err
 		case seg.deleted:
+			s.mu.Unlock()
 			return nil
 		case seg.f == nil:
+			s.mu.Unlock()
 			return fmt.Errorf("ingest: spool: %s closed before its fsync", seg.path)
 		case seg.syncing:
-			s.synced.Wait()
+			r := seg.round
+			s.mu.Unlock()
+			<-r.done
+			if r.target >= end {
+				return r.err
+			}
+			s.mu.Lock() // written after that round began: the next one
 		default:
 			s.syncLocked(seg)
 		}
 	}
+	s.mu.Unlock()
 	return nil
 }
 
@@ -279,35 +317,66 @@ func (s *spool) waitSynced(seg *segment, end int64) error {
 // still waiting on this one is refused.
 //
 // With SyncAlways it first writes the records appended since the last
-// write (seg.pending) in one call; a failed write is handled as a failed
-// fsync.
+// write (seg.pending) in one call, and when they reach past the file's
+// end it extends the file with zeros up to preallocBytes beyond them
+// (within SegmentBytes and MaxBytes), so the next groups overwrite zeros.
+// A failed write is handled as a failed fsync.
 func (s *spool) syncLocked(seg *segment) {
 	seg.syncing = true
 	target, f, fsync := seg.size, seg.f, s.fsync
 	group := seg.pending
+	from := target - int64(len(group))
 	seg.pending, seg.spare = seg.spare[:0], nil
+	var zeroTo int64
+	if len(group) > 0 && target > seg.filled {
+		if want := min(target+preallocBytes, max(s.opts.SegmentBytes, target)); want > seg.disk {
+			extra := min(want-seg.disk, s.opts.MaxBytes-s.bytes)
+			if extra > 0 {
+				seg.disk += extra
+				s.bytes += extra
+			}
+		}
+		zeroTo = seg.disk
+	}
+	round := &syncRound{target: target, done: make(chan struct{})}
+	seg.round = round
 	s.mu.Unlock()
 	var err error
 	if len(group) > 0 {
-		if _, werr := f.Write(group); werr != nil {
+		if _, werr := f.WriteAt(group, from); werr != nil {
 			err = fmt.Errorf("write: %w", werr)
 		}
+	}
+	for at := target; err == nil && at < zeroTo; {
+		n, werr := f.WriteAt(zeros[:min(int64(len(zeros)), zeroTo-at)], at)
+		if werr != nil {
+			err = fmt.Errorf("write: %w", werr)
+		}
+		at += int64(n)
 	}
 	if err == nil {
 		err = fsync(f)
 	}
 	s.mu.Lock()
 	seg.syncing = false
+	seg.round = nil
 	seg.spare = group[:0]
+	// Readers may go on to these records even if the write or fsync
+	// failed: what is torn is skipped as corrupt, not waited for.
+	seg.wrote = max(seg.wrote, target)
 	s.syncs++
 	if err != nil {
 		seg.err = fmt.Errorf("ingest: spool: fsync %s: %w", seg.path, err)
 		s.log.Error("ingest: spool: fsync failed; waiting calls are refused and writing goes on in a new segment", "err", err)
 		s.sealLocked(seg)
+		round.err = seg.err
+		seg.wrote = seg.size // records appended meanwhile are never written: read back as corrupt, not waited for
 	} else {
 		seg.synced = max(seg.synced, target)
+		seg.filled = max(seg.filled, target, zeroTo)
 	}
 	s.closeFileLocked(seg)
+	close(round.done)
 	s.synced.Broadcast()
 	if len(group) > 0 && s.onWritten != nil {
 		s.onWritten()
@@ -348,7 +417,9 @@ func (s *spool) sealLocked(seg *segment) {
 	s.closeFileLocked(seg)
 }
 
-// closeFileLocked closes a sealed segment's file once no fsync is owed.
+// closeFileLocked closes a sealed segment's file once no fsync is owed,
+// cutting off the zeros past its records (not fsynced: a crash may leave
+// them, and reading takes them for the end).
 func (s *spool) closeFileLocked(seg *segment) {
 	if seg.f == nil || seg.syncing || !seg.sealed {
 		return
@@ -356,8 +427,23 @@ func (s *spool) closeFileLocked(seg *segment) {
 	if !seg.deleted && seg.err == nil && seg.synced < seg.size && !s.closed {
 		return
 	}
+	if !seg.deleted && seg.err == nil && seg.disk > seg.size && seg.filled >= seg.size {
+		if err := seg.f.Truncate(seg.size); err != nil {
+			s.log.Warn("ingest: spool: cannot cut the zeros off a finished segment", "file", seg.path, "err", err)
+		} else {
+			s.bytes -= seg.disk - seg.size
+			seg.disk, seg.filled = seg.size, seg.size
+			s.freedLocked()
+		}
+	}
 	_ = seg.f.Close()
 	seg.f = nil
+}
+
+// freedLocked wakes the calls waiting for space.
+func (s *spool) freedLocked() {
+	close(s.space)
+	s.space = make(chan struct{})
 }
 
 // release records that every event below w is finished and deletes the
@@ -383,14 +469,13 @@ func (s *spool) dropFinishedLocked() {
 func (s *spool) deleteLocked(i int) {
 	seg := s.segs[i]
 	s.segs = append(s.segs[:i], s.segs[i+1:]...)
-	s.bytes -= seg.size + seg.tail
+	s.bytes -= seg.disk
 	seg.deleted = true
 	s.sealLocked(seg)
 	if err := os.Remove(seg.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Error("ingest: spool: cannot delete a finished segment", "err", err)
 	}
-	close(s.space)
-	s.space = make(chan struct{})
+	s.freedLocked()
 }
 
 // stopIntake refuses every later append; appends under way have placed

@@ -44,7 +44,10 @@ type SpoolOptions struct {
 	Dir string
 	// SegmentBytes is the size past which a segment file is closed and a
 	// new one started (default 64 MiB, or MaxBytes/4 if that is smaller).
-	// A segment is deleted once every event in it is finished.
+	// With SyncAlways the segment being written is extended with zeros up
+	// to 1 MiB ahead of its records (within SegmentBytes and MaxBytes),
+	// cut off when it is closed. A segment is deleted once every event in
+	// it is finished.
 	SegmentBytes int64
 	// MaxBytes bounds the spool on disk (default 1 GiB). When it is
 	// reached, TryEnqueue fails with ErrQueueFull and Enqueue blocks.

@@ -373,11 +373,156 @@ func recordOffsets(t *testing.T, path string) []int64 {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	var offs []int64
-	for off := int64(8); off < int64(len(b)); {
+	for off := int64(8); off+8 <= int64(len(b)); {
+		l := int64(binary.LittleEndian.Uint32(b[off:]))
+		if l == 0 { // the zeros a segment is extended with
+			break
+		}
 		offs = append(offs, off)
-		off += 8 + int64(binary.LittleEndian.Uint32(b[off:]))
+		off += 8 + l
 	}
 	return offs
+}
+
+// recordsEnd returns where the last record of a segment file ends.
+func recordsEnd(t *testing.T, path string) int64 {
+	t.Helper()
+	offs := recordOffsets(t, path)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	last := offs[len(offs)-1]
+	return last + 8 + int64(binary.LittleEndian.Uint32(b[last:]))
+}
+
+// The segment being written is extended with zeros ahead of its records;
+// a crash leaves them. They end the segment; a torn or corrupt record
+// before or among them is still counted and skipped.
+func TestSpoolZeroTail(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// damage breaks the last segment's file, whose records (of 10
+		// events each) end at end, and returns how many of its records
+		// stay valid and how many corrupt bytes the scan must count.
+		damage func(t *testing.T, path string, offs []int64, end int64) (valid int, corrupt int64)
+	}{
+		{"zeros after the last record", func(t *testing.T, path string, offs []int64, end int64) (int, int64) {
+			return len(offs), 0
+		}},
+		{"record torn before the zeros", func(t *testing.T, path string, offs []int64, end int64) (int, int64) {
+			// The last group write reached the disk only in part: its
+			// record's second half is still the zeros written ahead.
+			last := offs[len(offs)-1]
+			cut := last + (end-last)/2
+			writeAt(t, path, make([]byte, end-cut), cut)
+			return len(offs) - 1, lastNonZeroIn(t, path) - last
+		}},
+		{"record whose start did not reach the disk", func(t *testing.T, path string, offs []int64, end int64) (int, int64) {
+			last := offs[len(offs)-1]
+			writeAt(t, path, make([]byte, 8), last)
+			return len(offs) - 1, lastNonZeroIn(t, path) - last
+		}},
+		{"garbage far past the zeros", func(t *testing.T, path string, offs []int64, end int64) (int, int64) {
+			fi, err := os.Stat(path)
+			require.NoError(t, err)
+			writeAt(t, path, []byte("garbage!"), fi.Size()-100)
+			return len(offs), fi.Size() - 92 - end
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			fs := faultstore.New(memstore.New())
+			fs.SetDown(true)
+			sp := ingest.SpoolOptions{SegmentBytes: 1 << 20}
+			in := newIngester(t, fs, spoolOpts(dir, sp))
+			enqueueCalls(t, in, "z", 40, 10)
+			in.Crash()
+			segs := segments(t, dir)
+			require.Len(t, segs, 1)
+			path := segs[0]
+			offs := recordOffsets(t, path)
+			require.Len(t, offs, 40)
+			end := recordsEnd(t, path)
+			fi, err := os.Stat(path)
+			require.NoError(t, err)
+			require.Greater(t, fi.Size(), end, "the segment was extended with zeros ahead of its records")
+			require.Equal(t, end, lastNonZeroIn(t, path))
+			valid, corrupt := tc.damage(t, path, offs, end)
+
+			mem := memstore.New()
+			st := drain(t, dir, mem, sp)
+			got := ids(t, mem)
+			require.Len(t, got, valid*10, "every valid record is replayed")
+			for c := range valid {
+				require.Contains(t, got, fmt.Sprintf("z%04d-000009", c))
+			}
+			if corrupt == 0 {
+				require.Zero(t, st.SpoolCorrupt, "zeros are the end, not corruption")
+				require.Zero(t, st.SpoolCorruptBytes)
+			} else {
+				require.Equal(t, uint64(1), st.SpoolCorrupt)
+				require.Equal(t, uint64(corrupt), st.SpoolCorruptBytes, "corrupt bytes run to the last non-zero byte")
+			}
+			require.Empty(t, segments(t, dir))
+
+			// A later run numbers on and its records come back too.
+			fs = faultstore.New(mem)
+			fs.SetDown(true)
+			in = newIngester(t, fs, spoolOpts(dir, sp))
+			enqueueCalls(t, in, "after", 3, 10)
+			in.Crash()
+			st = drain(t, dir, mem, sp)
+			require.Zero(t, st.SpoolCorrupt)
+			for c := range 3 {
+				require.Contains(t, ids(t, mem), fmt.Sprintf("after%04d-000009", c))
+			}
+		})
+	}
+}
+
+// A clean shutdown cuts the zeros off the segments it leaves.
+func TestSpoolShutdownCutsTheZeros(t *testing.T) {
+	dir := t.TempDir()
+	fs := faultstore.New(memstore.New())
+	fs.SetDown(true)
+	sp := ingest.SpoolOptions{SegmentBytes: 1 << 20}
+	in := newIngester(t, fs, spoolOpts(dir, sp))
+	in.Start()
+	enqueueCalls(t, in, "s", 20, 10)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, in.Shutdown(ctx), context.DeadlineExceeded)
+	segs := segments(t, dir)
+	require.Len(t, segs, 1)
+	fi, err := os.Stat(segs[0])
+	require.NoError(t, err)
+	require.Equal(t, recordsEnd(t, segs[0]), fi.Size())
+	mem := memstore.New()
+	st := drain(t, dir, mem, sp)
+	require.Zero(t, st.SpoolCorrupt)
+	require.Len(t, ids(t, mem), 200)
+}
+
+func writeAt(t *testing.T, path string, b []byte, off int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = f.WriteAt(b, off)
+	require.NoError(t, err)
+}
+
+// lastNonZeroIn returns the offset just past the last non-zero byte of
+// the file.
+func lastNonZeroIn(t *testing.T, path string) int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0 {
+			return int64(i) + 1
+		}
+	}
+	return 0
 }
 
 func TestSpoolStartsPastCorruption(t *testing.T) {

@@ -220,3 +220,43 @@ func TestAStalledAppendIsCancelledAndRetried(t *testing.T) {
 	require.Equal(t, uint64(1), in.Stats().Retries)
 	shutdown(t, in)
 }
+
+// While a batch is being written, a partial one waits for it and grows:
+// concurrent Store calls then share one commit instead of each starting a
+// small one on the second flusher (they would commit one after the other
+// anyway when they touch the same rollup rows).
+func TestAPartialBatchWaitsForTheOneInFlight(t *testing.T) {
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.Hold()
+	in := newIngester(t, fs, ingest.Options{MaxBatchAge: time.Hour, Flushers: 2})
+	in.Start()
+	var wg sync.WaitGroup
+	store := func(id string) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r, err := in.Store(context.Background(), events(id, 1)...); err != nil || r != (ingest.Receipt{Inserted: 1}) {
+				t.Errorf("%s: %+v, %v", id, r, err)
+			}
+		}()
+	}
+	store("first")
+	require.Eventually(t, func() bool { a, _ := fs.Counts(); return a == 1 }, 5*time.Second, time.Millisecond)
+	for i := range 5 {
+		store(fmt.Sprintf("later%d", i))
+		require.Eventually(t, func() bool {
+			st := in.Stats()
+			return st.Queued+st.InFlight == uint64(i+2)
+		}, 5*time.Second, time.Millisecond)
+	}
+	st := in.Stats()
+	require.Equal(t, uint64(5), st.Queued, "the later calls wait for the batch in flight")
+	fs.Release()
+	wg.Wait()
+	appends, _ := fs.Counts()
+	require.Equal(t, 2, appends, "the five later calls share one batch")
+	require.Equal(t, uint64(2), in.Stats().Batches)
+	shutdown(t, in)
+	require.Len(t, ids(t, mem), 6)
+}

@@ -4,9 +4,12 @@
 # between them come from one sitting. Prints one line per run: the
 # configuration, wrk's requests/s, the events answered 202 per second of
 # load, and the events the server had stored when it stopped (its stop
-# line, after draining what it accepted) per second of load.
+# line, after draining what it accepted) per second of load. At the end,
+# each configuration's median req/s and the median of its per-round
+# ratios to the first configuration (pairs from one round saw the same
+# machine; on a shared one they swing together).
 #
-#	scripts/bench-e2e.sh [-rounds N] [-duration 10s] [-conns 32] [-batch 1|100] [-bodies one|datagen] [-events N] CONFIG...
+#	scripts/bench-e2e.sh [-rounds N] [-duration 10s] [-conns 32] [-batch 1|100] [-bodies one|datagen] [-events N] [-addr 127.0.0.1:18089] CONFIG...
 #
 # -bodies one (the default) sends one product_viewed event over and over
 # (-batch copies of it a request). -bodies datagen sends shop traffic from
@@ -20,11 +23,14 @@
 #
 # A CONFIG is NAME=FLAGS, e.g. 'sqlite-nospool=-store sqlite://DB -spool off';
 # DB is replaced by a fresh file and PG by a fresh schema of
-# $SHOPLYTICS_BENCH_POSTGRES_URL for every run.
+# $SHOPLYTICS_BENCH_POSTGRES_URL for every run. FLAGS starting with
+# 'bin:FILE ' run the server binary FILE instead of one built from the
+# tree, to compare two builds side by side (build the other one with
+# `go build -o FILE ./examples/server` in its checkout).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-rounds=3 duration=10s conns=32 batch=1 bodies=one events=200000
+rounds=3 duration=10s conns=32 batch=1 bodies=one events=200000 addr=127.0.0.1:18089
 while [[ $# -gt 0 && $1 == -* ]]; do
 	case $1 in
 	-rounds) rounds=$2; shift 2 ;;
@@ -33,6 +39,7 @@ while [[ $# -gt 0 && $1 == -* ]]; do
 	-batch) batch=$2; shift 2 ;;
 	-bodies) bodies=$2; shift 2 ;;
 	-events) events=$2; shift 2 ;;
+	-addr) addr=$2; shift 2 ;;
 	*) echo "unknown flag $1" >&2; exit 2 ;;
 	esac
 done
@@ -86,6 +93,12 @@ for ((r = 1; r <= rounds; r++)); do
 	for config in "$@"; do
 		name=${config%%=*}
 		flags=${config#*=}
+		server="$work/server"
+		if [[ $flags == bin:* ]]; then
+			server=${flags%% *}
+			server=${server#bin:}
+			flags=${flags#* }
+		fi
 		run="$work/run-$name-$r"
 		mkdir -p "$run"
 		if [[ $flags == *PG* ]]; then
@@ -96,16 +109,17 @@ for ((r = 1; r <= rounds; r++)); do
 		fi
 		db="$run/events.db"
 		flags=${flags//DB/"$db"}
-		(cd "$run" && exec "$work/server" -addr 127.0.0.1:18089 $flags >"$run/out" 2>"$run/log") &
+		(cd "$run" && exec "$server" -addr "$addr" $flags >"$run/out" 2>"$run/log") &
 		pid=$!
-		for _ in $(seq 1 100); do curl -fs 127.0.0.1:18089/health >/dev/null 2>&1 && break; sleep 0.1; done
-		wrk -t2 -c"$conns" -d"$duration" -s "$work/post.lua" http://127.0.0.1:18089/events >"$run/wrk"
+		for _ in $(seq 1 100); do curl -fs "$addr/health" >/dev/null 2>&1 && break; sleep 0.1; done
+		wrk -t2 -c"$conns" -d"$duration" -s "$work/post.lua" "http://$addr/events" >"$run/wrk"
 		rps=$(awk '/Requests\/sec/ {print $2}' "$run/wrk")
 		total=$(awk '/requests in/ {print $1}' "$run/wrk")
 		refused=$(awk '/Non-2xx/ {print $5}' "$run/wrk")
 		kill -TERM $pid
 		wait $pid || true
 		stored=$(sed -n 's/.*shoplytics stopped.* stored=\([0-9]*\).*/\1/p' "$run/log")
+		echo "$r $name ${rps:-0}" >>"$work/results"
 		printf '%-22s round %d  %10s req/s  %9s accepted ev/s  %9s stored ev/s\n' "$name" "$r" "$rps" \
 			"$(( (total - ${refused:-0}) * batch / secs ))" "$(( ${stored:-0} / secs ))"
 		if [[ -n ${schema:-} ]]; then
@@ -113,4 +127,22 @@ for ((r = 1; r <= rounds; r++)); do
 			schema=
 		fi
 	done
+done
+
+first=${1%%=*}
+echo
+echo "medians of $rounds rounds; ratio: median of per-round req/s over $first's"
+for config in "$@"; do
+	name=${config%%=*}
+	awk -v n="$name" -v f="$first" '
+		$2 == f { base[$1] = $3 }
+		$2 == n { v[++k] = $3; r[$1] = $3 }
+		END {
+			for (i in r) if (base[i] > 0) q[++m] = r[i] / base[i]
+			printf "%-22s %10.0f req/s  ratio %.2f\n", n, median(v, k), median(q, m)
+		}
+		function median(a, c,   i, j, t) {
+			for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+		}' "$work/results"
 done
