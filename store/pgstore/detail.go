@@ -44,25 +44,55 @@ func (s *Store) table(name string) string { return pq.QuoteIdentifier(s.schema) 
 // stamp renders t for a timestamptz[] array.
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
-// sessionLocks is how many advisory locks the session groups of a schema
-// share. Each lock a transaction holds takes a slot of the server's shared
-// lock table (max_locks_per_transaction × max_connections: 6,400 slots by
-// default, for every session), so a batch cannot take one per group: a
-// backfill batch of 10,000 groups would fail, and be retried, for ever.
-// Groups that share a lock only take turns.
-const sessionLocks = 256
+// The session groups of a batch are locked with transaction-scoped
+// advisory locks, in two levels. Each lock a transaction holds takes a slot
+// of the server's shared lock table (max_locks_per_transaction ×
+// max_connections: 6,400 slots by default, for every session), so a batch
+// cannot take one per group: a backfill batch of 50,000 groups overflowed
+// it ("out of shared memory") and was retried for ever. A batch of up to
+// fineLockGroups groups takes each of its groups' buckets (one of
+// sessionBuckets per schema) shared, then each group's own lock: batches of
+// different groups go on at once, as live batches of ingestion do. A larger
+// batch takes its buckets alone, exclusively: it waits for, and holds off,
+// every batch with a group in them. Buckets come first, then groups, each
+// in key order, so two batches never wait for each other's locks.
+const (
+	sessionBuckets = 256
+	fineLockGroups = 1024
+)
 
-// lockKey is the advisory lock of a session group in the store's schema:
-// one of the schema's sessionLocks keys.
-func (s *Store) lockKey(g store.SessionGroup) int64 {
+// sessionLocks returns the advisory locks of groups, in the order to take
+// them, and whether each is to be taken shared.
+func (s *Store) sessionLocks(groups []store.SessionGroup) (keys []int64, shared []bool) {
 	base := fnv.New64a()
 	base.Write([]byte("shoplytics/pgstore/session\x00" + s.schema))
-	h := fnv.New64a()
-	for _, part := range []string{g.ShopID, g.Kind, g.Key} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
+	buckets := make([]int64, 0, min(len(groups), sessionBuckets))
+	var fine []int64
+	for _, g := range groups {
+		h := fnv.New64a()
+		for _, part := range []string{g.ShopID, g.Kind, g.Key} {
+			h.Write([]byte(part))
+			h.Write([]byte{0})
+		}
+		sum := h.Sum64()
+		buckets = append(buckets, int64(base.Sum64()&^(sessionBuckets-1)|sum%sessionBuckets))
+		if len(groups) <= fineLockGroups {
+			own := fnv.New64a()
+			own.Write(base.Sum(nil))
+			own.Write(h.Sum(nil))
+			fine = append(fine, int64(own.Sum64()))
+		}
 	}
-	return int64(base.Sum64()&^(sessionLocks-1) | h.Sum64()%sessionLocks)
+	slices.Sort(buckets)
+	buckets = slices.Compact(buckets)
+	slices.Sort(fine)
+	fine = slices.Compact(fine)
+	keys = append(buckets, fine...)
+	shared = make([]bool, len(keys))
+	for i := range buckets {
+		shared[i] = fine != nil
+	}
+	return keys, shared
 }
 
 // writeDetail keeps the detail rollups of d in tx. The batch's session
@@ -77,13 +107,8 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		del, ins sessionArrays
 	)
 	if groups := d.sessions.Groups(); len(groups) > 0 {
-		locks := make([]int64, len(groups))
-		for i, g := range groups {
-			locks[i] = s.lockKey(g)
-		}
-		slices.Sort(locks)
-		locks = slices.Compact(locks)
-		if err := s.execPrepared(ctx, tx, s.lockSessionsSQL(), pq.Int64Array(locks)); err != nil {
+		locks, shared := s.sessionLocks(groups)
+		if err := s.execPrepared(ctx, tx, s.lockSessionsSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
 			return err
 		}
 		var shops, kinds, keys, los, his pq.StringArray
@@ -148,9 +173,11 @@ func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArray
 	s.addPeopleAndProducts(st, d)
 }
 
-// lockSessionsSQL takes the advisory locks of session groups, in order.
+// lockSessionsSQL takes the advisory locks of session groups (see
+// sessionLocks), each shared or not, in the arrays' order.
 func (s *Store) lockSessionsSQL() string {
-	return `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k`
+	return `SELECT CASE WHEN l.shared THEN pg_advisory_xact_lock_shared(l.k) ELSE pg_advisory_xact_lock(l.k) END
+		FROM unnest($1::bigint[], $2::boolean[]) AS l(k, shared)`
 }
 
 // readSessionsSQL reads the stored sessions of groups within windows.

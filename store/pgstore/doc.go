@@ -89,8 +89,11 @@
 // by the hour they start), who was active per hour with each anonymous
 // id's earliest identify (store.PeopleReader), and products per hour and
 // currency (store.ProductReader). Append keeps them in the same
-// transaction for the inserted events: it takes a transaction-scoped
-// advisory lock per session group of the batch, in order, reads the
+// transaction for the inserted events: it takes transaction-scoped
+// advisory locks of the batch's session groups (each group's own, under a
+// shared lock of one of 256 buckets; a batch of more than 1,024 groups
+// takes its buckets alone, so it never overflows the server's lock table),
+// in order, reads the
 // stored sessions near the batch's, and writes every rollup table, the
 // hourly one included, with one statement of unnest CTEs in key order;
 // the three are prepared when the Store opens (so a connection pooler

@@ -1,36 +1,133 @@
 package pgstore
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/internal/testenv"
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
-// A batch of more session groups than the server's shared lock table holds
-// (6,400 slots by default; 50,000 locks were refused "out of shared memory") is stored: the groups share a bounded set of
-// advisory locks instead of taking one each.
-func TestAppendOfManySessionGroupsFitsTheLockTable(t *testing.T) {
-	s := openStore(t, newSchema(t))
-	const n = 50_000
+// devices returns one page view of each of n devices, ids from prefix.
+func devices(prefix string, n int) []tracking.Event {
 	events := make([]tracking.Event, n)
 	for i := range events {
-		events[i] = tracking.Event{ID: fmt.Sprintf("e%05d", i), ShopID: "shop-a", Type: tracking.PageViewed,
-			AnonymousID: fmt.Sprintf("device-%05d", i), URL: "https://shop.example/",
+		events[i] = tracking.Event{ID: fmt.Sprintf("%s-e%05d", prefix, i), ShopID: "shop-a", Type: tracking.PageViewed,
+			AnonymousID: fmt.Sprintf("%s-device-%05d", prefix, i), URL: "https://shop.example/",
 			Timestamp: genBase.Add(time.Duration(i) * time.Second)}
 	}
-	res, err := s.Append(testCtx(t), events)
-	require.NoError(t, err)
-	require.Equal(t, n, res.Inserted)
-	locks := map[int64]bool{}
+	return events
+}
+
+func groupsOf(t *testing.T, events []tracking.Event) []store.SessionGroup {
+	var out []store.SessionGroup
 	for i := range events {
 		g, ok := store.SessionGroupOf(&events[i])
 		require.True(t, ok)
-		locks[s.lockKey(g)] = true
+		out = append(out, g)
 	}
-	require.LessOrEqual(t, len(locks), sessionLocks)
+	return out
+}
+
+// A batch of more session groups than the server's shared lock table holds
+// (6,400 slots by default; 50,000 locks, one a group, were refused "out of
+// shared memory") is stored: a large batch takes its groups' buckets.
+func TestAppendOfManySessionGroupsFitsTheLockTable(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	events := devices("big", 50_000)
+	res, err := s.Append(testCtx(t), events)
+	require.NoError(t, err)
+	require.Equal(t, len(events), res.Inserted)
+
+	keys, shared := s.sessionLocks(groupsOf(t, events))
+	require.LessOrEqual(t, len(keys), sessionBuckets)
+	require.NotContains(t, shared, true, "a large batch takes its buckets exclusively")
+
+	small := groupsOf(t, devices("small", 30))
+	keys, shared = s.sessionLocks(small)
+	require.Len(t, keys, len(small)+countTrue(shared))
+	require.Equal(t, len(keys)-len(small), countTrue(shared), "buckets shared, then each group's own lock")
+	for i := range shared[:countTrue(shared)] {
+		require.True(t, shared[i])
+	}
+}
+
+func countTrue(b []bool) (n int) {
+	for _, v := range b {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+// holdLocks takes the session locks of events in a transaction of its own
+// and holds them until the test ends or release is called.
+func holdLocks(t *testing.T, s *Store, events []tracking.Event) (release func()) {
+	t.Helper()
+	db, err := sql.Open("postgres", testenv.PostgresURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	tx, err := db.BeginTx(testCtx(t), nil)
+	require.NoError(t, err)
+	keys, shared := s.sessionLocks(groupsOf(t, events))
+	_, err = tx.Exec(s.lockSessionsSQL(), pq.Int64Array(keys), pq.BoolArray(shared))
+	require.NoError(t, err)
+	done := false
+	release = func() {
+		if !done {
+			done = true
+			require.NoError(t, tx.Rollback())
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// appendAsync appends events and reports the result when it is done.
+func appendAsync(s *Store, events []tracking.Event) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		_, err := s.Append(ctx, events)
+		done <- err
+	}()
+	return done
+}
+
+// Live batches of different sessions do not wait for each other; a batch
+// waits for one holding a session of its own, small or large.
+func TestSessionLocksLetOtherSessionsThrough(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	held := devices("held", 20)
+	release := holdLocks(t, s, held)
+
+	select {
+	case err := <-appendAsync(s, devices("other", 20)):
+		require.NoError(t, err, "a batch of other sessions goes on")
+	case <-time.After(time.Minute):
+		t.Fatal("a batch of other sessions waited for locks it does not share")
+	}
+
+	same := appendAsync(s, held[:5])
+	large := appendAsync(s, append(devices("large", 2*fineLockGroups), held[7]))
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-same:
+		t.Fatalf("a batch of a held session did not wait: %v", err)
+	case err := <-large:
+		t.Fatalf("a large batch with a held session in its buckets did not wait: %v", err)
+	default:
+	}
+	release()
+	require.NoError(t, <-same)
+	require.NoError(t, <-large)
 }
