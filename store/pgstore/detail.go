@@ -74,11 +74,13 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 			}
 			shops, kinds, keys, los, his = append(shops, g.ShopID), append(kinds, g.Kind), append(keys, g.Key), append(los, lo), append(his, hi)
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases
+		rows, err := tx.QueryContext(ctx, `SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases, t.trail
 			FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS w(shop_id, kind, key, lo, hi)
 			JOIN `+s.table("sessions")+` AS s ON s.shop_id = w.shop_id AND s.kind = w.kind AND s.key = w.key
-				AND s.start_ts < w.hi AND s.end_ts > w.lo`, shops, kinds, keys, los, his)
-		stored, err := scanSessions(rows, err)
+				AND s.start_ts < w.hi AND s.end_ts > w.lo
+			LEFT JOIN `+s.table("session_trails")+` AS t ON t.shop_id = s.shop_id AND t.start_ts = s.start_ts
+				AND t.kind = s.kind AND t.key = s.key`, shops, kinds, keys, los, his)
+		stored, err := scanStoredSessions(rows, err)
 		if err != nil {
 			return err
 		}
@@ -87,8 +89,10 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 			byGroup[st.SessionGroup] = append(byGroup[st.SessionGroup], st)
 		}
 		var del, ins sessionArrays
+		var gone, made []store.Session // for writeTrails
 		for _, g := range groups {
 			removed, added := d.sessions.Merge(g, byGroup[g])
+			gone, made = append(gone, removed...), append(made, added...)
 			for i := range removed {
 				del.add(&removed[i])
 				hours.Add(&removed[i], -1)
@@ -110,6 +114,9 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 			if err := s.insertSessions(ctx, tx, &ins); err != nil {
 				return err
 			}
+		}
+		if err := s.writeTrails(ctx, tx, gone, made); err != nil {
+			return err
 		}
 	}
 	if err := s.writeSessionHours(ctx, tx, &hours); err != nil {
@@ -462,7 +469,8 @@ func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.Prod
 // rebuildDetail recomputes the shop's detail rollups in tx from its events,
 // read in (ts, id) order a page at a time.
 func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) error {
-	for _, table := range []string{"sessions", "session_hours", "session_spans", "person_hours", "identify_links", "product_hours", "rollup_pending"} {
+	for _, table := range []string{"sessions", "session_hours", "session_spans", "person_hours", "identify_links", "product_hours", "rollup_pending",
+		"session_trails", "trails_pending"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.table(table)+` WHERE shop_id = $1`, shopID); err != nil {
 			return err
 		}
@@ -479,6 +487,9 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 		for i := range closed {
 			a.add(&closed[i])
 			hours.Add(&closed[i], 1)
+		}
+		if err := s.writeTrails(ctx, tx, nil, closed); err != nil {
+			return err
 		}
 		closed = closed[:0]
 		if len(a.shops) == 0 {
