@@ -96,6 +96,9 @@ func funnel(ctx context.Context, s store.Store, q Query, o FunnelOptions) (Funne
 		return FunnelResult{}, err
 	}
 	var reached [][]time.Time // per entity, the times of the counted attempt
+	if r, ok, err := funnelFromTrails(ctx, s, q, o); err != nil || ok {
+		return r, err
+	}
 	if o.By == BySession {
 		// Sessions need every event (the 30-minute rule), so no type filter.
 		z := newSessionizer()
@@ -130,8 +133,15 @@ func funnel(ctx context.Context, s store.Store, q Query, o FunnelOptions) (Funne
 
 // funnelResult turns the counted attempts of every entity into steps.
 func funnelResult(o FunnelOptions, attempts [][]time.Time) FunnelResult {
+	return funnelSteps(o, attempts, 0)
+}
+
+// funnelSteps is funnelResult where entered more entities reached step 1
+// and no further.
+func funnelSteps(o FunnelOptions, attempts [][]time.Time, entered int64) FunnelResult {
 	n := len(o.Steps)
 	counts := make([]int64, n)
+	counts[0] = entered
 	gaps := make([][]int64, n) // microseconds from the previous step
 	for _, times := range attempts {
 		for k := range times {
@@ -217,10 +227,16 @@ func (r *funnelRun[K]) add(key K, e *tracking.Event) {
 	if step < 0 {
 		return
 	}
-	if len(r.instant) > 0 && !e.Timestamp.Equal(r.instant[0].at) {
+	r.addAt(key, step, e.Type, e.Timestamp)
+}
+
+// addAt takes the next event of the stream, of type typ, the first step
+// of that type.
+func (r *funnelRun[K]) addAt(key K, step int, typ string, at time.Time) {
+	if len(r.instant) > 0 && !at.Equal(r.instant[0].at) {
 		r.flush()
 	}
-	r.instant = append(r.instant, funnelEvent[K]{key: key, step: step, typ: e.Type, at: e.Timestamp})
+	r.instant = append(r.instant, funnelEvent[K]{key: key, step: step, typ: typ, at: at})
 }
 
 // flush applies the events of one instant, earlier steps first.
