@@ -133,24 +133,46 @@ func funnel(ctx context.Context, s store.Store, q Query, o FunnelOptions) (Funne
 
 // funnelResult turns the counted attempts of every entity into steps.
 func funnelResult(o FunnelOptions, attempts [][]time.Time) FunnelResult {
-	return funnelSteps(o, attempts, 0)
+	t := newFunnelTally(len(o.Steps))
+	for _, times := range attempts {
+		t.addTimes(times)
+	}
+	return t.result(o)
 }
 
-// funnelSteps is funnelResult where entered more entities reached step 1
-// and no further.
-func funnelSteps(o FunnelOptions, attempts [][]time.Time, entered int64) FunnelResult {
-	n := len(o.Steps)
-	counts := make([]int64, n)
-	counts[0] = entered
-	gaps := make([][]int64, n) // microseconds from the previous step
-	for _, times := range attempts {
-		for k := range times {
-			counts[k]++
-			if k > 0 {
-				gaps[k] = append(gaps[k], times[k].Sub(times[k-1]).Microseconds())
-			}
+// funnelTally gathers the counted attempts of entities: per step, how
+// many reached it and their times from the previous step.
+type funnelTally struct {
+	counts []int64
+	gaps   [][]int64 // microseconds from the previous step
+}
+
+func newFunnelTally(n int) *funnelTally {
+	return &funnelTally{counts: make([]int64, n), gaps: make([][]int64, n)}
+}
+
+func (t *funnelTally) addTimes(times []time.Time) {
+	for k := range times {
+		t.counts[k]++
+		if k > 0 {
+			t.gaps[k] = append(t.gaps[k], times[k].Sub(times[k-1]).Microseconds())
 		}
 	}
+}
+
+// addMicros is addTimes for times in microseconds since the epoch.
+func (t *funnelTally) addMicros(times []int64) {
+	for k := range times {
+		t.counts[k]++
+		if k > 0 {
+			t.gaps[k] = append(t.gaps[k], times[k]-times[k-1])
+		}
+	}
+}
+
+func (t *funnelTally) result(o FunnelOptions) FunnelResult {
+	n := len(o.Steps)
+	counts, gaps := t.counts, t.gaps
 	r := FunnelResult{By: o.By, Window: o.Window, Steps: make([]FunnelStep, n)}
 	for k := range n {
 		st := FunnelStep{EventName: o.Steps[k], Count: counts[k]}

@@ -38,7 +38,7 @@ func (s *trailSpy) Events(ctx context.Context, f store.Filter) iter.Seq2[trackin
 // trailEvents are sessions of every shape a funnel over trails must get
 // right: devices whose runs split at 30 minutes and runs that don't, some
 // events with a session_id, several events at one instant in every order
-// of their ids, runs of one type, steps in and out of order, custom
+// of their ids, steps exactly a window apart, runs of one type, steps in and out of order, custom
 // events, and late events, appended after the rest in a shuffled order
 // (they extend and join stored sessions).
 func trailEvents(seed uint64) (early, late []tracking.Event) {
@@ -55,6 +55,8 @@ func trailEvents(seed uint64) (early, late []tracking.Event) {
 			case 1, 2: // the same instant
 			case 3: // just under the gap
 				at = at.Add(30*time.Minute - time.Microsecond)
+			case 4: // a whole minute: steps exactly a window apart
+				at = at.Add(time.Minute)
 			default:
 				at = at.Add(time.Duration(1+r.IntN(600)) * time.Second)
 			}
@@ -109,7 +111,7 @@ func TestFunnelFromTrailsEqualsTheEvents(t *testing.T) {
 		{tracking.ProductSearched, tracking.PageViewed, tracking.ProductSearched, tracking.PurchaseCompleted,
 			tracking.PageViewed},
 	}
-	windows := []time.Duration{0, time.Second, 10 * time.Minute, 45 * time.Minute}
+	windows := []time.Duration{0, time.Second, time.Minute, 2 * time.Minute, 10 * time.Minute, 45 * time.Minute}
 	for seed := range uint64(3) {
 		early, late := trailEvents(seed)
 		ref := memstore.New()

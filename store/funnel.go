@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -50,7 +51,7 @@ func TrailBit(typ string) int64 {
 // TrailEvent is one event of a trail.
 type TrailEvent struct {
 	Code uint8 // see TrailCode
-	At   time.Time
+	At   int64 // microseconds since the Unix epoch
 }
 
 // Type returns the event's type.
@@ -62,7 +63,7 @@ type Trail []TrailEvent
 // add takes e, an event of the session.
 func (t *Trail) add(e *tracking.Event) {
 	if c, ok := TrailCode(e.Type); ok {
-		*t = append(*t, TrailEvent{Code: c, At: e.Timestamp})
+		*t = append(*t, TrailEvent{Code: c, At: e.Timestamp.UnixMicro()})
 	}
 }
 
@@ -77,18 +78,22 @@ func (t Trail) Types() int64 {
 
 // Sort puts the trail in time order.
 func (t Trail) Sort() {
-	slices.SortStableFunc(t, func(a, b TrailEvent) int { return a.At.Compare(b.At) })
+	slices.SortStableFunc(t, func(a, b TrailEvent) int { return cmp.Compare(a.At, b.At) })
 }
 
 // Within returns the events of the sorted trail in [from, to) (zero
 // bounds are unbounded), sharing t's array.
 func (t Trail) Within(from, to time.Time) Trail {
 	lo, hi := 0, len(t)
+	search := func(at time.Time) int {
+		i, _ := slices.BinarySearchFunc(t, at.UnixMicro(), func(e TrailEvent, at int64) int { return cmp.Compare(e.At, at) })
+		return i
+	}
 	if !from.IsZero() {
-		lo, _ = slices.BinarySearchFunc(t, from, func(e TrailEvent, at time.Time) int { return e.At.Compare(at) })
+		lo = search(from)
 	}
 	if !to.IsZero() {
-		hi, _ = slices.BinarySearchFunc(t, to, func(e TrailEvent, at time.Time) int { return e.At.Compare(at) })
+		hi = search(to)
 	}
 	if hi < lo {
 		hi = lo
@@ -104,10 +109,9 @@ func (t Trail) Encode(start time.Time) []byte {
 	b := make([]byte, 0, 4*len(t))
 	prev := start.UnixMicro()
 	for _, e := range t {
-		at := e.At.UnixMicro()
 		b = append(b, e.Code)
-		b = binary.AppendUvarint(b, uint64(at-prev))
-		prev = at
+		b = binary.AppendUvarint(b, uint64(e.At-prev))
+		prev = e.At
 	}
 	return b
 }
@@ -126,7 +130,7 @@ func DecodeTrail(dst Trail, b []byte, start time.Time) (Trail, error) {
 			return dst, errors.New("trail: truncated")
 		}
 		at += int64(d)
-		dst = append(dst, TrailEvent{Code: c, At: time.UnixMicro(at).UTC()})
+		dst = append(dst, TrailEvent{Code: c, At: at})
 		b = b[1+n:]
 	}
 	return dst, nil
