@@ -58,8 +58,12 @@ type FunnelResult struct {
 // Several step-1 events are several attempts; the one counted is the one
 // that gets furthest.
 //
-// By session it reads the range once; by user it reads it twice, first to
-// learn who every anonymous id is, then the steps' events alone.
+// By session, a store that keeps session trails (store.FunnelReader)
+// answers from them when every step is a canonical type: a row per
+// session of the range, and only the sessions that can get past step 1
+// in full, at any bounds; otherwise it reads the range once. By user it
+// reads it twice, first to learn who every anonymous id is, then the
+// steps' events alone.
 func Funnel(ctx context.Context, s store.Store, q Query, o FunnelOptions) (FunnelResult, error) {
 	r, err := funnel(ctx, s, q, o)
 	if err != nil {
