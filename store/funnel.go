@@ -102,38 +102,43 @@ func (t Trail) Within(from, to time.Time) Trail {
 }
 
 // Encode returns the stored form of the trail, sorted first: per event its
-// code and the microseconds since the previous event (the first since
-// start, the session's start), as an unsigned varint.
-func (t Trail) Encode(start time.Time) []byte {
+// code and the microseconds since the previous event (the first since the
+// Unix epoch), as an unsigned varint. Code 0 is never an event: stored
+// trails joined by a 0 byte are read back by DecodeTrail one by one.
+func (t Trail) Encode() []byte {
 	t.Sort()
-	b := make([]byte, 0, 4*len(t))
-	prev := start.UnixMicro()
+	b := make([]byte, 0, 8+3*len(t))
+	var prev int64
 	for _, e := range t {
 		b = append(b, e.Code)
-		b = binary.AppendUvarint(b, uint64(e.At-prev))
+		b = binary.AppendVarint(b, e.At-prev)
 		prev = e.At
 	}
 	return b
 }
 
-// DecodeTrail reads a trail that Encode wrote with start, appending its
-// events to dst.
-func DecodeTrail(dst Trail, b []byte, start time.Time) (Trail, error) {
-	at := start.UnixMicro()
+// DecodeTrail reads a trail that Encode wrote from the start of b,
+// appending its events to dst, up to the end of b or a 0 byte after
+// which rest begins.
+func DecodeTrail(dst Trail, b []byte) (t Trail, rest []byte, err error) {
+	var at int64
 	for len(b) > 0 {
 		c := b[0]
-		if c == 0 || int(c) > len(trailTypes) {
-			return dst, fmt.Errorf("trail: unknown type code %d", c)
+		if c == 0 {
+			return dst, b[1:], nil
 		}
-		d, n := binary.Uvarint(b[1:])
+		if int(c) > len(trailTypes) {
+			return dst, nil, fmt.Errorf("trail: unknown type code %d", c)
+		}
+		d, n := binary.Varint(b[1:])
 		if n <= 0 {
-			return dst, errors.New("trail: truncated")
+			return dst, nil, errors.New("trail: truncated")
 		}
-		at += int64(d)
+		at += d
 		dst = append(dst, TrailEvent{Code: c, At: at})
 		b = b[1+n:]
 	}
-	return dst, nil
+	return dst, nil, nil
 }
 
 // FunnelReader is a store whose session rollups keep every session's
@@ -148,7 +153,8 @@ func DecodeTrail(dst Trail, b []byte, start time.Time) (Trail, error) {
 // funnel of one step, and then that is every such session holding first.
 // For each of the others that holds first, or that the range's bounds cut
 // (it has events on both sides of From or of To), it calls yield with the
-// session's trail inside the range, sorted; yield must not keep it. first
+// session's trail inside the range, sorted (a session with no events of
+// canonical types may be left out); yield must not keep it. first
 // and second are canonical types (TrailCode). Bounds may be any instants
 // (a trail is cut at them exactly); the other rules of DetailFilter apply
 // (TrailFilter), and errors.ErrUnsupported is returned as they say.

@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -44,7 +43,7 @@ func (s *Store) writeTrails(ctx context.Context, tx *sql.Tx, removed, added []st
 		a := &added[i]
 		shops, starts, kinds, keys, ends = append(shops, a.ShopID), append(starts, stamp(a.Start)), append(kinds, a.Kind),
 			append(keys, a.Key), append(ends, stamp(a.End))
-		types, trails = append(types, a.Trail.Types()), append(trails, a.Trail.Encode(a.Start))
+		types, trails = append(types, a.Trail.Types()), append(trails, a.Trail.Encode())
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("session_trails")+`
 		(shop_id, start_ts, kind, key, end_ts, types, trail)
@@ -72,7 +71,7 @@ func scanStoredSessions(rows *sql.Rows, err error) ([]store.Session, error) {
 			return nil, err
 		}
 		x.Start, x.End = x.Start.UTC(), x.End.UTC()
-		if x.Trail, err = store.DecodeTrail(nil, trail, x.Start); err != nil {
+		if x.Trail, _, err = store.DecodeTrail(nil, trail); err != nil {
 			return nil, err
 		}
 		out = append(out, x)
@@ -105,61 +104,78 @@ func (s *Store) SessionTrails(ctx context.Context, f store.Filter, first, second
 		if pending {
 			return fmt.Errorf("shop %q needs a rebuild for its trails: %w", f.ShopID, errors.ErrUnsupported)
 		}
-		from, to, lo := "-infinity", "infinity", "-infinity"
+		// The range's sessions start in [lo, To): read a day of starts per
+		// statement, which counts the sessions that stop at step 1 and
+		// sends the trails of the others as one value, joined by 0 bytes
+		// (see store.DecodeTrail). A row per session would cost a round of
+		// the protocol and of database/sql each; one value for the whole
+		// range would grow with it.
+		lo, to := f.From, f.To
 		if !f.From.IsZero() {
-			from = stamp(f.From)
-			lo = stamp(f.From.Add(-time.Duration(span.Int64) * time.Microsecond))
+			lo = f.From.Add(-time.Duration(span.Int64) * time.Microsecond)
 		}
-		if !f.To.IsZero() {
-			to = stamp(f.To)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+s.table("session_trails")+`
-			WHERE shop_id = $1 AND start_ts >= $2 AND start_ts < $3 AND end_ts < $3
-				AND types & $4 != 0 AND types & $5 = 0`, f.ShopID, from, to, b1, b2).Scan(&n); err != nil {
-			return err
-		}
-		// A row per session would cost a round of the protocol and of
-		// database/sql each: the sessions come a day of starts per row,
-		// each as its start in microseconds (8 bytes, big-endian), the
-		// trail's length (4 bytes) and the trail.
-		rows, err := tx.QueryContext(ctx, `SELECT string_agg(int8send((extract(epoch FROM start_ts) * 1000000)::bigint)
-				|| int4send(length(trail)) || trail, ''::bytea)
-			FROM `+s.table("session_trails")+`
-			WHERE shop_id = $1 AND start_ts >= $2 AND start_ts < $4 AND end_ts >= $3
-				AND (start_ts < $3 OR end_ts >= $4 OR types & $5 != 0 AND types & $6 != 0)
-			GROUP BY date_trunc('day', start_ts)`,
-			f.ShopID, lo, from, to, b1, b2)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		var (
-			trail store.Trail
-			raw   sql.RawBytes
-		)
-		for rows.Next() {
-			if err := rows.Scan(&raw); err != nil {
+		if lo.IsZero() || to.IsZero() {
+			var first, last sql.NullTime
+			if err := tx.QueryRowContext(ctx, `SELECT min(start_ts), max(start_ts) FROM `+s.table("session_trails")+`
+				WHERE shop_id = $1`, f.ShopID).Scan(&first, &last); err != nil {
 				return err
 			}
-			for b := []byte(raw); len(b) > 0; {
-				if len(b) < 12 {
-					return errors.New("session trails: truncated row")
-				}
-				start := int64(binary.BigEndian.Uint64(b))
-				size := int(binary.BigEndian.Uint32(b[8:]))
-				if len(b) < 12+size {
-					return errors.New("session trails: truncated trail")
-				}
-				if trail, err = store.DecodeTrail(trail[:0], b[12:12+size], time.UnixMicro(start)); err != nil {
+			if !first.Valid {
+				return nil
+			}
+			if lo.IsZero() {
+				lo = first.Time
+			}
+			if to.IsZero() {
+				to = last.Time.Add(time.Microsecond)
+			}
+		}
+		from := "-infinity"
+		if !f.From.IsZero() {
+			from = stamp(f.From)
+		}
+		// JIT compiling costs more than these scans take.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL jit = off`); err != nil {
+			return err
+		}
+		var trail store.Trail
+		for day := lo; day.Before(to); day = day.Add(24 * time.Hour) {
+			end := day.Add(24 * time.Hour)
+			if end.After(to) {
+				end = to
+			}
+			var (
+				only int64
+				raw  []byte
+			)
+			if err := tx.QueryRowContext(ctx, `SELECT
+					count(*) FILTER (WHERE start_ts >= $3 AND end_ts < $6 AND types & $4 != 0 AND types & $5 = 0),
+					string_agg(trail, '\x00'::bytea) FILTER (WHERE types != 0 AND (start_ts < $3 OR end_ts >= $6 OR types & $4 != 0 AND types & $5 != 0))
+				FROM `+s.table("session_trails")+`
+				WHERE shop_id = $1 AND start_ts >= $2 AND start_ts < $7 AND end_ts >= $3`,
+				f.ShopID, stamp(day), from, b1, b2, stampOr(f.To, "infinity"), stamp(end)).Scan(&only, &raw); err != nil {
+				return err
+			}
+			n += only
+			for b := raw; len(b) > 0; {
+				var err error
+				if trail, b, err = store.DecodeTrail(trail[:0], b); err != nil {
 					return err
 				}
 				if err := yield(trail.Within(f.From, f.To)); err != nil {
 					return err
 				}
-				b = b[12+size:]
 			}
 		}
-		return rows.Err()
+		return nil
 	})
 	return n, err
+}
+
+// stampOr is stamp(t), or instead for the zero time.
+func stampOr(t time.Time, instead string) string {
+	if t.IsZero() {
+		return instead
+	}
+	return stamp(t)
 }

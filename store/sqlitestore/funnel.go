@@ -40,7 +40,7 @@ func writeTrails(ctx context.Context, tx *sql.Tx, removed, added []store.Session
 	for i := range added {
 		a := &added[i]
 		args = append(args, a.ShopID, a.Start.UnixMicro(), a.Kind, a.Key, a.End.UnixMicro(),
-			a.Trail.Types(), a.Trail.Encode(a.Start))
+			a.Trail.Types(), a.Trail.Encode())
 	}
 	return execRows(ctx, tx, insertTrailsHead, "", 7, args)
 }
@@ -65,7 +65,7 @@ func scanStoredSessions(rows *sql.Rows, err error) ([]store.Session, error) {
 			return nil, err
 		}
 		s.Start, s.End = time.UnixMicro(start).UTC(), time.UnixMicro(end).UTC()
-		if s.Trail, err = store.DecodeTrail(nil, trail, s.Start); err != nil {
+		if s.Trail, _, err = store.DecodeTrail(nil, trail); err != nil {
 			return nil, err
 		}
 		out = append(out, s)
@@ -109,9 +109,9 @@ func (s *Store) SessionTrails(ctx context.Context, f store.Filter, first, second
 				AND types & ?4 != 0 AND types & ?5 = 0`, f.ShopID, from, to, b1, b2).Scan(&n); err != nil {
 			return err
 		}
-		rows, err := conn.QueryContext(ctx, `SELECT start_ts, trail FROM session_trails
+		rows, err := conn.QueryContext(ctx, `SELECT trail FROM session_trails
 			WHERE shop_id = ?1 AND start_ts >= ?2 AND start_ts < ?4 AND end_ts >= ?3
-				AND (start_ts < ?3 OR end_ts >= ?4 OR types & ?5 != 0 AND types & ?6 != 0)`,
+				AND types != 0 AND (start_ts < ?3 OR end_ts >= ?4 OR types & ?5 != 0 AND types & ?6 != 0)`,
 			f.ShopID, lo, from, to, b1, b2)
 		if err != nil {
 			return err
@@ -119,14 +119,13 @@ func (s *Store) SessionTrails(ctx context.Context, f store.Filter, first, second
 		defer rows.Close()
 		var (
 			trail store.Trail
-			start int64
 			raw   sql.RawBytes
 		)
 		for rows.Next() {
-			if err := rows.Scan(&start, &raw); err != nil {
+			if err := rows.Scan(&raw); err != nil {
 				return err
 			}
-			if trail, err = store.DecodeTrail(trail[:0], raw, time.UnixMicro(start).UTC()); err != nil {
+			if trail, _, err = store.DecodeTrail(trail[:0], raw); err != nil {
 				return err
 			}
 			if err := yield(trail.Within(f.From, f.To)); err != nil {

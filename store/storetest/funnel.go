@@ -69,8 +69,11 @@ func requireTrailsMatch(t *testing.T, s store.Store, shop string, sessions []sto
 				}
 				b1, b2 := x.Trail.Types()&store.TrailBit(first) != 0, x.Trail.Types()&store.TrailBit(second) != 0
 				switch {
+				case len(x.Trail) == 0: // may be left out
 				case cut || whole && b1 && b2:
-					want = append(want, trailKey(in))
+					if len(in) > 0 {
+						want = append(want, trailKey(in))
+					}
 				case whole && b1:
 					wantOnly++
 				}
@@ -78,6 +81,9 @@ func requireTrailsMatch(t *testing.T, s store.Store, shop string, sessions []sto
 			var got []string
 			only, err := fr.SessionTrails(ctx(t), f, first, second, func(tr store.Trail) error {
 				require.True(t, slices.IsSortedFunc(tr, func(a, b store.TrailEvent) int { return cmp.Compare(a.At, b.At) }))
+				if len(tr) == 0 {
+					return nil // a cut session with nothing inside
+				}
 				got = append(got, trailKey(tr))
 				return nil
 			})

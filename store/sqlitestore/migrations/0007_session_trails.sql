@@ -1,8 +1,8 @@
 -- session_trails: per sessions row, what an ordered funnel by session
 -- needs of it (store.Trail): types, the mask of the canonical types it
 -- holds (bit 1 << code); trail, its events of canonical types as (code,
--- microseconds since the previous event, the first since start_ts), a
--- byte and an unsigned varint each, in time order. Keyed by start first,
+-- microseconds since the previous event, the first since the Unix epoch),
+-- a byte and a signed varint each, in time order. Keyed by start first,
 -- so that a range of sessions is one range of the table; kept by Append
 -- next to sessions, row for row.
 CREATE TABLE session_trails (
