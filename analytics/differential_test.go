@@ -132,11 +132,19 @@ func differentialCases(t *testing.T, o datagen.Options, stitched string) []diffC
 		{tracking.ProductViewed, tracking.AddToCart, tracking.CheckoutStarted, tracking.PurchaseCompleted},
 		{tracking.PageViewed, tracking.ProductViewed, tracking.ProductViewed, tracking.AddToCart},
 		{tracking.ProductSearched, "purchase"},
+		{tracking.AddToCart, tracking.ProductViewed},                         // out of the usual order
+		{tracking.ProductViewed, tracking.AddToCart, tracking.ProductViewed}, // a type again, later
 	}
 	for i, steps := range funnels {
 		for _, by := range []analytics.Entity{analytics.BySession, analytics.ByUser} {
 			for _, w := range []time.Duration{0, 5 * time.Minute, 30 * time.Minute} {
-				add(fmt.Sprintf("funnel/%d/%s/window=%s", i, by, w), func(ctx context.Context, s store.Store, q analytics.Query) (any, error) {
+				// By session the trails answer, at any bound: whole
+				// hours too, cutting sessions open at them.
+				queries := withHours
+				if by == analytics.ByUser {
+					queries = both
+				}
+				addIn(queries, fmt.Sprintf("funnel/%d/%s/window=%s", i, by, w), func(ctx context.Context, s store.Store, q analytics.Query) (any, error) {
 					return analytics.Funnel(ctx, s, q, analytics.FunnelOptions{Steps: steps, By: by, Window: w})
 				})
 			}

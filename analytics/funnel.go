@@ -58,8 +58,12 @@ type FunnelResult struct {
 // Several step-1 events are several attempts; the one counted is the one
 // that gets furthest.
 //
-// By session it reads the range once; by user it reads it twice, first to
-// learn who every anonymous id is, then the steps' events alone.
+// By session, a store that keeps session trails (store.FunnelReader)
+// answers from them when every step is a canonical type: a row per
+// session of the range, and only the sessions that can get past step 1
+// in full, at any bounds; otherwise it reads the range once. By user it
+// reads it twice, first to learn who every anonymous id is, then the
+// steps' events alone.
 func Funnel(ctx context.Context, s store.Store, q Query, o FunnelOptions) (FunnelResult, error) {
 	r, err := funnel(ctx, s, q, o)
 	if err != nil {
@@ -96,6 +100,9 @@ func funnel(ctx context.Context, s store.Store, q Query, o FunnelOptions) (Funne
 		return FunnelResult{}, err
 	}
 	var reached [][]time.Time // per entity, the times of the counted attempt
+	if r, ok, err := funnelFromTrails(ctx, s, q, o); err != nil || ok {
+		return r, err
+	}
 	if o.By == BySession {
 		// Sessions need every event (the 30-minute rule), so no type filter.
 		z := newSessionizer()
@@ -130,17 +137,46 @@ func funnel(ctx context.Context, s store.Store, q Query, o FunnelOptions) (Funne
 
 // funnelResult turns the counted attempts of every entity into steps.
 func funnelResult(o FunnelOptions, attempts [][]time.Time) FunnelResult {
-	n := len(o.Steps)
-	counts := make([]int64, n)
-	gaps := make([][]int64, n) // microseconds from the previous step
+	t := newFunnelTally(len(o.Steps))
 	for _, times := range attempts {
-		for k := range times {
-			counts[k]++
-			if k > 0 {
-				gaps[k] = append(gaps[k], times[k].Sub(times[k-1]).Microseconds())
-			}
+		t.addTimes(times)
+	}
+	return t.result(o)
+}
+
+// funnelTally gathers the counted attempts of entities: per step, how
+// many reached it and their times from the previous step.
+type funnelTally struct {
+	counts []int64
+	gaps   [][]int64 // microseconds from the previous step
+}
+
+func newFunnelTally(n int) *funnelTally {
+	return &funnelTally{counts: make([]int64, n), gaps: make([][]int64, n)}
+}
+
+func (t *funnelTally) addTimes(times []time.Time) {
+	for k := range times {
+		t.counts[k]++
+		if k > 0 {
+			t.gaps[k] = append(t.gaps[k], times[k].Sub(times[k-1]).Microseconds())
 		}
 	}
+}
+
+// addMicros is addTimes for times in microseconds since the epoch.
+func (t *funnelTally) addMicros(times []int64) {
+	for k := range times {
+		t.counts[k]++
+		if k > 0 {
+			t.gaps[k] = append(t.gaps[k], times[k]-times[k-1])
+		}
+	}
+}
+
+func (t *funnelTally) result(o FunnelOptions) FunnelResult {
+	n := len(o.Steps)
+	counts, gaps := t.counts, t.gaps
 	r := FunnelResult{By: o.By, Window: o.Window, Steps: make([]FunnelStep, n)}
 	for k := range n {
 		st := FunnelStep{EventName: o.Steps[k], Count: counts[k]}
@@ -217,10 +253,16 @@ func (r *funnelRun[K]) add(key K, e *tracking.Event) {
 	if step < 0 {
 		return
 	}
-	if len(r.instant) > 0 && !e.Timestamp.Equal(r.instant[0].at) {
+	r.addAt(key, step, e.Type, e.Timestamp)
+}
+
+// addAt takes the next event of the stream, of type typ, the first step
+// of that type.
+func (r *funnelRun[K]) addAt(key K, step int, typ string, at time.Time) {
+	if len(r.instant) > 0 && !at.Equal(r.instant[0].at) {
 		r.flush()
 	}
-	r.instant = append(r.instant, funnelEvent[K]{key: key, step: step, typ: e.Type, at: e.Timestamp})
+	r.instant = append(r.instant, funnelEvent[K]{key: key, step: step, typ: typ, at: at})
 }
 
 // flush applies the events of one instant, earlier steps first.

@@ -65,6 +65,9 @@ type Session struct {
 	// Events counts its events; Views its page_viewed and product_viewed
 	// events; Adds its add_to_cart; Purchases its purchase_completed.
 	Events, Views, Adds, Purchases int64
+	// Trail is its events of canonical types, for funnels (see Trail);
+	// kept by a FunnelReader backend, not sorted until encoded.
+	Trail Trail
 }
 
 // Add counts e, an event of the session, into s.
@@ -76,6 +79,7 @@ func (s *Session) Add(e *tracking.Event) {
 		s.End = e.Timestamp
 	}
 	s.Events++
+	s.Trail.add(e)
 	switch e.Type {
 	case tracking.PageViewed, tracking.ProductViewed:
 		s.Views++
@@ -98,6 +102,9 @@ func (s *Session) merge(o *Session) {
 	s.Views += o.Views
 	s.Adds += o.Adds
 	s.Purchases += o.Purchases
+	if len(o.Trail) > 0 {
+		s.Trail = append(slices.Clip(s.Trail), o.Trail...)
+	}
 }
 
 // Bounced reports a session of exactly one page_viewed or product_viewed

@@ -103,8 +103,9 @@ func (s *Store) sessionLocks(groups []store.SessionGroup) (keys []int64, shared 
 // trip for all of them instead of one (with lib/pq, two) per table.
 func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 	var (
-		hours    store.SessionHours
-		del, ins sessionArrays
+		hours      store.SessionHours
+		del, ins   sessionArrays
+		gone, made []store.Session // for writeTrails
 	)
 	if groups := d.sessions.Groups(); len(groups) > 0 {
 		locks, shared := s.sessionLocks(groups)
@@ -122,7 +123,7 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		}
 		var stored []store.Session
 		err := s.queryPrepared(ctx, tx, s.readSessionsSQL(), func(rows *sql.Rows, err error) error {
-			stored, err = scanSessions(rows, err)
+			stored, err = scanStoredSessions(rows, err)
 			return err
 		}, shops, kinds, keys, los, his)
 		if err != nil {
@@ -134,6 +135,7 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		}
 		for _, g := range groups {
 			removed, added := d.sessions.Merge(g, byGroup[g])
+			gone, made = append(gone, removed...), append(made, added...)
 			for i := range removed {
 				hours.Add(&removed[i], -1)
 				// A session that keeps its start (most often one that new
@@ -152,7 +154,10 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 	}
 	var st statement
 	s.addDetail(&st, d.hourly, &del, &ins, &hours, d)
-	return st.exec(ctx, s, tx)
+	if err := st.exec(ctx, s, tx); err != nil {
+		return err
+	}
+	return s.writeTrails(ctx, tx, gone, made)
 }
 
 // addDetail adds a batch's rollup writes to st: the hourly rows when h is
@@ -180,12 +185,15 @@ func (s *Store) lockSessionsSQL() string {
 		FROM unnest($1::bigint[], $2::boolean[]) AS l(k, shared)`
 }
 
-// readSessionsSQL reads the stored sessions of groups within windows.
+// readSessionsSQL reads the stored sessions of groups within windows,
+// with their trails.
 func (s *Store) readSessionsSQL() string {
-	return `SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases
+	return `SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases, t.trail
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS w(shop_id, kind, key, lo, hi)
 		JOIN ` + s.table("sessions") + ` AS s ON s.shop_id = w.shop_id AND s.kind = w.kind AND s.key = w.key
-			AND s.start_ts < w.hi AND s.end_ts > w.lo`
+			AND s.start_ts < w.hi AND s.end_ts > w.lo
+		LEFT JOIN ` + s.table("session_trails") + ` AS t ON t.shop_id = s.shop_id AND t.start_ts = s.start_ts
+			AND t.kind = s.kind AND t.key = s.key`
 }
 
 // statement gathers writes into one statement: each is a data-modifying
@@ -651,7 +659,8 @@ func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.Prod
 // rebuildDetail recomputes the shop's detail rollups in tx from its events,
 // read in (ts, id) order a page at a time.
 func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) error {
-	for _, table := range []string{"sessions", "session_hours", "session_spans", "person_hours", "identify_links", "product_hours", "rollup_pending"} {
+	for _, table := range []string{"sessions", "session_hours", "session_spans", "person_hours", "identify_links", "product_hours", "rollup_pending",
+		"session_trails", "trails_pending"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.table(table)+` WHERE shop_id = $1`, shopID); err != nil {
 			return err
 		}
@@ -668,6 +677,9 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 		for i := range closed {
 			a.add(&closed[i])
 			hours.Add(&closed[i], 1)
+		}
+		if err := s.writeTrails(ctx, tx, nil, closed); err != nil {
+			return err
 		}
 		closed = closed[:0]
 		if len(a.shops) == 0 {

@@ -114,11 +114,12 @@ func storedSessions(ctx context.Context, tx *sql.Tx, z *store.Sessions, groups [
 		// sessions key.
 		b.WriteString(`WITH w (shop_id, kind, key, lo, hi) AS (VALUES `)
 		rowValues(&b, len(chunk), 5)
-		b.WriteString(`) SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases
+		b.WriteString(`) SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases, t.trail
 			FROM w CROSS JOIN sessions AS s ON s.shop_id = w.shop_id AND s.kind = w.kind AND s.key = w.key
-				AND s.start_ts < w.hi AND s.end_ts > w.lo`)
+				AND s.start_ts < w.hi AND s.end_ts > w.lo
+			LEFT JOIN session_trails AS t ON t.shop_id = s.shop_id AND t.start_ts = s.start_ts AND t.kind = s.kind AND t.key = s.key`)
 		rows, err := tx.QueryContext(ctx, b.String(), args...)
-		stored, err := scanSessions(rows, err, true)
+		stored, err := scanStoredSessions(rows, err)
 		if err != nil {
 			return nil, err
 		}
@@ -141,8 +142,10 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 			return err
 		}
 		var del, ins []any
+		var gone, made []store.Session // for writeTrails
 		for _, g := range groups {
 			removed, added := d.sessions.Merge(g, stored[g])
+			gone, made = append(gone, removed...), append(made, added...)
 			for i := range removed {
 				hours.Add(&removed[i], -1)
 				// A session that keeps its start (most often one that new
@@ -164,6 +167,9 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 			return err
 		}
 		if err := execRows(ctx, tx, insertSessionsHead, upsertSessionsTail, 9, ins); err != nil {
+			return err
+		}
+		if err := writeTrails(ctx, tx, gone, made); err != nil {
 			return err
 		}
 	}
@@ -447,7 +453,8 @@ func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.Prod
 // rebuildDetail recomputes the shop's detail rollups in tx from its events,
 // read in (ts, id) order a page at a time.
 func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) error {
-	for _, table := range []string{"sessions", "session_hours", "session_spans", "person_hours", "identify_links", "product_hours", "rollup_pending"} {
+	for _, table := range []string{"sessions", "session_hours", "session_spans", "person_hours", "identify_links", "product_hours", "rollup_pending",
+		"session_trails", "trails_pending"} {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE shop_id = ?`, shopID); err != nil {
 			return err
 		}
@@ -466,6 +473,9 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 			args = append(args, c.ShopID, c.Kind, c.Key, c.Start.UnixMicro(), c.End.UnixMicro(),
 				c.Events, c.Views, c.Adds, c.Purchases)
 			hours.Add(c, 1)
+		}
+		if err := writeTrails(ctx, tx, nil, closed); err != nil {
+			return err
 		}
 		closed = closed[:0]
 		return execRows(ctx, tx, insertSessionsHead, "", 9, args)

@@ -94,6 +94,7 @@ func requireDetailMatchesEvents(t *testing.T, s detailStore) {
 	t.Helper()
 	for _, shop := range []string{"shop-a", "shop-b", "nobody"} {
 		sessions, products := wantDetail(t, s, shop)
+		requireTrailsMatch(t, s, shop, sessions)
 		var want store.SessionHours
 		for i := range sessions {
 			want.Add(&sessions[i], 1)
@@ -157,6 +158,9 @@ func requireDetailMatchesEvents(t *testing.T, s detailStore) {
 
 func sortedSessions(in []store.Session) []store.Session {
 	out := slices.Clone(in)
+	for i := range out {
+		out[i].Trail = nil // requireTrailsMatch checks them
+	}
 	slices.SortFunc(out, func(a, b store.Session) int {
 		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Key, b.Key), a.Start.Compare(b.Start))
 	})

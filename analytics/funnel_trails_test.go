@@ -1,0 +1,193 @@
+package analytics
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"math/rand/v2"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/shoplytics/shoplytics/internal/pgtest"
+	"github.com/shoplytics/shoplytics/store"
+	"github.com/shoplytics/shoplytics/store/memstore"
+	"github.com/shoplytics/shoplytics/store/sqlitestore"
+	"github.com/shoplytics/shoplytics/tracking"
+)
+
+// trailSpy is a store with session trails that counts its Events reads, to
+// tell a funnel answered from the trails from one that read the events.
+type trailSpy struct {
+	store.Store
+	reads atomic.Int64
+}
+
+func (s *trailSpy) SessionTrails(ctx context.Context, f store.Filter, first, second string, yield func(store.Trail) error) (int64, error) {
+	return s.Store.(store.FunnelReader).SessionTrails(ctx, f, first, second, yield)
+}
+
+func (s *trailSpy) Events(ctx context.Context, f store.Filter) iter.Seq2[tracking.Event, error] {
+	s.reads.Add(1)
+	return s.Store.Events(ctx, f)
+}
+
+// trailEvents are sessions of every shape a funnel over trails must get
+// right: devices whose runs split at 30 minutes and runs that don't, some
+// events with a session_id, several events at one instant in every order
+// of their ids, steps exactly a window apart, runs of one type, steps in and out of order, custom
+// events, and late events, appended after the rest in a shuffled order
+// (they extend and join stored sessions).
+func trailEvents(seed uint64) (early, late []tracking.Event) {
+	r := rand.New(rand.NewPCG(seed, 9))
+	types := []string{tracking.PageViewed, tracking.ProductViewed, tracking.ProductViewed, tracking.AddToCart,
+		tracking.CheckoutStarted, tracking.PurchaseCompleted, tracking.ProductSearched, "wishlist_added"}
+	var all []tracking.Event
+	for v := range 60 {
+		at := t0.Add(time.Duration(r.IntN(3*24*60)) * time.Minute)
+		for k := range 2 + r.IntN(30) {
+			switch r.IntN(10) {
+			case 0: // a pause that ends the session
+				at = at.Add(30*time.Minute + time.Duration(r.IntN(2))*time.Hour)
+			case 1, 2: // the same instant
+			case 3: // just under the gap
+				at = at.Add(30*time.Minute - time.Microsecond)
+			case 4: // a whole minute: steps exactly a window apart
+				at = at.Add(time.Minute)
+			default:
+				at = at.Add(time.Duration(1+r.IntN(600)) * time.Second)
+			}
+			typ := types[r.IntN(len(types))]
+			if r.IntN(4) == 0 && k > 0 {
+				typ = all[len(all)-1].Type // a run of one type
+			}
+			e := ev(typ, at, id(fmt.Sprintf("t%03d-%02d-%d", v, k, r.IntN(10))), anon(fmt.Sprintf("a%d", v%40)))
+			switch r.IntN(8) {
+			case 0:
+				e.SessionID = fmt.Sprintf("s%d", r.IntN(12))
+			case 1:
+				e.UserID = fmt.Sprintf("u%d", r.IntN(8))
+			case 2:
+				e.AnonymousID, e.UserID = "", fmt.Sprintf("u%d", r.IntN(8))
+			}
+			all = append(all, e)
+		}
+	}
+	for i, e := range all {
+		if r.IntN(6) == 0 {
+			late = append(late, e)
+		} else {
+			early = append(early, all[i])
+		}
+	}
+	r.Shuffle(len(late), func(i, j int) { late[i], late[j] = late[j], late[i] })
+	return early, late
+}
+
+func TestFunnelFromTrailsEqualsTheEvents(t *testing.T) {
+	ctx := context.Background()
+	backends := []struct {
+		name string
+		open func(t *testing.T) store.Store
+	}{
+		{"sqlitestore", func(t *testing.T) store.Store {
+			s, err := sqlitestore.New(ctx, sqlitestore.Options{Path: filepath.Join(t.TempDir(), "trails.db")})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		}},
+		{"pgstore", func(t *testing.T) store.Store { return pgtest.Open(t) }},
+	}
+	funnels := [][]string{
+		{tracking.PageViewed, tracking.ProductViewed, tracking.AddToCart, tracking.PurchaseCompleted},
+		{tracking.ProductViewed, tracking.ProductViewed, tracking.ProductViewed}, // repeated, adjacent
+		{tracking.ProductViewed, tracking.AddToCart, tracking.ProductViewed, tracking.AddToCart},
+		{tracking.PurchaseCompleted, tracking.ProductViewed}, // the usual order reversed
+		{tracking.AddToCart},
+		{tracking.CheckoutStarted, tracking.CheckoutStarted},
+		{tracking.ProductSearched, tracking.PageViewed, tracking.ProductSearched, tracking.PurchaseCompleted,
+			tracking.PageViewed},
+	}
+	windows := []time.Duration{0, time.Second, time.Minute, 2 * time.Minute, 10 * time.Minute, 45 * time.Minute}
+	for seed := range uint64(3) {
+		early, late := trailEvents(seed)
+		ref := memstore.New()
+		_, err := ref.Append(ctx, early)
+		require.NoError(t, err)
+		_, err = ref.Append(ctx, late)
+		require.NoError(t, err)
+		queries := []Query{
+			{ShopID: shop},
+			{ShopID: shop, From: t0, To: t0.Add(4 * 24 * time.Hour)},
+			// Bounds on hours and off them, through sessions.
+			{ShopID: shop, From: t0.Add(13 * time.Hour), To: t0.Add(50 * time.Hour)},
+			{ShopID: shop, From: t0.Add(20*time.Hour + 7*time.Minute + 3*time.Second + 5), To: t0.Add(61*time.Hour + 59*time.Minute)},
+			{ShopID: shop, From: t0.Add(30 * time.Hour), To: t0.Add(31 * time.Hour)},
+		}
+		for _, b := range backends {
+			t.Run(fmt.Sprintf("%s/seed=%d", b.name, seed), func(t *testing.T) {
+				s := &trailSpy{Store: b.open(t)}
+				_, err := s.Append(ctx, early)
+				require.NoError(t, err)
+				_, err = s.Append(ctx, late)
+				require.NoError(t, err)
+				_, err = s.Append(ctx, early[:len(early)/2]) // duplicates count once
+				require.NoError(t, err)
+				check := func(t *testing.T) {
+					for qi, q := range queries {
+						for _, steps := range funnels {
+							for _, w := range windows {
+								o := FunnelOptions{Steps: steps, Window: w}
+								want, err := Funnel(ctx, ref, q, o)
+								require.NoError(t, err)
+								before := s.reads.Load()
+								got, err := Funnel(ctx, s, q, o)
+								require.NoError(t, err)
+								name := fmt.Sprintf("query %d, steps %v, window %s", qi, steps, w)
+								require.Equal(t, want, got, name)
+								require.Equal(t, before, s.reads.Load(), "%s: read the events", name)
+							}
+						}
+					}
+				}
+				t.Run("appended", check)
+				require.NoError(t, s.Store.(store.RollupRebuilder).Rebuild(ctx, shop))
+				t.Run("rebuilt", check)
+
+				// By user, and with a custom step, the events are read.
+				q := queries[1]
+				for _, o := range []FunnelOptions{
+					{Steps: []string{tracking.ProductViewed, tracking.AddToCart}, By: ByUser},
+					{Steps: []string{tracking.ProductViewed, "wishlist_added"}},
+				} {
+					want, err := Funnel(ctx, ref, q, o)
+					require.NoError(t, err)
+					before := s.reads.Load()
+					got, err := Funnel(ctx, s, q, o)
+					require.NoError(t, err)
+					require.Equal(t, want, got)
+					require.Greater(t, s.reads.Load(), before, "%v reads the events", o)
+				}
+			})
+		}
+	}
+}
+
+// TestFunnelFromTrailsIsNotTrivial keeps the data of the test above
+// reaching the last steps, with the medians of both parities.
+func TestFunnelFromTrailsIsNotTrivial(t *testing.T) {
+	ctx := context.Background()
+	early, late := trailEvents(0)
+	s := memstore.New()
+	_, err := s.Append(ctx, append(early, late...))
+	require.NoError(t, err)
+	f, err := Funnel(ctx, s, Query{ShopID: shop}, FunnelOptions{Steps: []string{tracking.PageViewed, tracking.ProductViewed,
+		tracking.AddToCart, tracking.PurchaseCompleted}})
+	require.NoError(t, err)
+	require.Greater(t, f.Steps[0].Count, int64(20))
+	require.Positive(t, f.Steps[3].Count)
+	require.NotNil(t, f.Steps[3].MedianSecondsFromPrevious)
+}
