@@ -3,6 +3,7 @@ package analytics
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/shoplytics/shoplytics/store"
 )
@@ -32,6 +33,9 @@ func funnelFromTrails(ctx context.Context, s store.Store, q Query, o FunnelOptio
 	}
 	tally := newFunnelTally(len(o.Steps))
 	entered, err := fr.SessionTrails(ctx, q.filter(), o.Steps[0], second, func(t store.Trail) error {
+		if t.Overflowed() {
+			return fmt.Errorf("a session of more than %d events has no trail: %w", store.MaxTrailEvents, errors.ErrUnsupported)
+		}
 		if times := f.session(t); len(times) > 0 {
 			tally.addMicros(times)
 		}

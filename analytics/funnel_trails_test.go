@@ -6,6 +6,7 @@ import (
 	"iter"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -190,4 +191,65 @@ func TestFunnelFromTrailsIsNotTrivial(t *testing.T) {
 	require.Greater(t, f.Steps[0].Count, int64(20))
 	require.Positive(t, f.Steps[3].Count)
 	require.NotNil(t, f.Steps[3].MedianSecondsFromPrevious)
+}
+
+// A session longer than a trail keeps (one session_id sent with every
+// event, batch after batch) overflows: Append stops rewriting its trail,
+// and a funnel over it reads the events, with the events' answer; the
+// other ranges still answer from the trails.
+func TestFunnelOverAnOverflowedTrailReadsTheEvents(t *testing.T) {
+	ctx := context.Background()
+	types := []string{tracking.ProductViewed, tracking.AddToCart, tracking.CheckoutStarted, tracking.PurchaseCompleted}
+	var long, other []tracking.Event
+	for i := range store.MaxTrailEvents + 500 {
+		long = append(long, tracking.Event{ID: fmt.Sprintf("long-%05d", i), ShopID: shop, Type: types[i%len(types)],
+			SessionID: "everlasting", AnonymousID: "client-1", Timestamp: t0.Add(time.Duration(i) * time.Second),
+			ProductID: "p1", Currency: "EUR"})
+	}
+	for i := range 40 {
+		other = append(other, tracking.Event{ID: fmt.Sprintf("other-%03d", i), ShopID: shop, Type: types[i%3],
+			AnonymousID: fmt.Sprintf("device-%d", i/4), Timestamp: t0.Add(48*time.Hour + time.Duration(i)*time.Minute),
+			ProductID: "p1", Currency: "EUR"})
+	}
+	ref := memstore.New()
+	for _, s := range []store.Store{ref} {
+		_, err := s.Append(ctx, append(slices.Clone(long), other...))
+		require.NoError(t, err)
+	}
+	for _, open := range []func(t *testing.T) store.Store{
+		func(t *testing.T) store.Store {
+			s, err := sqlitestore.New(ctx, sqlitestore.Options{Path: filepath.Join(t.TempDir(), "long.db")})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+		func(t *testing.T) store.Store { return pgtest.Open(t) },
+	} {
+		s := &trailSpy{Store: open(t)}
+		for i := 0; i < len(long); i += 100 { // batch after batch, as a live client sends
+			_, err := s.Append(ctx, long[i:min(i+100, len(long))])
+			require.NoError(t, err)
+		}
+		_, err := s.Append(ctx, other)
+		require.NoError(t, err)
+		o := FunnelOptions{Steps: types}
+		for _, q := range []Query{{ShopID: shop}, {ShopID: shop, From: t0.Add(10 * time.Minute), To: t0.Add(72 * time.Hour)}} {
+			want, err := Funnel(ctx, ref, q, o)
+			require.NoError(t, err)
+			before := s.reads.Load()
+			got, err := Funnel(ctx, s, q, o)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			require.Greater(t, s.reads.Load(), before, "the overflowed session's events are read")
+		}
+		q := Query{ShopID: shop, From: t0.Add(48 * time.Hour), To: t0.Add(72 * time.Hour)}
+		want, err := Funnel(ctx, ref, q, o)
+		require.NoError(t, err)
+		before := s.reads.Load()
+		got, err := Funnel(ctx, s, q, o)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
+		require.Equal(t, before, s.reads.Load(), "a range without it answers from the trails")
+		require.Positive(t, got.Steps[0].Count)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -54,11 +55,36 @@ type TrailEvent struct {
 	At   int64 // microseconds since the Unix epoch
 }
 
-// Type returns the event's type.
-func (e TrailEvent) Type() string { return trailTypes[e.Code-1] }
+// Type returns the event's type ("" for the mark of an overflowed trail).
+func (e TrailEvent) Type() string {
+	if e.Code == overflowCode {
+		return ""
+	}
+	return trailTypes[e.Code-1]
+}
 
 // Trail is a session's trail. The zero value is empty.
+//
+// A trail of more than MaxTrailEvents events is not kept: it overflows,
+// and is stored as a mark alone (a session_id that a client sends with
+// everything, or a bot's, would otherwise have its whole, ever longer
+// trail read and rewritten by every batch that adds to it). An overflowed
+// trail holds every type as far as Types says, Within keeps it whole,
+// and a funnel that meets one reads the events instead.
 type Trail []TrailEvent
+
+// MaxTrailEvents is the longest trail kept; see Trail.
+const MaxTrailEvents = 2048
+
+// overflowCode marks an overflowed trail: its only stored byte, and an
+// event of the trail in memory (at the earliest instant) that events added
+// later join.
+const overflowCode uint8 = 0xFF
+
+// Overflowed reports a trail that is too long to keep (see Trail).
+func (t Trail) Overflowed() bool {
+	return len(t) > MaxTrailEvents || slices.ContainsFunc(t, func(e TrailEvent) bool { return e.Code == overflowCode })
+}
 
 // add takes e, an event of the session.
 func (t *Trail) add(e *tracking.Event) {
@@ -67,9 +93,16 @@ func (t *Trail) add(e *tracking.Event) {
 	}
 }
 
-// Types returns the mask of the types the trail holds (TrailBit).
+// Types returns the mask of the types the trail holds (TrailBit): every
+// canonical type for an overflowed trail, which cannot tell.
 func (t Trail) Types() int64 {
 	var m int64
+	if t.Overflowed() {
+		for c := range len(trailTypes) {
+			m |= 1 << (c + 1)
+		}
+		return m
+	}
 	for _, e := range t {
 		m |= 1 << e.Code
 	}
@@ -82,8 +115,11 @@ func (t Trail) Sort() {
 }
 
 // Within returns the events of the sorted trail in [from, to) (zero
-// bounds are unbounded), sharing t's array.
+// bounds are unbounded), sharing t's array; an overflowed trail whole.
 func (t Trail) Within(from, to time.Time) Trail {
+	if t.Overflowed() {
+		return t
+	}
 	lo, hi := 0, len(t)
 	search := func(at time.Time) int {
 		i, _ := slices.BinarySearchFunc(t, at.UnixMicro(), func(e TrailEvent, at int64) int { return cmp.Compare(e.At, at) })
@@ -104,8 +140,12 @@ func (t Trail) Within(from, to time.Time) Trail {
 // Encode returns the stored form of the trail, sorted first: per event its
 // code and the microseconds since the previous event (the first since the
 // Unix epoch), as an unsigned varint. Code 0 is never an event: stored
-// trails joined by a 0 byte are read back by DecodeTrail one by one.
+// trails joined by a 0 byte are read back by DecodeTrail one by one. An
+// overflowed trail is its mark alone, one byte.
 func (t Trail) Encode() []byte {
+	if t.Overflowed() {
+		return []byte{overflowCode}
+	}
 	t.Sort()
 	b := make([]byte, 0, 8+3*len(t))
 	var prev int64
@@ -126,6 +166,11 @@ func DecodeTrail(dst Trail, b []byte) (t Trail, rest []byte, err error) {
 		c := b[0]
 		if c == 0 {
 			return dst, b[1:], nil
+		}
+		if c == overflowCode {
+			dst = append(dst, TrailEvent{Code: overflowCode, At: math.MinInt64})
+			b = b[1:]
+			continue
 		}
 		if int(c) > len(trailTypes) {
 			return dst, nil, fmt.Errorf("trail: unknown type code %d", c)
