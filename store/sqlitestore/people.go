@@ -1,13 +1,9 @@
 package sqlitestore
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
-	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
@@ -15,66 +11,11 @@ import (
 )
 
 // The people chains and product purchase days of
-// migrations/0006_people_chains.sql: how they are kept as events are
-// appended, recomputed by Rebuild, and read.
-//
-// Distinct people of a range [A, B) of whole hours, as store.PeopleReader
-// counts them, are
-//
-//	u + r − l − premature
-//
-// where u is the users active in the range through their own rows or the
-// raw rows of anonymous ids identified as them ('u' chains), r the never
-// identified anonymous ids with any row in it ('r'), l those of them with a
-// linked row in it ('l': such an id is counted as the user of that row,
-// who is counted already; r − l are the ids counted as themselves), and
-// premature the users counted in u only through identified ids whose
-// identify is at or after B and that have a linked row in the range (those
-// ids are nobody new there).
-//
-// The chains of a kind active in [A, B) are its person_chain rows in the
-// range whose previous row is before A: the person_cells of hours in the
-// range with a previous day before A's, plus the rows of A's day before A
-// whose next hour falls in the range.
+// migrations/0006_people_chains.sql (see store/peoplechain.go for what
+// they count and how): kept as events are appended, recomputed by
+// Rebuild, read by CountPeople and TopPurchased.
 
 var _ store.TopProductReader = (*Store)(nil)
-
-const (
-	dayMicros  = int64(24 * time.Hour / time.Microsecond)
-	hourMicros = int64(time.Hour / time.Microsecond)
-	noDay      = int64(math.MinInt64) // person_cells.prev_day of a chain's first row
-)
-
-// dayOf returns the start of the UTC day of us, microseconds since the
-// epoch.
-func dayOf(us int64) int64 { return us - ((us%dayMicros)+dayMicros)%dayMicros }
-
-// chainKey is one chain: a shop, a kind ('u', 'r' or 'l') and a user or
-// anonymous id.
-type chainKey struct{ shop, kind, key string }
-
-// chainDeltas are the changes of a batch to the chains' row counts, per
-// chain and hour.
-type chainDeltas map[chainKey]map[int64]int64
-
-func (c chainDeltas) add(k chainKey, hour int64, n int64) {
-	m := c[k]
-	if m == nil {
-		m = map[int64]int64{}
-		c[k] = m
-	}
-	m[hour] += n
-	if m[hour] == 0 {
-		delete(m, hour)
-	}
-}
-
-// premature is a premature_links row.
-type premature struct {
-	shop string
-	hour int64
-	anon string
-}
 
 // writeChains keeps the people chains and product purchase days for the
 // batch d, in tx, before writeDetail writes d's person_hours and links: it
@@ -83,116 +24,38 @@ func writeChains(ctx context.Context, tx *sql.Tx, d *detail) error {
 	if err := writeProductDays(ctx, tx, d); err != nil {
 		return err
 	}
-	keys := d.people.Keys()
-	if len(keys) == 0 && d.links.Len() == 0 {
+	if d.people.Len() == 0 && d.links.Len() == 0 {
 		return nil
 	}
-	old, err := storedPersonHours(ctx, tx, keys)
+	old, err := storedPersonHours(ctx, tx, d.people.Keys())
 	if err != nil {
 		return err
 	}
-	anons := map[store.LinkKey]bool{}
-	for _, k := range keys {
-		if !k.User {
-			anons[store.LinkKey{ShopID: k.ShopID, AnonymousID: k.ID}] = true
-		}
-	}
-	for _, k := range d.links.Keys() {
-		anons[k] = true
-	}
-	stored, err := storedLinks(ctx, tx, slices.SortedFunc(maps.Keys(anons), compareLinkKeys))
+	linked, err := storedLinks(ctx, tx, store.LinkAnonKeys(&d.people, &d.links))
 	if err != nil {
 		return err
 	}
-	final := maps.Clone(stored)
-	var changed []store.LinkKey
-	for _, k := range d.links.Keys() {
-		l := d.links.Link(k)
-		if cur, ok := final[k]; !ok || l.Before(cur) {
-			final[k] = l
-			changed = append(changed, k)
-		}
+	c, err := store.ChangeChains(&d.people, &d.links, old, linked, func(k store.LinkKey) ([]store.AnonHour, error) {
+		return anonHours(ctx, tx, k)
+	})
+	if err != nil {
+		return err
 	}
-	deltas := chainDeltas{}
-	var delPrem, insPrem []premature
-	// An anonymous id whose link changes moves its stored rows from the
-	// chains of who it was to those of who it is.
-	for _, k := range changed {
-		rows, err := anonHours(ctx, tx, k)
-		if err != nil {
-			return err
-		}
-		was, had := stored[k]
-		is := final[k]
-		for _, r := range rows {
-			if had {
-				if r.raw {
-					deltas.add(chainKey{k.ShopID, "u", was.UserID}, r.hour, -1)
-				}
-				if r.linked && was.At.UnixMicro() >= r.hour+hourMicros {
-					delPrem = append(delPrem, premature{k.ShopID, r.hour, k.AnonymousID})
-				}
-			} else {
-				deltas.add(chainKey{k.ShopID, "r", k.AnonymousID}, r.hour, -1)
-				if r.linked {
-					deltas.add(chainKey{k.ShopID, "l", k.AnonymousID}, r.hour, -1)
-				}
-			}
-			if r.raw {
-				deltas.add(chainKey{k.ShopID, "u", is.UserID}, r.hour, 1)
-			}
-			if r.linked && is.At.UnixMicro() >= r.hour+hourMicros {
-				insPrem = append(insPrem, premature{k.ShopID, r.hour, k.AnonymousID})
-			}
-		}
-	}
-	// The batch's rows, as they change what person_hours held.
-	for _, k := range keys {
-		o, existed := old[k]
-		n := d.people.Row(k)
-		raw, linked := o.Raw || n.Raw, o.Linked || n.Linked
-		hour := k.Hour.UnixMicro()
-		if k.User {
-			if !existed {
-				deltas.add(chainKey{k.ShopID, "u", k.ID}, hour, 1)
-			}
-			continue
-		}
-		if l, ok := final[store.LinkKey{ShopID: k.ShopID, AnonymousID: k.ID}]; ok {
-			if raw && !o.Raw {
-				deltas.add(chainKey{k.ShopID, "u", l.UserID}, hour, 1)
-			}
-			if linked && !o.Linked && l.At.UnixMicro() >= hour+hourMicros {
-				insPrem = append(insPrem, premature{k.ShopID, hour, k.ID})
-			}
-			continue
-		}
-		if !existed {
-			deltas.add(chainKey{k.ShopID, "r", k.ID}, hour, 1)
-		}
-		if linked && !o.Linked {
-			deltas.add(chainKey{k.ShopID, "l", k.ID}, hour, 1)
-		}
-	}
-	if err := applyChains(ctx, tx, deltas); err != nil {
+	if err := applyChains(ctx, tx, &c); err != nil {
 		return err
 	}
 	var args []any
-	for _, p := range delPrem {
-		args = append(args, p.shop, p.hour, p.anon)
+	for _, p := range c.Delete {
+		args = append(args, p.ShopID, p.Hour, p.AnonymousID)
 	}
 	if err := execRows(ctx, tx, `DELETE FROM premature_links WHERE (shop_id, hour, anonymous_id) IN (`, `)`, 3, args); err != nil {
 		return err
 	}
 	args = args[:0]
-	for _, p := range insPrem {
-		args = append(args, p.shop, p.hour, p.anon)
+	for _, p := range c.Insert {
+		args = append(args, p.ShopID, p.Hour, p.AnonymousID)
 	}
 	return execRows(ctx, tx, `INSERT INTO premature_links (shop_id, hour, anonymous_id)`, ` ON CONFLICT DO NOTHING`, 3, args)
-}
-
-func compareLinkKeys(a, b store.LinkKey) int {
-	return cmp.Or(cmp.Compare(a.ShopID, b.ShopID), cmp.Compare(a.AnonymousID, b.AnonymousID))
 }
 
 // storedPersonHours reads the person_hours rows of keys.
@@ -274,24 +137,18 @@ func storedLinks(ctx context.Context, tx *sql.Tx, keys []store.LinkKey) (map[sto
 	return out, nil
 }
 
-// anonHour is a stored person_hours row of an anonymous id.
-type anonHour struct {
-	hour        int64
-	raw, linked bool
-}
-
 // anonHours reads every person_hours row of an anonymous id.
-func anonHours(ctx context.Context, tx *sql.Tx, k store.LinkKey) ([]anonHour, error) {
+func anonHours(ctx context.Context, tx *sql.Tx, k store.LinkKey) ([]store.AnonHour, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT hour, raw, linked FROM person_hours
 		WHERE shop_id = ? AND is_user = 0 AND id = ? ORDER BY hour`, k.ShopID, k.AnonymousID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []anonHour
+	var out []store.AnonHour
 	for rows.Next() {
-		var r anonHour
-		if err := rows.Scan(&r.hour, &r.raw, &r.linked); err != nil {
+		var r store.AnonHour
+		if err := rows.Scan(&r.Hour, &r.Raw, &r.Linked); err != nil {
 			return nil, err
 		}
 		out = append(out, r)
@@ -299,40 +156,20 @@ func anonHours(ctx context.Context, tx *sql.Tx, k store.LinkKey) ([]anonHour, er
 	return out, rows.Err()
 }
 
-// chainRow is a person_chain row: an hour and its count.
-type chainRow struct{ hour, n int64 }
-
-// chainWindow is what a chain stores around a batch's changes: the rows
-// in [lo, hi], the hours of changes, and the rows just before and after.
-type chainWindow struct {
-	rows       []chainRow
-	prev, next sql.NullInt64
-}
-
-// applyChains applies deltas to person_chain and person_cells: per chain,
-// the stored rows between its first and last changed hour and the rows
-// just outside are read, the new rows computed, and what differs written,
-// with the cells of every row whose previous hour changed moved.
-func applyChains(ctx context.Context, tx *sql.Tx, deltas chainDeltas) error {
-	keys := slices.SortedFunc(maps.Keys(deltas), func(a, b chainKey) int {
-		return cmp.Or(cmp.Compare(a.shop, b.shop), cmp.Compare(a.kind, b.kind), cmp.Compare(a.key, b.key))
-	})
-	keys = slices.DeleteFunc(keys, func(k chainKey) bool { return len(deltas[k]) == 0 })
-	bounds := func(k chainKey) (lo, hi int64) {
-		lo, hi = math.MaxInt64, math.MinInt64
-		for h := range deltas[k] {
-			lo, hi = min(lo, h), max(hi, h)
-		}
-		return lo, hi
-	}
-	windows := make(map[chainKey]*chainWindow, len(keys))
+// applyChains applies the changes c to person_chain and person_cells:
+// per chain, the stored rows between its first and last changed hour and
+// the rows just outside are read (store.ChainWindow), and what
+// store.ChainWrites makes of them written.
+func applyChains(ctx context.Context, tx *sql.Tx, c *store.ChainChanges) error {
+	keys := c.Keys()
+	windows := make(map[store.ChainKey]*store.ChainWindow, len(keys))
 	for i := 0; i < len(keys); i += maxRowsPerStatement {
 		chunk := keys[i:min(i+maxRowsPerStatement, len(keys))]
 		args := make([]any, 0, len(chunk)*5)
 		for _, k := range chunk {
-			lo, hi := bounds(k)
-			args = append(args, k.shop, k.kind, k.key, lo, hi)
-			windows[k] = &chainWindow{}
+			lo, hi := c.Bounds(k)
+			args = append(args, k.ShopID, k.Kind, k.Key, lo, hi)
+			windows[k] = &store.ChainWindow{Prev: store.NoHour, Next: store.NoHour}
 		}
 		var b strings.Builder
 		b.WriteString(`WITH w (shop_id, kind, key, lo, hi) AS (VALUES `)
@@ -350,23 +187,24 @@ func applyChains(ctx context.Context, tx *sql.Tx, deltas chainDeltas) error {
 		}
 		for rows.Next() {
 			var (
-				k     chainKey
+				k     store.ChainKey
 				where int
 				hour  sql.NullInt64
 				n     int64
 			)
-			if err := rows.Scan(&k.shop, &k.kind, &k.key, &where, &hour, &n); err != nil {
+			if err := rows.Scan(&k.ShopID, &k.Kind, &k.Key, &where, &hour, &n); err != nil {
 				rows.Close()
 				return err
 			}
 			w := windows[k]
-			switch where {
-			case -1:
-				w.prev = hour
-			case 1:
-				w.next = hour
+			switch {
+			case !hour.Valid:
+			case where < 0:
+				w.Prev = hour.Int64
+			case where > 0:
+				w.Next = hour.Int64
 			default:
-				w.rows = append(w.rows, chainRow{hour.Int64, n})
+				w.Rows = append(w.Rows, store.ChainRow{Hour: hour.Int64, N: n})
 			}
 		}
 		rows.Close()
@@ -374,87 +212,28 @@ func applyChains(ctx context.Context, tx *sql.Tx, deltas chainDeltas) error {
 			return err
 		}
 	}
-	type cellKey struct {
-		shop, kind    string
-		prevDay, hour int64
-	}
-	cells := map[cellKey]int64{}
-	// count adds sign to the cells of rows, each after the one before it
-	// (the first after prev), and of next after the last.
-	count := func(k chainKey, w *chainWindow, rows []chainRow, sign int64) {
-		pred := w.prev
-		for _, r := range rows {
-			day := noDay
-			if pred.Valid {
-				day = dayOf(pred.Int64)
-			}
-			cells[cellKey{k.shop, k.kind, day, r.hour}] += sign
-			pred = sql.NullInt64{Int64: r.hour, Valid: true}
-		}
-		if w.next.Valid {
-			day := noDay
-			if pred.Valid {
-				day = dayOf(pred.Int64)
-			}
-			cells[cellKey{k.shop, k.kind, day, w.next.Int64}] += sign
-		}
-	}
-	var del, put, link []any
+	var w store.ChainWrites
 	for _, k := range keys {
-		w := windows[k]
-		slices.SortFunc(w.rows, func(a, b chainRow) int { return cmp.Compare(a.hour, b.hour) })
-		byHour := make(map[int64]int64, len(w.rows)+len(deltas[k]))
-		for _, r := range w.rows {
-			byHour[r.hour] = r.n
+		if err := w.Apply(k, *windows[k], c.Deltas[k]); err != nil {
+			return err
 		}
-		for h, d := range deltas[k] {
-			byHour[h] += d
+	}
+	next := func(h int64) any {
+		if h == store.NoHour {
+			return nil
 		}
-		var rows []chainRow
-		for h, n := range byHour {
-			switch {
-			case n < 0:
-				return fmt.Errorf("people chain %s %q at %d would count %d rows", k.kind, k.key, h, n)
-			case n > 0:
-				rows = append(rows, chainRow{h, n})
-			}
+		return h
+	}
+	var del, put, prev []any
+	for _, k := range keys {
+		for _, h := range w.Delete[k] {
+			del = append(del, k.ShopID, k.Kind, k.Key, h)
 		}
-		slices.SortFunc(rows, func(a, b chainRow) int { return cmp.Compare(a.hour, b.hour) })
-		count(k, w, w.rows, -1)
-		count(k, w, rows, 1)
-		nextOf := func(rows []chainRow, i int) sql.NullInt64 {
-			if i+1 < len(rows) {
-				return sql.NullInt64{Int64: rows[i+1].hour, Valid: true}
-			}
-			return w.next
+		for _, n := range w.Put[k] {
+			put = append(put, k.ShopID, k.Kind, k.Key, n.Hour, n.N, next(n.Next))
 		}
-		oldAt := make(map[int64]int, len(w.rows))
-		for i, r := range w.rows {
-			oldAt[r.hour] = i
-		}
-		for i, r := range rows {
-			next := nextOf(rows, i)
-			if j, ok := oldAt[r.hour]; ok && w.rows[j].n == r.n && nextOf(w.rows, j) == next {
-				continue
-			}
-			put = append(put, k.shop, k.kind, k.key, r.hour, r.n, next)
-		}
-		for _, r := range w.rows {
-			if byHour[r.hour] <= 0 {
-				del = append(del, k.shop, k.kind, k.key, r.hour)
-			}
-		}
-		if w.prev.Valid {
-			before, after := w.next, w.next
-			if len(w.rows) > 0 {
-				before = sql.NullInt64{Int64: w.rows[0].hour, Valid: true}
-			}
-			if len(rows) > 0 {
-				after = sql.NullInt64{Int64: rows[0].hour, Valid: true}
-			}
-			if before != after {
-				link = append(link, k.shop, k.kind, k.key, w.prev.Int64, 0, after)
-			}
+		if n, ok := w.Prev[k]; ok {
+			prev = append(prev, k.ShopID, k.Kind, k.Key, n.Hour, 0, next(n.Next))
 		}
 	}
 	if err := execRows(ctx, tx, `DELETE FROM person_chain WHERE (shop_id, kind, key, hour) IN (`, `)`, 4, del); err != nil {
@@ -466,20 +245,15 @@ func applyChains(ctx context.Context, tx *sql.Tx, deltas chainDeltas) error {
 	}
 	// The row before a window exists: the upsert only sets its next.
 	if err := execRows(ctx, tx, `INSERT INTO person_chain (shop_id, kind, key, hour, n, next)`,
-		` ON CONFLICT (shop_id, kind, key, hour) DO UPDATE SET next = excluded.next`, 6, link); err != nil {
+		` ON CONFLICT (shop_id, kind, key, hour) DO UPDATE SET next = excluded.next`, 6, prev); err != nil {
 		return err
 	}
 	var add, gone []any
-	for _, c := range slices.SortedFunc(maps.Keys(cells), func(a, b cellKey) int {
-		return cmp.Or(cmp.Compare(a.shop, b.shop), cmp.Compare(a.kind, b.kind), cmp.Compare(a.prevDay, b.prevDay), cmp.Compare(a.hour, b.hour))
-	}) {
-		n := cells[c]
-		if n == 0 {
-			continue
-		}
-		add = append(add, c.shop, c.kind, c.prevDay, c.hour, n)
+	for _, c := range w.CellKeys() {
+		n := w.Cells[c]
+		add = append(add, c.ShopID, c.Kind, c.PrevDay, c.Hour, n)
 		if n < 0 {
-			gone = append(gone, c.shop, c.kind, c.prevDay, c.hour)
+			gone = append(gone, c.ShopID, c.Kind, c.PrevDay, c.Hour)
 		}
 	}
 	if err := execRows(ctx, tx, `INSERT INTO person_cells (shop_id, kind, prev_day, hour, n)`,
@@ -492,22 +266,10 @@ func applyChains(ctx context.Context, tx *sql.Tx, deltas chainDeltas) error {
 // writeProductDays adds the purchases of d's product rows to
 // product_purchase_days.
 func writeProductDays(ctx context.Context, tx *sql.Tx, d *detail) error {
-	type dayKey struct {
-		shop    string
-		day     int64
-		product string
-	}
-	sum := map[dayKey]int64{}
-	for _, k := range d.products.Keys() {
-		if r := d.products.Row(k); r.Purchases != 0 {
-			sum[dayKey{k.ShopID, dayOf(k.Hour.UnixMicro()), k.ProductID}] += r.Purchases
-		}
-	}
+	days := store.PurchaseDays(&d.products)
 	var args []any
-	for _, k := range slices.SortedFunc(maps.Keys(sum), func(a, b dayKey) int {
-		return cmp.Or(cmp.Compare(a.shop, b.shop), cmp.Compare(a.day, b.day), cmp.Compare(a.product, b.product))
-	}) {
-		args = append(args, k.shop, k.day, k.product, sum[k])
+	for _, k := range store.PurchaseDayKeys(days) {
+		args = append(args, k.ShopID, k.Day, k.ProductID, days[k])
 	}
 	return execRows(ctx, tx, `INSERT INTO product_purchase_days (shop_id, day, product_id, purchases)`,
 		` ON CONFLICT (shop_id, day, product_id) DO UPDATE SET purchases = purchases + excluded.purchases`, 4, args)
@@ -609,7 +371,7 @@ func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) 
 		from, to := bounds(&f)
 		day := int64(math.MinInt64 + 1) // only chains' first rows are before it
 		if !f.From.IsZero() {
-			day = dayOf(from)
+			day = store.DayOf(from)
 		}
 		var total int64
 		for _, kind := range []struct {
@@ -641,19 +403,7 @@ func (s *Store) TopPurchased(ctx context.Context, f store.Filter) (string, error
 	err := s.readDetail(ctx, "top purchased", &f, func(conn *sql.Conn) error {
 		from, to := bounds(&f)
 		// Whole days [d0, d1); partial hours [from, h0) and [h1, to).
-		d0, d1 := int64(math.MinInt64), int64(math.MaxInt64)
-		if !f.From.IsZero() {
-			if d0 = dayOf(from); d0 != from {
-				d0 += dayMicros
-			}
-		}
-		if !f.To.IsZero() {
-			d1 = dayOf(to)
-		}
-		h0, h1 := d0, d1
-		if !f.From.IsZero() && !f.To.IsZero() && d0 >= d1 {
-			d0, d1, h0, h1 = 0, 0, to, to // within one day: all partial
-		}
+		d0, d1, h0, h1 := store.DayRanges(from, to)
 		rows, err := conn.QueryContext(ctx, `SELECT product_id, sum(p) FROM (
 				SELECT product_id, purchases AS p FROM product_purchase_days
 					WHERE shop_id = ?1 AND day >= ?2 AND day < ?3
