@@ -72,6 +72,12 @@ func (s *Store) writeChains(ctx context.Context, tx *sql.Tx, d *detail) error {
 	if d.people.Len() == 0 && d.links.Len() == 0 {
 		return nil
 	}
+	// Rebuild holds the rollup tables in SHARE ROW EXCLUSIVE mode: taking
+	// what writing person_hours takes before reading anything makes a
+	// batch wait for a rebuild in progress, then read what it wrote.
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.table("person_hours")+` IN ROW EXCLUSIVE MODE`); err != nil {
+		return err
+	}
 	keys := d.people.Keys()
 	anons := store.LinkAnonKeys(&d.people, &d.links)
 	var locks []int64

@@ -269,3 +269,40 @@ func TestPeopleChainsMigrationFillsExistingRollups(t *testing.T) {
 	require.Equal(t, kept, chainTables(t, s))
 	requirePeopleAsScan(t, s, peopleRanges(r, 20), "after the migration")
 }
+
+// TestPeopleChainsBesideRebuilds appends from three appenders while the
+// shop is rebuilt again and again: the chains Append keeps stay those a
+// rebuild computes.
+func TestPeopleChainsBesideRebuilds(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	events := peopleEvents(rand.New(rand.NewPCG(11, 7)), "r", 1800)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 3 {
+		wg.Go(func() {
+			for i := w * 50; i < len(events); i += 150 {
+				if _, err := s.Append(testCtx(t), events[i:i+50]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 6 {
+			if err := s.Rebuild(testCtx(t), "shop"); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	kept := chainTables(t, s)
+	require.NoError(t, s.Rebuild(testCtx(t), "shop"))
+	require.Equal(t, chainTables(t, s), kept)
+	requirePeopleAsScan(t, s, peopleRanges(rand.New(rand.NewPCG(1, 1)), 20), "after appends beside rebuilds")
+}
