@@ -12,8 +12,9 @@ import (
 // statsFromRollups answers Stats from a store's rollups, without reading
 // the events of the range: counts and revenue from the hourly rollup,
 // sessions and their rates from the sessions rolled up by the hour they
-// start in, users from who was active in each hour, the top product from
-// the product rollup. ok is false when the store cannot answer exactly
+// start in, users from who was active in each hour
+// (store.PeopleReader), the top product from the product rollup
+// (store.TopProductReader when the store has it). ok is false when the store cannot answer exactly
 // (a capability missing or errors.ErrUnsupported, a bound inside an
 // hour); the caller then reads the events.
 //
