@@ -542,7 +542,7 @@ func (s *Store) TopPurchased(ctx context.Context, f store.Filter) (string, error
 		// Ties: the most views, then the least id.
 		cond, args := hourRange("hour", &f, []any{f.ShopID, tied})
 		return tx.QueryRowContext(ctx, `SELECT product_id FROM `+s.table("product_hours")+`
-			WHERE shop_id = $1 AND product_id = ANY($2::text[])`+cond+`
+			WHERE shop_id = $1 AND product_id = ANY($2::text[] COLLATE "C")`+cond+`
 			GROUP BY product_id ORDER BY sum(views) DESC, product_id LIMIT 1`, args...).Scan(&top)
 	})
 	return top, err

@@ -21,8 +21,11 @@ CREATE TABLE {{schema}}.person_chain (
 );
 
 -- For the rows of the start of a range's first day, before the range,
--- whose next hour falls in it.
-CREATE INDEX person_chain_hour_idx ON {{schema}}.person_chain (shop_id, kind, hour, next);
+-- whose next hour falls in it. Partial: a chain's last row is never one,
+-- and the planner, without statistics on a table that has just grown, is
+-- not tempted to read a chain's rows through it instead of the primary
+-- key (a scan of every row of the kind per chain).
+CREATE INDEX person_chain_hour_idx ON {{schema}}.person_chain (shop_id, kind, hour, next) WHERE next IS NOT NULL;
 
 -- person_cells: person_chain rows counted per kind, hour and the day of the
 -- chain's previous hour (-9223372036854775808 for none).

@@ -23,8 +23,10 @@ CREATE TABLE person_chain (
 ) STRICT, WITHOUT ROWID;
 
 -- For the rows of the start of a range's first day, before the range,
--- whose next hour falls in it.
-CREATE INDEX person_chain_hour ON person_chain (shop_id, kind, hour, next);
+-- whose next hour falls in it. Partial: a chain's last row is never one,
+-- and a query planner without statistics is not tempted to read a
+-- chain's rows through it instead of the primary key.
+CREATE INDEX person_chain_hour ON person_chain (shop_id, kind, hour, next) WHERE next IS NOT NULL;
 
 -- person_cells: the person_chain rows counted per kind, hour and the day
 -- of the chain's previous active hour (-9223372036854775808 for none).
