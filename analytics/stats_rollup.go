@@ -12,8 +12,9 @@ import (
 // statsFromRollups answers Stats from a store's rollups, without reading
 // the events of the range: counts and revenue from the hourly rollup,
 // sessions and their rates from the sessions rolled up by the hour they
-// start in, users from who was active in each hour, the top product from
-// the product rollup. ok is false when the store cannot answer exactly
+// start in, users from who was active in each hour
+// (store.PeopleReader), the top product from the product rollup
+// (store.TopProductReader when the store has it). ok is false when the store cannot answer exactly
 // (a capability missing or errors.ErrUnsupported, a bound inside an
 // hour); the caller then reads the events.
 //
@@ -104,7 +105,7 @@ func statsFromRollups(ctx context.Context, s store.Store, q Query) (r StatsResul
 	if err != nil {
 		return unsupported(err)
 	}
-	products, err := dr.ProductTotals(ctx, f)
+	top, err := topPurchased(ctx, dr, f)
 	if err != nil {
 		return unsupported(err)
 	}
@@ -135,10 +136,29 @@ func statsFromRollups(ctx context.Context, s store.Store, q Query) (r StatsResul
 		}
 	}
 	r.Revenue = revenueOf(revenue)
-	if top := productsOf(products).top(ByPurchases, DefaultCurrency, 1); len(top) > 0 {
-		r.TopProductID = top[0].ProductID
-	}
+	r.TopProductID = top
 	return r, true, nil
+}
+
+// topPurchased returns the most purchased product of f's range: from a
+// store.TopProductReader when the store is one and a product was
+// purchased, else (no purchase: the most viewed wins) from the product
+// totals.
+func topPurchased(ctx context.Context, dr store.ProductReader, f store.Filter) (string, error) {
+	if tr, ok := dr.(store.TopProductReader); ok {
+		id, err := tr.TopPurchased(ctx, f)
+		if err == nil && id != "" || err != nil && !errors.Is(err, errors.ErrUnsupported) {
+			return id, err
+		}
+	}
+	products, err := dr.ProductTotals(ctx, f)
+	if err != nil {
+		return "", err
+	}
+	if top := productsOf(products).top(ByPurchases, DefaultCurrency, 1); len(top) > 0 {
+		return top[0].ProductID, nil
+	}
+	return "", nil
 }
 
 // mergeRow adds the orders of a purchase_completed rollup row.

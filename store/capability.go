@@ -114,3 +114,13 @@ type ProductReader interface {
 	// the latest of the rows'; in no specified order.
 	ProductTotals(ctx context.Context, f Filter) ([]ProductHour, error)
 }
+
+// TopProductReader is a ProductReader that finds the most purchased
+// product of a range without summing every product's rows.
+type TopProductReader interface {
+	// TopPurchased returns the product of f's shop with the most
+	// purchases (ProductHour.Purchases summed over currencies) in
+	// [f.From, f.To), ties going to the most views, then the least
+	// product id; "" when no product was purchased in the range.
+	TopPurchased(ctx context.Context, f Filter) (string, error)
+}

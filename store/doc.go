@@ -25,9 +25,11 @@
 //
 // What only some backends can do is an optional interface ([Pinger],
 // [TypeCounter], [HourlyReader], [SessionReader], [PeopleReader],
-// [ProductReader], [RollupRebuilder], [CheckpointKeeper], [InsightKeeper],
-// [Eraser]) found by type assertion; callers fall back to the generic path
-// over Events when it is missing or answers errors.ErrUnsupported.
+// [ProductReader], [TopProductReader], [RollupRebuilder], [CheckpointKeeper],
+// [InsightKeeper], [Eraser]) found by type assertion; callers fall back to
+// the generic path over Events when it is missing or answers
+// errors.ErrUnsupported. The people chains ([ChangeChains], [ChainWrites])
+// are how the SQL backends count a range's people from a few thousand rows.
 // [Hourly], [Sessions], [SessionStream], [PersonHours], [Links] and
 // [ProductHours] roll events up the way those readers' rows are defined,
 // for backends that keep them at append time and for callers that roll up

@@ -102,6 +102,12 @@ func (s *Store) sessionLocks(groups []store.SessionGroup) (keys []int64, shared 
 // written by one statement of data-modifying CTEs, in key order: one round
 // trip for all of them instead of one (with lib/pq, two) per table.
 func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
+	// The chains read the person rows and links the batch's statement
+	// writes, as they were before it; they come first, so that a batch
+	// meeting a Rebuild waits for it before it writes any rollup row.
+	if err := s.writeChains(ctx, tx, d); err != nil {
+		return err
+	}
 	var (
 		hours      store.SessionHours
 		del, ins   sessionArrays
@@ -593,36 +599,6 @@ func (s *Store) SessionSpan(ctx context.Context, shopID string) (time.Duration, 
 	return time.Duration(span.Int64) * time.Microsecond, err
 }
 
-// CountPeople implements store.PeopleReader: the range's person_hours
-// grouped by id, each anonymous id joined to its link and resolved as the
-// interface says, counted distinct.
-func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) {
-	var n int64
-	err := s.readDetail(ctx, "count people", &f, func(tx *sql.Tx) error {
-		cond, args := hourRange("hour", &f, []any{f.ShopID})
-		from, to := "-infinity", "infinity"
-		if !f.From.IsZero() {
-			from = stamp(f.From)
-		}
-		if !f.To.IsZero() {
-			to = stamp(f.To)
-		}
-		args = append(args, from, to)
-		return tx.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(DISTINCT CASE
-				WHEN p.is_user THEN 'u:' || p.id
-				WHEN NOT p.raw THEN NULL
-				WHEN l.user_id IS NOT NULL AND l.ts < $%[1]d::timestamptz THEN 'u:' || l.user_id
-				WHEN p.linked OR l.user_id IS NOT NULL AND l.ts < $%[2]d::timestamptz THEN NULL
-				WHEN l.user_id IS NOT NULL THEN 'u:' || l.user_id
-				ELSE 'a:' || p.id END)
-			FROM (SELECT is_user, id, bool_or(raw) AS raw, bool_or(linked) AS linked FROM %[3]s
-				WHERE shop_id = $1%[4]s GROUP BY is_user, id) AS p
-			LEFT JOIN %[5]s AS l ON NOT p.is_user AND l.shop_id = $1 AND l.anonymous_id = p.id`,
-			len(args)-1, len(args), s.table("person_hours"), cond, s.table("identify_links")), args...).Scan(&n)
-	})
-	return n, err
-}
-
 // ProductTotals implements store.ProductReader: one GROUP BY over the
 // range; the latest name is the greatest name_key.
 func (s *Store) ProductTotals(ctx context.Context, f store.Filter) ([]store.ProductHour, error) {
@@ -759,5 +735,8 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 	if err := s.writeSessionHours(ctx, tx, &hours); err != nil {
 		return err
 	}
-	return s.writePeopleAndProducts(ctx, tx, &detail{links: d.links})
+	if err := s.writePeopleAndProducts(ctx, tx, &detail{links: d.links}); err != nil {
+		return err
+	}
+	return s.recomputeChains(ctx, tx, shopID)
 }

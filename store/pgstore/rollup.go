@@ -232,8 +232,11 @@ func (s *Store) Rebuild(ctx context.Context, shopID string) (err error) {
 			_ = tx.Rollback()
 		}
 	}()
-	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.hourly+`, `+s.stale+`, `+s.table("sessions")+`, `+
-		s.table("session_hours")+`, `+s.table("session_spans")+`, `+s.table("person_hours")+`, `+
+	// person_hours first: Append takes it before any other rollup table
+	// (see writeChains), so a rebuild that holds it waits for no batch
+	// that waits for it.
+	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.table("person_hours")+`, `+s.hourly+`, `+s.stale+`, `+s.table("sessions")+`, `+
+		s.table("session_hours")+`, `+s.table("session_spans")+`, `+
 		s.table("identify_links")+`, `+s.table("product_hours")+`, `+s.table("rollup_pending")+
 		` IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 		return s.fail(ctx, "rebuild", err)

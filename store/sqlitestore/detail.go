@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +21,9 @@ type detail struct {
 	people   store.PersonHours
 	links    store.Links
 	products store.ProductHours
+	// rebuild skips the people chains and purchase days (people.go),
+	// which a rebuild recomputes at its end.
+	rebuild bool
 }
 
 func (d *detail) add(e *tracking.Event) {
@@ -135,6 +137,11 @@ func storedSessions(ctx context.Context, tx *sql.Tx, z *store.Sessions, groups [
 // with the writer slot held, so no other append changes a session
 // meanwhile.
 func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
+	if !d.rebuild {
+		if err := writeChains(ctx, tx, d); err != nil {
+			return err
+		}
+	}
 	var hours store.SessionHours
 	if groups := d.sessions.Groups(); len(groups) > 0 {
 		stored, err := storedSessions(ctx, tx, &d.sessions, groups)
@@ -388,34 +395,6 @@ func (s *Store) SessionSpan(ctx context.Context, shopID string) (time.Duration, 
 	return time.Duration(span.Int64) * time.Microsecond, err
 }
 
-// CountPeople implements store.PeopleReader: the range's person_hours
-// grouped by id in key order, each anonymous id joined to its link and
-// resolved as the interface says, counted distinct.
-func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) {
-	var n int64
-	err := s.readDetail(ctx, "count people", &f, func(conn *sql.Conn) error {
-		from, to := int64(math.MinInt64), int64(math.MaxInt64)
-		if !f.From.IsZero() {
-			from = f.From.UnixMicro()
-		}
-		if !f.To.IsZero() {
-			to = f.To.UnixMicro()
-		}
-		return conn.QueryRowContext(ctx, `SELECT count(DISTINCT CASE
-				WHEN p.is_user THEN 'u:' || p.id
-				WHEN NOT p.raw THEN NULL
-				WHEN l.user_id IS NOT NULL AND l.ts < ?2 THEN 'u:' || l.user_id
-				WHEN p.linked OR l.user_id IS NOT NULL AND l.ts < ?3 THEN NULL
-				WHEN l.user_id IS NOT NULL THEN 'u:' || l.user_id
-				ELSE 'a:' || p.id END)
-			FROM (SELECT is_user, id, max(raw) AS raw, max(linked) AS linked FROM person_hours
-				WHERE shop_id = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY is_user, id) AS p
-			LEFT JOIN identify_links AS l ON NOT p.is_user AND l.shop_id = ?1 AND l.anonymous_id = p.id`,
-			f.ShopID, from, to).Scan(&n)
-	})
-	return n, err
-}
-
 // ProductTotals implements store.ProductReader: one GROUP BY in the
 // order of the product_hours key; the latest name is the greatest
 // name_key.
@@ -483,7 +462,7 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 	// flushHours writes the person and product rows of the hours read so
 	// far; the events come in time order, so those rows are whole.
 	flushHours := func() error {
-		err := s.writeDetail(ctx, tx, &detail{people: d.people, products: d.products})
+		err := s.writeDetail(ctx, tx, &detail{people: d.people, products: d.products, rebuild: true})
 		d.people, d.products = store.PersonHours{}, store.ProductHours{}
 		return err
 	}
@@ -538,7 +517,10 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 	if err := flushHours(); err != nil {
 		return err
 	}
-	return s.writeSessionHours(ctx, tx, &hours, &d.links)
+	if err := s.writeSessionHours(ctx, tx, &hours, &d.links); err != nil {
+		return err
+	}
+	return recomputeChains(ctx, tx, shopID)
 }
 
 // writeSessionHours writes a rebuild's session rollup, spans and links.
@@ -546,5 +528,5 @@ func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, hours *store.
 	if err := writeSessionHours(ctx, tx, hours); err != nil {
 		return err
 	}
-	return s.writeDetail(ctx, tx, &detail{links: *links})
+	return s.writeDetail(ctx, tx, &detail{links: *links, rebuild: true})
 }
