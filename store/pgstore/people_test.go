@@ -1,10 +1,8 @@
 package pgstore
 
 import (
-	"cmp"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -12,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoplytics/shoplytics/store"
-	"github.com/shoplytics/shoplytics/tracking"
+	"github.com/shoplytics/shoplytics/store/storetest"
 )
 
 // scanPeople counts the people of a range as store.PeopleReader says,
@@ -42,131 +40,22 @@ func scanPeople(t *testing.T, s *Store, f store.Filter) int64 {
 	return n
 }
 
-// peopleEvents returns n events of shop "shop" over four days, of few
-// people: anonymous ids alone, users alone, both (links), and identify
-// events of half the anonymous ids.
-func peopleEvents(r *rand.Rand, prefix string, n int) []tracking.Event {
-	out := make([]tracking.Event, n)
-	for i := range out {
-		e := tracking.Event{
-			ID:        fmt.Sprintf("%s-%05d", prefix, i),
-			ShopID:    "shop",
-			Type:      tracking.PageViewed,
-			Timestamp: genBase.Add(time.Duration(r.Int64N(int64(96 * time.Hour)))).Truncate(time.Microsecond),
-		}
-		e.ReceivedAt = e.Timestamp.Add(time.Second)
-		a := r.IntN(60)
-		anon, user := fmt.Sprintf("anon-%d", a), fmt.Sprintf("user-%d", r.IntN(12))
-		switch k := r.IntN(10); {
-		case k < 5:
-			e.AnonymousID = anon
-		case k < 6:
-			e.UserID = user
-		case k < 8:
-			e.AnonymousID, e.UserID = anon, user
-		case a < 30: // the others are never identified
-			e.Type, e.AnonymousID, e.UserID = tracking.Identify, anon, user
-		default:
-			e.AnonymousID = anon
-		}
-		switch r.IntN(6) {
-		case 0:
-			e.Type, e.ProductID, e.ProductName = tracking.ProductViewed, fmt.Sprintf("sku-%d", r.IntN(6)), "P"
-		case 1:
-			e.Type, e.Currency = tracking.PurchaseCompleted, []string{"USD", "EUR"}[r.IntN(2)]
-			e.Revenue = tracking.Money{Minor: int64(100 + r.IntN(1000)), Currency: e.Currency}
-			e.ProductID, e.OrderID = fmt.Sprintf("sku-%d", r.IntN(6)), "o-"+e.ID
-		}
-		out[i] = e
-	}
-	return out
-}
-
-// peopleRanges returns ranges of whole hours over the events' days and
-// around them: zero bounds, whole days, ranges cut inside days.
-func peopleRanges(r *rand.Rand, n int) [][2]time.Time {
-	day0 := genBase.Truncate(24 * time.Hour)
-	out := [][2]time.Time{{}, {genBase, time.Time{}}, {time.Time{}, genBase.Add(30 * time.Hour)},
-		{day0.Add(24 * time.Hour), day0.Add(72 * time.Hour)}}
-	for range n {
-		from := day0.Add(time.Duration(r.IntN(5*24)-6) * time.Hour)
-		out = append(out, [2]time.Time{from, from.Add(time.Duration(1+r.IntN(60)) * time.Hour)})
-	}
-	return out
-}
-
 // requirePeopleAsScan holds CountPeople and TopPurchased to scans of the
 // person and product rollups over ranges.
 func requirePeopleAsScan(t *testing.T, s *Store, ranges [][2]time.Time, msg string) {
 	t.Helper()
-	for _, rg := range ranges {
-		f := store.Filter{ShopID: "shop", From: rg[0], To: rg[1]}
-		got, err := s.CountPeople(testCtx(t), f)
-		require.NoError(t, err)
-		require.Equal(t, scanPeople(t, s, f), got, "%s: people of [%s, %s)", msg, f.From, f.To)
-		totals, err := s.ProductTotals(testCtx(t), f)
-		require.NoError(t, err)
-		top, err := s.TopPurchased(testCtx(t), f)
-		require.NoError(t, err)
-		require.Equal(t, topByPurchases(totals), top, "%s: top product of [%s, %s)", msg, f.From, f.To)
-	}
-}
-
-// topByPurchases ranks product totals as analytics does by purchases:
-// purchases, then views, then the least id; "" without purchases.
-func topByPurchases(rows []store.ProductHour) string {
-	type agg struct {
-		id               string
-		purchases, views int64
-	}
-	by := map[string]*agg{}
-	for _, r := range rows {
-		if by[r.ProductID] == nil {
-			by[r.ProductID] = &agg{id: r.ProductID}
-		}
-		by[r.ProductID].purchases += r.Purchases
-		by[r.ProductID].views += r.Views
-	}
-	var all []*agg
-	for _, a := range by {
-		all = append(all, a)
-	}
-	slices.SortFunc(all, func(a, b *agg) int {
-		return cmp.Or(cmp.Compare(b.purchases, a.purchases), cmp.Compare(b.views, a.views), cmp.Compare(a.id, b.id))
-	})
-	if len(all) == 0 || all[0].purchases == 0 {
-		return ""
-	}
-	return all[0].id
+	storetest.RequirePeopleAsScan(t, testCtx(t), s, ranges, msg, func(f store.Filter) int64 { return scanPeople(t, s, f) })
 }
 
 // chainTables returns the rows of the chain tables, zero cells left out.
 func chainTables(t *testing.T, s *Store) map[string][]string {
 	t.Helper()
-	out := map[string][]string{}
-	for name, q := range map[string]string{
+	return storetest.QueryRows(t, testCtx(t), s.db.DB, map[string]string{
 		"person_chain":          `SELECT shop_id, kind, key, hour, n, coalesce(next::text, 'none') FROM ` + s.table("person_chain") + ` ORDER BY 1, 2, 3, 4`,
 		"person_cells":          `SELECT shop_id, kind, prev_day, hour, n FROM ` + s.table("person_cells") + ` WHERE n != 0 ORDER BY 1, 2, 3, 4`,
 		"premature_links":       `SELECT shop_id, hour, anonymous_id FROM ` + s.table("premature_links") + ` ORDER BY 1, 2, 3`,
 		"product_purchase_days": `SELECT shop_id, day, product_id, purchases FROM ` + s.table("product_purchase_days") + ` ORDER BY 1, 2, 3`,
-	} {
-		rows, err := s.db.QueryContext(testCtx(t), q)
-		require.NoError(t, err)
-		cols, err := rows.Columns()
-		require.NoError(t, err)
-		for rows.Next() {
-			v := make([]any, len(cols))
-			p := make([]any, len(cols))
-			for i := range v {
-				p[i] = &v[i]
-			}
-			require.NoError(t, rows.Scan(p...))
-			out[name] = append(out[name], fmt.Sprintf("%s", v))
-		}
-		require.NoError(t, rows.Err())
-		rows.Close()
-	}
-	return out
+	})
 }
 
 // TestPeopleChainsCountAsTheScan appends people's events in shuffled
@@ -185,19 +74,8 @@ func testPeopleChains(t *testing.T, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 7))
 	s := openStore(t, newSchema(t))
 	ctx := testCtx(t)
-	events := peopleEvents(r, "e", 1500)
-	slices.SortFunc(events, func(a, b tracking.Event) int { return a.Timestamp.Compare(b.Timestamp) })
-	var late []tracking.Event
-	events = slices.DeleteFunc(events, func(e tracking.Event) bool {
-		if r.IntN(5) == 0 {
-			late = append(late, e)
-			return true
-		}
-		return false
-	})
-	slices.Reverse(late)
-	events = append(events, late...)
-	ranges := peopleRanges(r, 30)
+	events := storetest.LateShuffled(r, storetest.PeopleEvents(r, "e", 1500))
+	ranges := storetest.PeopleRanges(r, 30)
 	for i := 0; i < 900; {
 		n := min(1+r.IntN(300), 900-i)
 		_, err := s.Append(ctx, events[i:i+n])
@@ -252,7 +130,7 @@ func TestPeopleChainsMigrationFillsExistingRollups(t *testing.T) {
 	schema := newSchema(t)
 	s := openStore(t, schema)
 	ctx := testCtx(t)
-	events := peopleEvents(r, "e", 1200)
+	events := storetest.PeopleEvents(r, "e", 1200)
 	for i := 0; i < len(events); i += 200 {
 		_, err := s.Append(ctx, events[i:i+200])
 		require.NoError(t, err)
@@ -267,7 +145,7 @@ func TestPeopleChainsMigrationFillsExistingRollups(t *testing.T) {
 	require.NoError(t, s.Close())
 	s = openStore(t, schema)
 	require.Equal(t, kept, chainTables(t, s))
-	requirePeopleAsScan(t, s, peopleRanges(r, 20), "after the migration")
+	requirePeopleAsScan(t, s, storetest.PeopleRanges(r, 20), "after the migration")
 }
 
 // TestPeopleChainsBesideRebuilds appends from three appenders while the
@@ -275,7 +153,7 @@ func TestPeopleChainsMigrationFillsExistingRollups(t *testing.T) {
 // rebuild computes.
 func TestPeopleChainsBesideRebuilds(t *testing.T) {
 	s := openStore(t, newSchema(t))
-	events := peopleEvents(rand.New(rand.NewPCG(11, 7)), "r", 1800)
+	events := storetest.PeopleEvents(rand.New(rand.NewPCG(11, 7)), "r", 1800)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for w := range 3 {
@@ -304,5 +182,5 @@ func TestPeopleChainsBesideRebuilds(t *testing.T) {
 	kept := chainTables(t, s)
 	require.NoError(t, s.Rebuild(testCtx(t), "shop"))
 	require.Equal(t, chainTables(t, s), kept)
-	requirePeopleAsScan(t, s, peopleRanges(rand.New(rand.NewPCG(1, 1)), 20), "after appends beside rebuilds")
+	requirePeopleAsScan(t, s, storetest.PeopleRanges(rand.New(rand.NewPCG(1, 1)), 20), "after appends beside rebuilds")
 }
