@@ -232,6 +232,59 @@ type ChainWindow struct {
 	Prev, Next int64
 }
 
+// SQLRows is the part of a database/sql result (*sql.Rows) ReadChainWindows
+// reads.
+type SQLRows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Close() error
+	Err() error
+}
+
+// ReadChainWindows reads the rows of a store's window query into
+// windows, which holds a window for each key the query names, and closes
+// rows. A row is shop id, kind, key, where, hour and count: where < 0
+// names the hour (NULL for none) of the row just before the window,
+// where > 0 the one just after, 0 a row inside it.
+func ReadChainWindows(rows SQLRows, windows map[ChainKey]*ChainWindow) error {
+	for rows.Next() {
+		var (
+			k     ChainKey
+			where int
+			hour  *int64
+			n     int64
+		)
+		if err := rows.Scan(&k.ShopID, &k.Kind, &k.Key, &where, &hour, &n); err != nil {
+			rows.Close()
+			return err
+		}
+		w := windows[k]
+		switch {
+		case hour == nil:
+		case where < 0:
+			w.Prev = *hour
+		case where > 0:
+			w.Next = *hour
+		default:
+			w.Rows = append(w.Rows, ChainRow{Hour: *hour, N: n})
+		}
+	}
+	rows.Close()
+	return rows.Err()
+}
+
+// WriteChains returns what the changes c make of the windows of keys
+// (each key's window read by the store, Apply in keys' order).
+func WriteChains(c *ChainChanges, keys []ChainKey, windows map[ChainKey]*ChainWindow) (ChainWrites, error) {
+	var w ChainWrites
+	for _, k := range keys {
+		if err := w.Apply(k, *windows[k], c.Deltas[k]); err != nil {
+			return ChainWrites{}, err
+		}
+	}
+	return w, nil
+}
+
 // ChainNode is a chain row to write: its hour, count and next hour
 // (NoHour for none).
 type ChainNode struct{ Hour, N, Next int64 }

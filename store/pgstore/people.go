@@ -258,37 +258,12 @@ func (s *Store) applyChains(ctx context.Context, tx *sql.Tx, c *store.ChainChang
 	if err != nil {
 		return err
 	}
-	for rows.Next() {
-		var (
-			k     store.ChainKey
-			where int
-			hour  sql.NullInt64
-			n     int64
-		)
-		if err := rows.Scan(&k.ShopID, &k.Kind, &k.Key, &where, &hour, &n); err != nil {
-			rows.Close()
-			return err
-		}
-		w := windows[k]
-		switch {
-		case !hour.Valid:
-		case where < 0:
-			w.Prev = hour.Int64
-		case where > 0:
-			w.Next = hour.Int64
-		default:
-			w.Rows = append(w.Rows, store.ChainRow{Hour: hour.Int64, N: n})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := store.ReadChainWindows(rows, windows); err != nil {
 		return err
 	}
-	var w store.ChainWrites
-	for _, k := range keys {
-		if err := w.Apply(k, *windows[k], c.Deltas[k]); err != nil {
-			return err
-		}
+	w, err := store.WriteChains(c, keys, windows)
+	if err != nil {
+		return err
 	}
 	// next hours as text, NULL for none.
 	next := func(h int64) sql.NullString {
