@@ -223,6 +223,25 @@ func TrailQuery(first, second string) (b1, b2 int64, err error) {
 	return b1, b2, nil
 }
 
+// TrailRequest checks a FunnelReader's query and filter as TrailQuery
+// and TrailFilter do, in that order, and returns the bits of first and
+// second.
+func TrailRequest(f *Filter, first, second string) (b1, b2 int64, err error) {
+	if b1, b2, err = TrailQuery(first, second); err != nil {
+		return 0, 0, err
+	}
+	if err := TrailFilter(f); err != nil {
+		return 0, 0, err
+	}
+	return b1, b2, nil
+}
+
+// TrailsPending is the error of a FunnelReader whose shop's trails wait
+// for a rebuild (errors.ErrUnsupported: the events answer instead).
+func TrailsPending(shopID string) error {
+	return fmt.Errorf("shop %q needs a rebuild for its trails: %w", shopID, errors.ErrUnsupported)
+}
+
 // TrailFilter checks that a FunnelReader can answer f exactly: the rules
 // of DetailFilter but for bounds, which need not be whole hours.
 func TrailFilter(f *Filter) error {

@@ -3,7 +3,6 @@ package pgstore
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -83,11 +82,8 @@ func scanStoredSessions(rows *sql.Rows, err error) ([]store.Session, error) {
 // the range of session_trails' key that starts within the shop's longest
 // session of From, up to To.
 func (s *Store) SessionTrails(ctx context.Context, f store.Filter, first, second string, yield func(store.Trail) error) (int64, error) {
-	b1, b2, err := store.TrailQuery(first, second)
+	b1, b2, err := store.TrailRequest(&f, first, second)
 	if err != nil {
-		return 0, fmt.Errorf("pgstore: session trails: %w", err)
-	}
-	if err := store.TrailFilter(&f); err != nil {
 		return 0, fmt.Errorf("pgstore: session trails: %w", err)
 	}
 	var n int64
@@ -102,7 +98,7 @@ func (s *Store) SessionTrails(ctx context.Context, f store.Filter, first, second
 			return err
 		}
 		if pending {
-			return fmt.Errorf("shop %q needs a rebuild for its trails: %w", f.ShopID, errors.ErrUnsupported)
+			return store.TrailsPending(f.ShopID)
 		}
 		// The range's sessions start in [lo, To): read a day of starts per
 		// statement, which counts the sessions that stop at step 1 and
