@@ -871,7 +871,8 @@ var plain = func() (t [256]bool) {
 
 // scanString checks the JSON string at data[i] ('"') and returns the index
 // past its closing quote, whether it holds escapes, and whether it holds
-// non-ASCII bytes.
+// non-ASCII bytes. It reads from data[i+1] on: scanStr passes the byte
+// before those it has checked already.
 func scanString(data []byte, i int) (end int, esc, high, ok bool) {
 	j := i + 1
 	for {

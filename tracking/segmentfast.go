@@ -1235,46 +1235,14 @@ func scanStr(data []byte, i int) (end int, esc, high, ok bool) {
 		w := binary.LittleEndian.Uint64(data[j:])
 		q, b := w^(lo*'"'), w^(lo*'\\')
 		// A byte that is '"', '\\', below 0x20 or not ASCII sets its top
-		// bit here (a byte above it may too: the loop below sorts it out).
+		// bit here (a byte above it may too: scanString sorts it out).
 		if ((q-lo)&^q|(b-lo)&^b|(w-lo*0x20)|w)&hi != 0 {
 			break
 		}
 		j += 8
 	}
-	for {
-		for j < len(data) && plain[data[j]] {
-			j++
-		}
-		if j >= len(data) {
-			return j, esc, high, false
-		}
-		switch c := data[j]; {
-		case c == '"':
-			return j + 1, esc, high, true
-		case c == '\\':
-			esc = true
-			j++
-			if j >= len(data) {
-				return j, esc, high, false
-			}
-			switch data[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j++
-			case 'u':
-				if j+4 >= len(data) || hex4(data[j+1:j+5]) < 0 {
-					return j, esc, high, false
-				}
-				j += 5
-			default:
-				return j, esc, high, false
-			}
-		case c < 0x20:
-			return j, esc, high, false
-		default:
-			high = true
-			j++
-		}
-	}
+	// The bytes before data[j] are plain: scanString goes on from j.
+	return scanString(data, j-1)
 }
 
 func literal(data []byte, i int, lit string) (int, bool) {
