@@ -56,6 +56,19 @@ const (
 // epoch.
 func DayOf(us int64) int64 { return us - ((us%dayMicros)+dayMicros)%dayMicros }
 
+// MicroBounds returns f's bounds in microseconds, the zero ones as the
+// extremes.
+func MicroBounds(f *Filter) (from, to int64) {
+	from, to = math.MinInt64, math.MaxInt64
+	if !f.From.IsZero() {
+		from = f.From.UnixMicro()
+	}
+	if !f.To.IsZero() {
+		to = f.To.UnixMicro()
+	}
+	return from, to
+}
+
 // ChainKey is one chain of a shop.
 type ChainKey struct{ ShopID, Kind, Key string }
 

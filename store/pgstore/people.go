@@ -408,26 +408,13 @@ func (s *Store) recomputeChains(ctx context.Context, tx *sql.Tx, shopID string) 
 	return nil
 }
 
-// bounds returns f's bounds in microseconds, the zero ones as the
-// extremes.
-func bounds(f *store.Filter) (from, to int64) {
-	from, to = math.MinInt64, math.MaxInt64
-	if !f.From.IsZero() {
-		from = micros(f.From)
-	}
-	if !f.To.IsZero() {
-		to = micros(f.To)
-	}
-	return from, to
-}
-
 // CountPeople implements store.PeopleReader from the people chains (see
 // store/peoplechain.go): a few thousand cells and the rows of the range's
 // first partial day, whatever the length of the range.
 func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) {
 	var n int64
 	err := s.readDetail(ctx, "count people", &f, func(tx *sql.Tx) error {
-		from, to := bounds(&f)
+		from, to := store.MicroBounds(&f)
 		day := int64(math.MinInt64 + 1) // only chains' first rows are before it
 		if !f.From.IsZero() {
 			day = store.DayOf(from)
@@ -470,7 +457,7 @@ func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) 
 func (s *Store) TopPurchased(ctx context.Context, f store.Filter) (string, error) {
 	var top string
 	err := s.readDetail(ctx, "top purchased", &f, func(tx *sql.Tx) error {
-		from, to := bounds(&f)
+		from, to := store.MicroBounds(&f)
 		d0, d1, h0, h1 := store.DayRanges(from, to)
 		q := `SELECT product_id, sum(p) FROM (SELECT product_id, purchases AS p FROM ` + s.table("product_purchase_days") + `
 			WHERE shop_id = $1 AND day >= $2 AND day < $3`

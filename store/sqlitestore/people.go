@@ -301,19 +301,6 @@ func recomputeChains(ctx context.Context, tx *sql.Tx, shopID string) error {
 	return nil
 }
 
-// bounds returns f's bounds in microseconds, the zero ones as the
-// extremes.
-func bounds(f *store.Filter) (from, to int64) {
-	from, to = math.MinInt64, math.MaxInt64
-	if !f.From.IsZero() {
-		from = f.From.UnixMicro()
-	}
-	if !f.To.IsZero() {
-		to = f.To.UnixMicro()
-	}
-	return from, to
-}
-
 // countChainsSQL counts the chains of a kind active in [?4, ?5): the
 // cells of the range's hours whose previous day is before ?3, the day of
 // ?4, and the rows of that day before ?4 whose next hour is in the range.
@@ -343,7 +330,7 @@ const prematureSQL = `WITH c AS (
 func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) {
 	var n int64
 	err := s.readDetail(ctx, "count people", &f, func(conn *sql.Conn) error {
-		from, to := bounds(&f)
+		from, to := store.MicroBounds(&f)
 		day := int64(math.MinInt64 + 1) // only chains' first rows are before it
 		if !f.From.IsZero() {
 			day = store.DayOf(from)
@@ -376,7 +363,7 @@ func (s *Store) CountPeople(ctx context.Context, f store.Filter) (int64, error) 
 func (s *Store) TopPurchased(ctx context.Context, f store.Filter) (string, error) {
 	var top string
 	err := s.readDetail(ctx, "top purchased", &f, func(conn *sql.Conn) error {
-		from, to := bounds(&f)
+		from, to := store.MicroBounds(&f)
 		// Whole days [d0, d1); partial hours [from, h0) and [h1, to).
 		d0, d1, h0, h1 := store.DayRanges(from, to)
 		rows, err := conn.QueryContext(ctx, `SELECT product_id, sum(p) FROM (

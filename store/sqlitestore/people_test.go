@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -36,13 +35,7 @@ func requirePeopleAsScan(t *testing.T, s *sqlitestore.Store, ranges [][2]time.Ti
 	t.Helper()
 	ctx := testCtx(t)
 	storetest.RequirePeopleAsScan(t, ctx, s, ranges, msg, func(f store.Filter) int64 {
-		from, to := int64(math.MinInt64), int64(math.MaxInt64)
-		if !f.From.IsZero() {
-			from = f.From.UnixMicro()
-		}
-		if !f.To.IsZero() {
-			to = f.To.UnixMicro()
-		}
+		from, to := store.MicroBounds(&f)
 		var want int64
 		require.NoError(t, s.DB().QueryRowContext(ctx, scanPeopleSQL, "shop", from, to).Scan(&want))
 		return want
