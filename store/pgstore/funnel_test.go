@@ -2,28 +2,18 @@ package pgstore
 
 import (
 	"errors"
-	"fmt"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoplytics/shoplytics/internal/testenv"
 	"github.com/shoplytics/shoplytics/store"
-	"github.com/shoplytics/shoplytics/tracking"
+	"github.com/shoplytics/shoplytics/store/storetest"
 )
 
-// trailsOf lists the shop's trails that SessionTrails yields for sessions
-// holding a page_viewed, as text, in order, and the sessions it counts
-// with a page_viewed and no purchase.
+// trailsOf is storetest.TrailsOf of the shop.
 func trailsOf(t *testing.T, s *Store, shop string) (list []string, only int64, err error) {
-	only, err = s.SessionTrails(testCtx(t), store.Filter{ShopID: shop}, tracking.PageViewed, tracking.PurchaseCompleted,
-		func(tr store.Trail) error {
-			list = append(list, fmt.Sprint(tr))
-			return nil
-		})
-	slices.Sort(list)
-	return list, only, err
+	return storetest.TrailsOf(testCtx(t), s, shop)
 }
 
 // TestTrailsOfADatabaseFromBeforeThemWaitForARebuild opens a schema made

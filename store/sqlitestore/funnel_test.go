@@ -4,27 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/store/sqlitestore"
+	"github.com/shoplytics/shoplytics/store/storetest"
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
-// trails lists the shop's trails that SessionTrails yields for sessions
-// holding a page_viewed, as text, in order, and the sessions it counts
-// with a page_viewed and no purchase.
+// trails is storetest.TrailsOf of shop "shop".
 func trails(t *testing.T, s *sqlitestore.Store) (list []string, only int64, err error) {
-	only, err = s.SessionTrails(testCtx(t), store.Filter{ShopID: "shop"}, tracking.PageViewed, tracking.PurchaseCompleted,
-		func(tr store.Trail) error {
-			list = append(list, fmt.Sprint(tr))
-			return nil
-		})
-	slices.Sort(list)
-	return list, only, err
+	return storetest.TrailsOf(testCtx(t), s, "shop")
 }
 
 // TestTrailsOfADatabaseFromBeforeThemWaitForARebuild opens a database made

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -98,4 +99,17 @@ func requireTrailsMatch(t *testing.T, s store.Store, shop string, sessions []sto
 	require.ErrorIs(t, err, errors.ErrUnsupported, "a custom type")
 	_, err = fr.SessionTrails(ctx(t), store.Filter{ShopID: shop, UserID: "u1"}, tracking.PageViewed, "", func(store.Trail) error { return nil })
 	require.ErrorIs(t, err, errors.ErrUnsupported, "a user filter")
+}
+
+// TrailsOf lists the shop's trails that s.SessionTrails yields for
+// sessions holding a page_viewed, as text, in order, and the sessions it
+// counts with a page_viewed and no purchase.
+func TrailsOf(ctx context.Context, s store.FunnelReader, shop string) (list []string, only int64, err error) {
+	only, err = s.SessionTrails(ctx, store.Filter{ShopID: shop}, tracking.PageViewed, tracking.PurchaseCompleted,
+		func(tr store.Trail) error {
+			list = append(list, fmt.Sprint(tr))
+			return nil
+		})
+	slices.Sort(list)
+	return list, only, err
 }
