@@ -56,6 +56,18 @@ func enqueueCalls(t *testing.T, in *ingest.Ingester, prefix string, calls, per i
 	}
 }
 
+// crashAfterCalls opens an ingester spooling to dir in front of s made
+// unreachable, enqueues calls calls of per events (ids from prefix) and
+// crashes it: what it spooled stays on disk.
+func crashAfterCalls(t *testing.T, dir string, s store.Store, sp ingest.SpoolOptions, prefix string, calls, per int) {
+	t.Helper()
+	fs := faultstore.New(s)
+	fs.SetDown(true)
+	in := newIngester(t, fs, spoolOpts(dir, sp))
+	enqueueCalls(t, in, prefix, calls, per)
+	in.Crash()
+}
+
 // drain starts a new ingester on the spool with a good store, waits until
 // it has stored what the spool held, and shuts it down.
 func drain(t *testing.T, dir string, s store.Store, sp ingest.SpoolOptions) ingest.Stats {
@@ -430,12 +442,8 @@ func TestSpoolZeroTail(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			fs := faultstore.New(memstore.New())
-			fs.SetDown(true)
 			sp := ingest.SpoolOptions{SegmentBytes: 1 << 20}
-			in := newIngester(t, fs, spoolOpts(dir, sp))
-			enqueueCalls(t, in, "z", 40, 10)
-			in.Crash()
+			crashAfterCalls(t, dir, memstore.New(), sp, "z", 40, 10)
 			segs := segments(t, dir)
 			require.Len(t, segs, 1)
 			path := segs[0]
@@ -465,11 +473,7 @@ func TestSpoolZeroTail(t *testing.T) {
 			require.Empty(t, segments(t, dir))
 
 			// A later run numbers on and its records come back too.
-			fs = faultstore.New(mem)
-			fs.SetDown(true)
-			in = newIngester(t, fs, spoolOpts(dir, sp))
-			enqueueCalls(t, in, "after", 3, 10)
-			in.Crash()
+			crashAfterCalls(t, dir, mem, sp, "after", 3, 10)
 			st = drain(t, dir, mem, sp)
 			require.Zero(t, st.SpoolCorrupt)
 			for c := range 3 {
@@ -587,12 +591,8 @@ func TestSpoolStartsPastCorruption(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
-			fs := faultstore.New(memstore.New())
-			fs.SetDown(true)
 			sp := ingest.SpoolOptions{SegmentBytes: 8 << 10}
-			in := newIngester(t, fs, spoolOpts(dir, sp))
-			enqueueCalls(t, in, "c", 40, 10)
-			in.Crash()
+			crashAfterCalls(t, dir, memstore.New(), sp, "c", 40, 10)
 			segs := segments(t, dir)
 			require.Greater(t, len(segs), 2)
 			inFirst := len(recordOffsets(t, segs[0]))
@@ -614,11 +614,7 @@ func TestSpoolStartsPastCorruption(t *testing.T) {
 			require.Empty(t, segments(t, dir))
 
 			// The writer went on in a fresh segment, which a later run reads.
-			fs = faultstore.New(mem)
-			fs.SetDown(true)
-			in = newIngester(t, fs, spoolOpts(dir, sp))
-			enqueueCalls(t, in, "after", 3, 10)
-			in.Crash()
+			crashAfterCalls(t, dir, mem, sp, "after", 3, 10)
 			drain(t, dir, mem, sp)
 			for c := range 3 {
 				require.Contains(t, ids(t, mem), fmt.Sprintf("after%04d-000009", c))
