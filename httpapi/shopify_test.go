@@ -78,6 +78,24 @@ func (e *env) deliver(w webhook) (int, map[string]any) {
 	return status, ans
 }
 
+// deliverAccepted delivers each webhook, requiring each answered 200 with
+// one event accepted, flushes, and returns the shop's stored events by
+// type.
+func (e *env) deliverAccepted(shop string, ws ...webhook) map[string]tracking.Event {
+	e.t.Helper()
+	for _, w := range ws {
+		status, ans := e.deliver(w)
+		require.Equal(e.t, http.StatusOK, status, ans)
+		require.EqualValues(e.t, 1, ans["accepted"], w.topic)
+	}
+	e.flush()
+	byType := map[string]tracking.Event{}
+	for _, ev := range e.stored(shop) {
+		byType[ev.Type] = ev
+	}
+	return byType
+}
+
 // signed is a webhook for shop-a found by its domain, signed with the
 // current secret.
 func signed(topic, id string, body []byte) webhook {
@@ -133,21 +151,12 @@ func TestShopifyOrderCreateAndPaidCountOnePurchase(t *testing.T) {
 
 func TestShopifyRefundCheckoutAndCustomerWebhooks(t *testing.T) {
 	e := newShopifyEnv(t)
-	for _, w := range []webhook{
+	byType := e.deliverAccepted("shop-a",
 		signed("checkouts/create", "c1", shopifyFixture(t, "checkouts_create.json")),
 		signed("orders/create", "c2", shopifyFixture(t, "orders_create.json")),
 		signed("refunds/create", "c3", shopifyFixture(t, "refunds_create.json")),
 		signed("customers/create", "c4", shopifyFixture(t, "customers_create.json")),
-	} {
-		status, ans := e.deliver(w)
-		require.Equal(t, http.StatusOK, status, ans)
-		require.EqualValues(t, 1, ans["accepted"], w.topic)
-	}
-	e.flush()
-	byType := map[string]tracking.Event{}
-	for _, ev := range e.stored("shop-a") {
-		byType[ev.Type] = ev
-	}
+	)
 	require.Len(t, byType, 4)
 	refund := byType[tracking.OrderRefunded]
 	require.Equal(t, "209.00", refund.Revenue.String())
@@ -171,19 +180,10 @@ func TestShopifyRefundWebhookCarriesTheOrdersCustomer(t *testing.T) {
 	body["customer"] = json.RawMessage(`{"id":115310627314723954,"email":"john@example.com","state":"enabled"}`)
 	withCustomer, err := json.Marshal(body)
 	require.NoError(t, err)
-	for _, w := range []webhook{
+	byType := e.deliverAccepted("shop-a",
 		signed("orders/create", "d1", shopifyFixture(t, "orders_create.json")),
 		signed("refunds/create", "d2", withCustomer),
-	} {
-		status, ans := e.deliver(w)
-		require.Equal(t, http.StatusOK, status, ans)
-		require.EqualValues(t, 1, ans["accepted"], w.topic)
-	}
-	e.flush()
-	byType := map[string]tracking.Event{}
-	for _, ev := range e.stored("shop-a") {
-		byType[ev.Type] = ev
-	}
+	)
 	require.Equal(t, "115310627314723954", byType[tracking.OrderRefunded].UserID)
 	require.Equal(t, byType[tracking.PurchaseCompleted].UserID, byType[tracking.OrderRefunded].UserID,
 		"the refund is the buyer's, as the purchase is")
