@@ -245,8 +245,8 @@ type ChainWindow struct {
 	Prev, Next int64
 }
 
-// SQLRows is the part of a database/sql result (*sql.Rows) ReadChainWindows
-// reads.
+// SQLRows is the part of a database/sql result (*sql.Rows) that
+// ReadChainWindows and MostPurchased read.
 type SQLRows interface {
 	Next() bool
 	Scan(dest ...any) error
@@ -284,6 +284,34 @@ func ReadChainWindows(rows SQLRows, windows map[ChainKey]*ChainWindow) error {
 	}
 	rows.Close()
 	return rows.Err()
+}
+
+// MostPurchased reads rows of product id and purchases, one a product,
+// and closes them: the ids tied for the most purchases, in the rows'
+// order, none when no product has any.
+func MostPurchased(rows SQLRows) ([]string, error) {
+	var (
+		best int64
+		tied []string
+	)
+	for rows.Next() {
+		var (
+			id string
+			n  int64
+		)
+		if err := rows.Scan(&id, &n); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		switch {
+		case n > best:
+			best, tied = n, []string{id}
+		case n == best && n > 0:
+			tied = append(tied, id)
+		}
+	}
+	rows.Close()
+	return tied, rows.Err()
 }
 
 // WriteChains returns what the changes c make of the windows of keys

@@ -379,29 +379,13 @@ func (s *Store) TopPurchased(ctx context.Context, f store.Filter) (string, error
 		if err != nil {
 			return err
 		}
-		var (
-			best int64
-			tied []any
-		)
-		for rows.Next() {
-			var (
-				id string
-				n  int64
-			)
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			switch {
-			case n > best:
-				best, tied = n, []any{id}
-			case n == best && n > 0:
-				tied = append(tied, id)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		ids, err := store.MostPurchased(rows)
+		if err != nil {
 			return err
+		}
+		tied := make([]any, len(ids))
+		for i, id := range ids {
+			tied[i] = id
 		}
 		if len(tied) == 0 {
 			return nil
