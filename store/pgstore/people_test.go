@@ -50,7 +50,9 @@ func requirePeopleAsScan(t *testing.T, s *Store, ranges [][2]time.Time, msg stri
 // chainTables returns the rows of the chain tables, zero cells left out.
 func chainTables(t *testing.T, s *Store) map[string][]string {
 	t.Helper()
-	return storetest.QueryRows(t, testCtx(t), s.db.DB, map[string]string{
+	ctx := testCtx(t)
+	query := func(q string) (storetest.ColumnRows, error) { return s.db.QueryContext(ctx, q) }
+	return storetest.QueryRows(t, query, map[string]string{
 		"person_chain":          `SELECT shop_id, kind, key, hour, n, coalesce(next::text, 'none') FROM ` + s.table("person_chain") + ` ORDER BY 1, 2, 3, 4`,
 		"person_cells":          `SELECT shop_id, kind, prev_day, hour, n FROM ` + s.table("person_cells") + ` WHERE n != 0 ORDER BY 1, 2, 3, 4`,
 		"premature_links":       `SELECT shop_id, hour, anonymous_id FROM ` + s.table("premature_links") + ` ORDER BY 1, 2, 3`,

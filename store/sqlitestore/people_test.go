@@ -45,7 +45,8 @@ func requirePeopleAsScan(t *testing.T, s *sqlitestore.Store, ranges [][2]time.Ti
 // chainTables returns the rows of the chain tables, zero cells left out.
 func chainTables(t *testing.T, db *sql.DB) map[string][]string {
 	t.Helper()
-	return storetest.QueryRows(t, context.Background(), db, map[string]string{
+	query := func(q string) (storetest.ColumnRows, error) { return db.QueryContext(context.Background(), q) }
+	return storetest.QueryRows(t, query, map[string]string{
 		"person_chain":          `SELECT shop_id, kind, key, hour, n, coalesce(next, 'none') FROM person_chain ORDER BY 1, 2, 3, 4`,
 		"person_cells":          `SELECT shop_id, kind, prev_day, hour, n FROM person_cells WHERE n != 0 ORDER BY 1, 2, 3, 4`,
 		"premature_links":       `SELECT shop_id, hour, anonymous_id FROM premature_links ORDER BY 1, 2, 3`,

@@ -3,7 +3,6 @@ package storetest
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -149,14 +148,21 @@ func TopByPurchases(rows []store.ProductHour) string {
 	return all[0].id
 }
 
-// QueryRows returns, for each name, the rows its query returns, each
-// row's values formatted with %v: for comparing a backend's tables before
-// and after a change.
-func QueryRows(t *testing.T, ctx context.Context, db *sql.DB, queries map[string]string) map[string][]string {
+// ColumnRows are a query's rows (as *sql.Rows are: storetest, as every
+// core package, imports no database package).
+type ColumnRows interface {
+	store.SQLRows
+	Columns() ([]string, error)
+}
+
+// QueryRows returns, for each name, the rows its query returns through
+// query, each row's values formatted with %v: for comparing a backend's
+// tables before and after a change.
+func QueryRows(t *testing.T, query func(q string) (ColumnRows, error), queries map[string]string) map[string][]string {
 	t.Helper()
 	out := map[string][]string{}
 	for name, q := range queries {
-		rows, err := db.QueryContext(ctx, q)
+		rows, err := query(q)
 		require.NoError(t, err)
 		cols, err := rows.Columns()
 		require.NoError(t, err)
