@@ -115,7 +115,7 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 	)
 	if groups := d.sessions.Groups(); len(groups) > 0 {
 		locks, shared := s.sessionLocks(groups)
-		if err := s.execPrepared(ctx, tx, s.lockSessionsSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
+		if err := s.execPrepared(ctx, tx, s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
 			return err
 		}
 		var shops, kinds, keys, los, his pq.StringArray
@@ -184,9 +184,10 @@ func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArray
 	s.addPeopleAndProducts(st, d)
 }
 
-// lockSessionsSQL takes the advisory locks of session groups (see
-// sessionLocks), each shared or not, in the arrays' order.
-func (s *Store) lockSessionsSQL() string {
+// advisoryLocksSQL takes transaction-scoped advisory locks, each shared or
+// not, in the arrays' order: the session groups' (see sessionLocks), and
+// the people's and chains' (lockAll).
+func (s *Store) advisoryLocksSQL() string {
 	return `SELECT CASE WHEN l.shared THEN pg_advisory_xact_lock_shared(l.k) ELSE pg_advisory_xact_lock(l.k) END
 		FROM unnest($1::bigint[], $2::boolean[]) AS l(k, shared)`
 }
@@ -252,7 +253,7 @@ func (s *Store) prepareRollups(ctx context.Context) error {
 	var detailSQL, hourlySQL statement
 	s.addDetail(&detailSQL, &store.Hourly{}, &sessionArrays{}, &sessionArrays{}, &store.SessionHours{}, &detail{})
 	s.addHourly(&hourlySQL, &store.Hourly{})
-	for _, q := range []string{s.lockSessionsSQL(), s.readSessionsSQL(), detailSQL.text(), hourlySQL.text()} {
+	for _, q := range []string{s.advisoryLocksSQL(), s.readSessionsSQL(), detailSQL.text(), hourlySQL.text()} {
 		st, err := s.db.PrepareContext(ctx, q)
 		if err != nil {
 			return err

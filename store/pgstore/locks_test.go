@@ -78,7 +78,7 @@ func holdLocks(t *testing.T, s *Store, events []tracking.Event) (release func())
 	tx, err := db.BeginTx(testCtx(t), nil)
 	require.NoError(t, err)
 	keys, shared := s.sessionLocks(groupsOf(t, events))
-	_, err = tx.Exec(s.lockSessionsSQL(), pq.Int64Array(keys), pq.BoolArray(shared))
+	_, err = tx.Exec(s.advisoryLocksSQL(), pq.Int64Array(keys), pq.BoolArray(shared))
 	require.NoError(t, err)
 	done := false
 	release = func() {

@@ -48,15 +48,15 @@ func (s *Store) peopleLock(class, shop, kind, key string) int64 {
 	return int64(h.Sum64())
 }
 
-// lockAll takes the transaction-scoped advisory locks keys, in order.
-func lockAll(ctx context.Context, tx *sql.Tx, keys []int64) error {
+// lockAll takes the transaction-scoped advisory locks keys exclusively,
+// in order, through the statement the session locks use.
+func (s *Store) lockAll(ctx context.Context, tx *sql.Tx, keys []int64) error {
 	if len(keys) == 0 {
 		return nil
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k ORDER BY k`, pq.Int64Array(keys))
-	return err
+	return s.execPrepared(ctx, tx, s.advisoryLocksSQL(), pq.Int64Array(keys), pq.BoolArray(make([]bool, len(keys))))
 }
 
 // writeChains keeps the people chains and product purchase days for the
@@ -91,7 +91,7 @@ func (s *Store) writeChains(ctx context.Context, tx *sql.Tx, d *detail) error {
 	for _, k := range anons {
 		locks = append(locks, s.peopleLock("person", k.ShopID, "a", k.AnonymousID))
 	}
-	if err := lockAll(ctx, tx, locks); err != nil {
+	if err := s.lockAll(ctx, tx, locks); err != nil {
 		return err
 	}
 	old, err := s.storedPersonHours(ctx, tx, keys)
@@ -113,7 +113,7 @@ func (s *Store) writeChains(ctx context.Context, tx *sql.Tx, d *detail) error {
 	for _, k := range chains {
 		locks = append(locks, s.peopleLock("chain", k.ShopID, k.Kind, k.Key))
 	}
-	if err := lockAll(ctx, tx, locks); err != nil {
+	if err := s.lockAll(ctx, tx, locks); err != nil {
 		return err
 	}
 	if err := s.applyChains(ctx, tx, &c, chains); err != nil {
