@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -358,6 +359,7 @@ func TestEnqueueRefusesInvalidEventsWithTheirField(t *testing.T) {
 		{"normalised but no id", tracking.Event{ShopID: "shop", Type: tracking.PageViewed, AnonymousID: "a", Timestamp: t0, ReceivedAt: t0}, "id"},
 		{"normalised but an alias type", tracking.Event{ID: "x", ShopID: "shop", Type: "purchase", UserID: "u", Revenue: tracking.Money{Minor: 1, Currency: "USD"}, Currency: "USD", Timestamp: t0, ReceivedAt: t0}, "type"},
 		{"normalised but no timestamp", tracking.Event{ID: "x", ShopID: "shop", Type: tracking.PageViewed, AnonymousID: "a", ReceivedAt: t0}, "timestamp"},
+		{"normalised but properties not JSON", tracking.Event{ID: "x", ShopID: "shop", Type: tracking.PageViewed, AnonymousID: "a", Timestamp: t0, ReceivedAt: t0, Properties: json.RawMessage("=A1")}, "properties"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			batch := append(append([]tracking.Event(nil), good...), tc.bad)

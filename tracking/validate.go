@@ -1,7 +1,9 @@
 package tracking
 
 import (
+	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -99,13 +101,15 @@ func normalize(e *Event, sentAt time.Time, opts NormalizeOptions, compact, clean
 // returns a *ValidationError naming the first field at fault. A type alias
 // such as "purchase" is refused: a normalised event carries the canonical
 // name ("purchase_completed"), and stored under an alias it would be
-// counted apart from its canonical events.
+// counted apart from its canonical events. Properties, when given, must be
+// one JSON object, as Normalize makes them.
 func Validate(e *Event) error { return validate(e, false, false) }
 
 // validate is Validate; clean says the strings other than shop_id (which
 // may come from the options) are valid UTF-8 without NUL, as the fast
 // decoder's are, so only their lengths need checking, and canonical that
-// the type went through CanonicalType, so it is no alias.
+// the event went through normalize: its type went through CanonicalType,
+// so it is no alias, and its properties were checked to be a JSON object.
 func validate(e *Event, clean, canonical bool) error {
 	if err := checkString("id", e.ID, MaxIDLen, true, clean); err != nil {
 		return err
@@ -183,6 +187,11 @@ func validate(e *Event, clean, canonical bool) error {
 	if !utf8.Valid(e.Properties) {
 		return &ValidationError{Field: "properties", Reason: "not valid UTF-8"}
 	}
+	if !canonical && len(e.Properties) > 0 && !jsonObject(e.Properties) {
+		// An event that skipped Normalize may carry anything here; stored,
+		// text that is no object would break every export of the shop.
+		return &ValidationError{Field: "properties", Reason: "must be a JSON object"}
+	}
 	if reason := storableJSON(e.Properties); reason != "" {
 		return &ValidationError{Field: "properties", Reason: reason}
 	}
@@ -218,6 +227,13 @@ func checkString(field, v string, max int, required, clean bool) error {
 		return &ValidationError{Field: field, Reason: "contains a NUL character"}
 	}
 	return nil
+}
+
+// jsonObject reports whether b is one valid JSON object, white space
+// around and inside it allowed.
+func jsonObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
 // storableJSON checks valid, compact JSON text for what JSON allows but
