@@ -17,6 +17,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -33,14 +34,14 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:]); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "pipeline:", err)
 		os.Exit(1)
 	}
 }
 
-// run runs the pipeline until ctx ends, then drains it.
-func run(ctx context.Context, args []string) error {
+// run runs the pipeline until ctx ends, then drains it, logging to logOut.
+func run(ctx context.Context, args []string, logOut io.Writer) error {
 	fs := flag.NewFlagSet("pipeline", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	redisURL := fs.String("redis", "redis://127.0.0.1:6379/0", "Redis URL of the stream")
@@ -55,7 +56,7 @@ func run(ctx context.Context, args []string) error {
 	if *relays < 1 {
 		return fmt.Errorf("-relays must be at least 1")
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	log := slog.New(slog.NewTextHandler(logOut, nil))
 	keys, err := serve.LoadKeys(*configFile, os.Stdout)
 	if err != nil {
 		return err
