@@ -76,11 +76,11 @@ func TestConcurrentEnginesOverOneStoreRaiseAFindingOnce(t *testing.T) {
 	var raised int
 	var wg sync.WaitGroup
 	for i := range 8 {
+		// Engines a few milliseconds apart, as in several processes.
+		eng := newEngine(t, s, newClock(t0.Add(time.Duration(i)*time.Millisecond)), r)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// Engines a few milliseconds apart, as in several processes.
-			eng := newEngine(t, s, newClock(t0.Add(time.Duration(i)*time.Millisecond)), r)
 			res, err := eng.Evaluate(context.Background(), shop, nil)
 			if err == nil {
 				mu.Lock()
