@@ -91,10 +91,11 @@ func TestConcurrentMigrationsAllSucceed(t *testing.T) {
 	const n = 4
 	stores := make([]*Store, n)
 	errs := make([]error, n)
+	dsn := testenv.PostgresURL(t) // it may end the test: not in the goroutines
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
-			stores[i], errs[i] = New(testCtx(t), Options{DSN: testenv.PostgresURL(t), Schema: schema, MaxConns: 2})
+			stores[i], errs[i] = New(testCtx(t), Options{DSN: dsn, Schema: schema, MaxConns: 2})
 		})
 	}
 	wg.Wait()
