@@ -38,7 +38,11 @@
 //     personal (name, e-mail, address) is kept.
 //
 // Ids are decoded as text, never as float64 (Shopify's ids reach 2^63),
-// and amounts are parsed as exact decimals (tracking.ParseMoney).
+// and amounts are parsed as exact decimals (tracking.ParseMoney). A
+// payload holding invalid UTF-8 or an unpaired UTF-16 surrogate escape
+// anywhere is refused naming the key it is under, as the event API refuses
+// it, rather than decoded with U+FFFD in its place (two ids differing only
+// there would be one); the sync skips such an order and counts it.
 //
 // # Historical sync
 //

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shoplytics/shoplytics/tracking"
 )
@@ -100,6 +101,8 @@ func Webhook(topic string, body []byte, webhookID string) (tracking.Event, error
 	return e, nil
 }
 
+// decode decodes a Shopify object, refusing text encoding/json would
+// decode with a loss (see losslessText).
 func decode(body []byte, v any) error {
 	if err := json.Unmarshal(body, v); err != nil {
 		var te *json.UnmarshalTypeError
@@ -108,7 +111,83 @@ func decode(body []byte, v any) error {
 		}
 		return fmt.Errorf("shopify: body is not a JSON object: %w", err)
 	}
+	if err := losslessText(body); err != nil {
+		return fmt.Errorf("shopify: %w", err)
+	}
 	return nil
+}
+
+// losslessText checks valid JSON text for strings that encoding/json
+// would decode with a loss, replacing it by U+FFFD: invalid UTF-8 and the
+// \u escape of an unpaired UTF-16 surrogate. Two ids that differ only
+// there ("o\ud800", "o\udbff") would become one, and the second order
+// would be dropped as a duplicate of the first. The error is a
+// *tracking.ValidationError naming the nearest key before the string.
+func losslessText(b []byte) error {
+	key := ""
+	for i := 0; i < len(b); i++ {
+		if b[i] != '"' {
+			continue
+		}
+		reason := ""
+		j := i + 1
+		for ; j < len(b) && b[j] != '"'; j++ {
+			switch c := b[j]; {
+			case c == '\\' && j+5 < len(b) && b[j+1] == 'u':
+				switch r := hex4(b[j+2:]); {
+				case r >= 0xD800 && r <= 0xDBFF:
+					if j+11 < len(b) && b[j+6] == '\\' && b[j+7] == 'u' {
+						if lo := hex4(b[j+8:]); lo >= 0xDC00 && lo <= 0xDFFF {
+							j += 6 // the pair's low half
+							break
+						}
+					}
+					reason = "contains an unpaired UTF-16 surrogate"
+				case r >= 0xDC00 && r <= 0xDFFF:
+					reason = "contains an unpaired UTF-16 surrogate"
+				}
+				j += 5
+			case c == '\\':
+				j++ // the escaped character
+			case c >= utf8.RuneSelf:
+				r, size := utf8.DecodeRune(b[j:])
+				if r == utf8.RuneError && size == 1 {
+					reason = "not valid UTF-8"
+				}
+				j += size - 1
+			}
+		}
+		k := j + 1
+		for k < len(b) && strings.IndexByte(" \t\r\n", b[k]) >= 0 {
+			k++
+		}
+		if reason != "" {
+			return &tracking.ValidationError{Field: key, Reason: reason}
+		}
+		if k < len(b) && b[k] == ':' {
+			key = string(b[i+1 : j])
+		}
+		i = j
+	}
+	return nil
+}
+
+// hex4 reads four hex digits at the start of b, or returns -1.
+func hex4(b []byte) rune {
+	r := rune(0)
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return -1
+		}
+	}
+	return r
 }
 
 // errNoID marks an event mapped in full but for its id, which the object

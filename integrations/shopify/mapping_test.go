@@ -173,6 +173,10 @@ func TestWebhookErrors(t *testing.T) {
 		{"customer without id", "customers/create", `{"email":"a@b.c"}`, nil, "id"},
 		{"refund in two currencies", "refunds/create", `{"id":1,"order_id":2,"transactions":[{"kind":"refund","amount":"1.00","currency":"USD"},{"kind":"refund","amount":"1.00","currency":"EUR"}]}`, nil, "transactions[1].amount"},
 		{"not JSON", "orders/create", `<xml/>`, nil, ""},
+		{"string id with a lone surrogate", "orders/create", `{"id":"o\ud800","currency":"USD","total_price":"1.00"}`, nil, "id"},
+		{"checkout token with a lone surrogate", "orders/create", `{"id":1,"checkout_token":"t\udbff","currency":"USD","total_price":"1.00"}`, nil, "checkout_token"},
+		{"line item title not UTF-8", "orders/create", "{\"id\":1,\"currency\":\"USD\",\"total_price\":\"1.00\",\"line_items\":[{\"product_id\":2,\"title\":\"\xff\"}]}", nil, "title"},
+		{"customer id with a lone low surrogate", "customers/create", `{"id":"c\udc00"}`, nil, "id"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -188,6 +192,22 @@ func TestWebhookErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Text that encoding/json would decode with a loss is refused (see
+// TestWebhookErrors); a surrogate pair, escaped or not, is no loss.
+func TestWebhookTakesSurrogatePairs(t *testing.T) {
+	for _, title := range []string{`\ud83d\ude00`, `\uD83D\uDE00`, "😀"} {
+		body := `{"id":"o` + title + `","currency":"USD","total_price":"1.00","line_items":[{"product_id":2,"title":"` + title + `"}]}`
+		e, err := shopify.Webhook("orders/create", []byte(body), "w")
+		require.NoError(t, err, body)
+		require.Equal(t, "shopify:order:o😀", e.ID)
+		require.Contains(t, string(e.Properties), "😀")
+	}
+	_, err := shopify.Webhook("orders/create", []byte(`{"id":1,"currency":"USD","total_price":"1.00","note_attributes":{"k\ud800":"v"}}`), "w")
+	var ve *tracking.ValidationError
+	require.ErrorAs(t, err, &ve, "a key is checked too")
+	require.Equal(t, "note_attributes", ve.Field, "named by the key it is in")
 }
 
 func TestOrderWithoutIDTakesTheWebhookID(t *testing.T) {

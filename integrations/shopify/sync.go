@@ -374,7 +374,10 @@ func (s *syncer) page(ctx context.Context, cp *checkpoint) (next string, orders 
 		return "", 0, err
 	}
 	var page struct {
-		Orders []Order `json:"orders"`
+		// Each order is decoded apart, so one the mapping refuses is
+		// skipped, as an order that maps to no valid event is, rather
+		// than stopping the sync at its page for good.
+		Orders []json.RawMessage `json:"orders"`
 	}
 	if err := json.Unmarshal(body, &page); err != nil {
 		return "", 0, fmt.Errorf("shopify: sync: orders page: %w", err)
@@ -395,8 +398,12 @@ func (s *syncer) page(ctx context.Context, cp *checkpoint) (next string, orders 
 			events = append(events, e)
 		}
 	}
-	for i := range page.Orders {
-		o := &page.Orders[i]
+	for _, raw := range page.Orders {
+		o := &Order{}
+		if err := decode(raw, o); err != nil {
+			keep(tracking.Event{}, err, "order", o.ID)
+			continue
+		}
 		e, err := OrderEvent(o)
 		keep(e, err, "order", o.ID)
 		for j := range o.Refunds {

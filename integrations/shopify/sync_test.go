@@ -265,3 +265,21 @@ func TestSyncAndWebhooksCountEachOrderOnce(t *testing.T) {
 	require.Equal(t, want, stats.Revenue[0].Total.Minor, "each order's total_price once")
 	require.Equal(t, refunds, countByType(t, p.store)[tracking.OrderRefunded])
 }
+
+// TestSyncSkipsAnOrderWithLossyText: an order of a page holding a string
+// encoding/json would decode with a loss (here its checkout token, which
+// becomes the anonymous id, with an unpaired surrogate) is skipped and
+// counted, and the sync goes on with the rest of its page and beyond.
+func TestSyncSkipsAnOrderWithLossyText(t *testing.T) {
+	orders, _, voided := fakeOrders(120)
+	bad := strings.Replace(string(orders[7]), `"checkout_token":"tok00000007"`, `"checkout_token":"tok\udbff"`, 1)
+	require.NotEqual(t, string(orders[7]), bad)
+	orders[7] = []byte(bad)
+	f := newFakeAdmin(t, orders)
+	p := newPipeline(t)
+	res, err := shopify.Sync(context.Background(), p.in, syncOptions(f, p))
+	require.NoError(t, err)
+	require.Equal(t, 120, res.Orders)
+	require.Equal(t, 1, res.Skipped)
+	require.Equal(t, 120-voided-1, countByType(t, p.store)[tracking.PurchaseCompleted])
+}
