@@ -95,29 +95,35 @@ func (s *Store) sessionLocks(groups []store.SessionGroup) (keys []int64, shared 
 	return keys, shared
 }
 
-// writeDetail keeps the detail rollups of d in tx. The batch's session
-// groups are locked first (transaction-scoped advisory locks, taken in
-// order), so concurrent appends of one session's events take turns
-// reading and rewriting its rows; then every table (and d.hourly) is
-// written by one statement of data-modifying CTEs, in key order: one round
-// trip for all of them instead of one (with lib/pq, two) per table.
+// writeDetail keeps the detail rollups of d in tx. The batch's people and
+// session groups are locked first (transaction-scoped advisory locks,
+// taken in order, by one statement that waits for a Rebuild first; see
+// rollupLocksSQL), so concurrent appends of one person's or session's
+// events take turns reading and rewriting its rows; then the stored rows
+// the batch changes are read (people, then the chains it changes, locked
+// in turn, and sessions), and every table (and d.hourly) is written by one
+// statement of data-modifying CTEs, in key order: one round trip for all
+// of them instead of one (with lib/pq, two) per table.
 func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
-	// The chains read the person rows and links the batch's statement
-	// writes, as they were before it; they come first, so that a batch
-	// meeting a Rebuild waits for it before it writes any rollup row.
-	if err := s.writeChains(ctx, tx, d); err != nil {
+	locks, shared, anons := s.personLocks(d)
+	groups := d.sessions.Groups()
+	if len(groups) > 0 {
+		l, sh := s.sessionLocks(groups)
+		locks, shared = append(locks, l...), append(shared, sh...)
+	}
+	if err := s.execPrepared(ctx, tx, s.rollupLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
+		return err
+	}
+	chains, err := s.changeChains(ctx, tx, d, anons)
+	if err != nil {
 		return err
 	}
 	var (
-		hours      store.SessionHours
-		del, ins   sessionArrays
-		gone, made []store.Session // for writeTrails
+		hours    store.SessionHours
+		del, ins sessionArrays
+		made     []store.Session // for the trails
 	)
-	if groups := d.sessions.Groups(); len(groups) > 0 {
-		locks, shared := s.sessionLocks(groups)
-		if err := s.execPrepared(ctx, tx, s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
-			return err
-		}
+	if len(groups) > 0 {
 		var shops, kinds, keys, los, his pq.StringArray
 		for _, g := range groups {
 			lo, hi := "-infinity", "infinity"
@@ -141,13 +147,14 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		}
 		for _, g := range groups {
 			removed, added := d.sessions.Merge(g, byGroup[g])
-			gone, made = append(gone, removed...), append(made, added...)
+			made = append(made, added...)
 			for i := range removed {
 				hours.Add(&removed[i], -1)
 				// A session that keeps its start (most often one that new
-				// events extend) is rewritten in place by the upsert, one
-				// row version instead of a delete and an insert; the
-				// others go. The two CTEs then touch different rows.
+				// events extend) is rewritten in place by the upserts of
+				// it and its trail, one row version instead of a delete
+				// and an insert; the others go. The CTEs of a table then
+				// touch different rows.
 				if !slices.ContainsFunc(added, func(a store.Session) bool { return a.Start.Equal(removed[i].Start) }) {
 					del.add(&removed[i])
 				}
@@ -159,19 +166,18 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		}
 	}
 	var st statement
-	s.addDetail(&st, d.hourly, &del, &ins, &hours, d)
-	if err := st.exec(ctx, s, tx); err != nil {
-		return err
-	}
-	return s.writeTrails(ctx, tx, gone, made)
+	s.addDetail(&st, d.hourly, &del, &ins, &hours, d, chains, made)
+	return st.exec(ctx, s, tx)
 }
 
 // addDetail adds a batch's rollup writes to st: the hourly rows when h is
-// set, the sessions deleted and upserted, their hours and the span, the
-// person, link and product rows. Every part is there even when it has no
-// rows (unnest of an empty array is no rows), so that the statement's text,
-// and its prepared plan, is the same for every batch.
-func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArrays, hours *store.SessionHours, d *detail) {
+// set, the sessions deleted and upserted, with their trails, their hours
+// and the span, the person, link and product rows and the chains' writes.
+// Every part is there even when it has no rows (unnest of an empty array
+// is no rows), so that the statement's text, and its prepared plan, is
+// the same for every batch.
+func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArrays, hours *store.SessionHours, d *detail,
+	chains *chainWrites, made []store.Session) {
 	if h != nil {
 		s.addHourly(st, h)
 	}
@@ -180,13 +186,19 @@ func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArray
 		WHERE s.shop_id = d.shop_id AND s.kind = d.kind AND s.key = d.key AND s.start_ts = d.start_ts`,
 		del.shops, del.kinds, del.keys, del.starts)
 	s.addSessions(st, ins, true)
+	st.add(`DELETE FROM `+s.table("session_trails")+` AS t
+		USING unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS d(shop_id, start_ts, kind, key)
+		WHERE t.shop_id = d.shop_id AND t.start_ts = d.start_ts AND t.kind = d.kind AND t.key = d.key`,
+		del.shops, del.starts, del.kinds, del.keys)
+	s.addTrails(st, made, true)
 	s.addSessionHours(st, hours)
-	s.addPeopleAndProducts(st, d)
+	s.addPeopleAndProducts(st, d, chains)
+	s.addChains(st, chains)
 }
 
 // advisoryLocksSQL takes transaction-scoped advisory locks, each shared or
 // not, in the arrays' order: the session groups' (see sessionLocks), and
-// the people's and chains' (lockAll).
+// the people's and chains' (peopleLocks).
 func (s *Store) advisoryLocksSQL() string {
 	return `SELECT CASE WHEN l.shared THEN pg_advisory_xact_lock_shared(l.k) ELSE pg_advisory_xact_lock(l.k) END
 		FROM unnest($1::bigint[], $2::boolean[]) AS l(k, shared)`
@@ -242,8 +254,9 @@ func (st *statement) exec(ctx context.Context, s *Store, tx *sql.Tx) error {
 }
 
 // prepareRollups prepares the statements of the rollup writes every batch
-// runs, once, when the store opens: the session lock and read, the
-// detail rollups' statement (see addDetail) and the hourly one. Through a
+// runs, once, when the store opens: the locks, the reads of people,
+// chains and sessions, the detail rollups' statement (see addDetail) and
+// the hourly one. Through a
 // prepared statement lib/pq runs in one round trip (bind and execute)
 // what otherwise takes two (parse, then bind and execute), and
 // PostgreSQL plans it once per connection rather than every batch. They
@@ -251,9 +264,10 @@ func (st *statement) exec(ctx context.Context, s *Store, tx *sql.Tx) error {
 // connection of the pool besides the one the appending transaction holds.
 func (s *Store) prepareRollups(ctx context.Context) error {
 	var detailSQL, hourlySQL statement
-	s.addDetail(&detailSQL, &store.Hourly{}, &sessionArrays{}, &sessionArrays{}, &store.SessionHours{}, &detail{})
+	s.addDetail(&detailSQL, &store.Hourly{}, &sessionArrays{}, &sessionArrays{}, &store.SessionHours{}, &detail{}, &chainWrites{}, nil)
 	s.addHourly(&hourlySQL, &store.Hourly{})
-	for _, q := range []string{s.advisoryLocksSQL(), s.readSessionsSQL(), detailSQL.text(), hourlySQL.text()} {
+	for _, q := range []string{s.rollupLocksSQL(), s.advisoryLocksSQL(), s.storedPeopleSQL(), s.chainWindowsSQL(),
+		s.readSessionsSQL(), detailSQL.text(), hourlySQL.text()} {
 		st, err := s.db.PrepareContext(ctx, q)
 		if err != nil {
 			return err
@@ -373,9 +387,12 @@ func (s *Store) addSessionHours(st *statement, h *store.SessionHours) {
 	for _, shop := range slices.Sorted(mapKeys(h.Spans())) {
 		spanShops, spans = append(spanShops, shop), append(spans, h.Spans()[shop].Microseconds())
 	}
-	// Only a longer span is written: most batches change none.
+	// Only a longer span is written: most batches change none, and skip
+	// the row (an upsert that updates nothing still locks it, and every
+	// batch of the shop would wait for the one holding it).
 	st.add(`INSERT INTO `+s.table("session_spans")+` AS r (shop_id, micros)
-		SELECT * FROM unnest($1::text[], $2::bigint[])
+		SELECT * FROM unnest($1::text[], $2::bigint[]) AS u(shop_id, micros)
+		WHERE NOT EXISTS (SELECT 1 FROM `+s.table("session_spans")+` AS o WHERE o.shop_id = u.shop_id AND o.micros >= u.micros)
 		ON CONFLICT (shop_id) DO UPDATE SET micros = excluded.micros WHERE excluded.micros > r.micros`, spanShops, spans)
 }
 
@@ -392,19 +409,22 @@ func mapKeys[K comparable, V any](m map[K]V) iter.Seq[K] {
 // writePeopleAndProducts upserts the person, link and product rows of d.
 func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detail) error {
 	var st statement
-	s.addPeopleAndProducts(&st, d)
+	s.addPeopleAndProducts(&st, d, &chainWrites{})
 	return st.exec(ctx, s, tx)
 }
 
 // addPeopleAndProducts adds the upserts of d's person, link and product
-// rows to st.
-func (s *Store) addPeopleAndProducts(st *statement, d *detail) {
+// rows to st, but for the person rows and links w says are stored.
+func (s *Store) addPeopleAndProducts(st *statement, d *detail, w *chainWrites) {
 	{
 		var (
 			shops, hours, ids pq.StringArray
 			users, raws, lnks pq.BoolArray
 		)
 		for _, k := range d.people.Keys() {
+			if w.storedPeople[k] {
+				continue
+			}
 			r := d.people.Row(k)
 			shops, hours, ids = append(shops, k.ShopID), append(hours, stamp(k.Hour)), append(ids, k.ID)
 			users, raws, lnks = append(users, k.User), append(raws, r.Raw), append(lnks, r.Linked)
@@ -420,6 +440,9 @@ func (s *Store) addPeopleAndProducts(st *statement, d *detail) {
 	{
 		var shops, anons, users, ats, ids pq.StringArray
 		for _, k := range d.links.Keys() {
+			if w.storedLinks[k] {
+				continue
+			}
 			l := d.links.Link(k)
 			shops, anons, users = append(shops, k.ShopID), append(anons, k.AnonymousID), append(users, l.UserID)
 			ats, ids = append(ats, stamp(l.At)), append(ids, l.ID)
@@ -655,7 +678,7 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 			a.add(&closed[i])
 			hours.Add(&closed[i], 1)
 		}
-		if err := s.writeTrails(ctx, tx, nil, closed); err != nil {
+		if err := s.insertTrails(ctx, tx, closed); err != nil {
 			return err
 		}
 		closed = closed[:0]

@@ -233,7 +233,7 @@ func (s *Store) Rebuild(ctx context.Context, shopID string) (err error) {
 		}
 	}()
 	// person_hours first: Append takes it before any other rollup table
-	// (see writeChains), so a rebuild that holds it waits for no batch
+	// (see rollupLocksSQL), so a rebuild that holds it waits for no batch
 	// that waits for it.
 	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.table("person_hours")+`, `+s.hourly+`, `+s.stale+`, `+s.table("sessions")+`, `+
 		s.table("session_hours")+`, `+s.table("session_spans")+`, `+
