@@ -29,6 +29,8 @@ type detail struct {
 	// hourly, when set, is the batch's hourly rollup, written by the
 	// detail rollups' statement.
 	hourly *store.Hourly
+	// slot is the rollup slot written (see slots); 0 for Rebuild.
+	slot int
 }
 
 func (d *detail) add(e *tracking.Event) {
@@ -179,7 +181,7 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArrays, hours *store.SessionHours, d *detail,
 	chains *chainWrites, made []store.Session) {
 	if h != nil {
-		s.addHourly(st, h)
+		s.addHourly(st, h, d.slot)
 	}
 	st.add(`DELETE FROM `+s.table("sessions")+` AS s
 		USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS d(shop_id, kind, key, start_ts)
@@ -191,9 +193,9 @@ func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArray
 		WHERE t.shop_id = d.shop_id AND t.start_ts = d.start_ts AND t.kind = d.kind AND t.key = d.key`,
 		del.shops, del.starts, del.kinds, del.keys)
 	s.addTrails(st, made, true)
-	s.addSessionHours(st, hours)
+	s.addSessionHours(st, hours, d.slot)
 	s.addPeopleAndProducts(st, d, chains)
-	s.addChains(st, chains)
+	s.addChains(st, chains, d.slot)
 }
 
 // advisoryLocksSQL takes transaction-scoped advisory locks, each shared or
@@ -265,7 +267,7 @@ func (st *statement) exec(ctx context.Context, s *Store, tx *sql.Tx) error {
 func (s *Store) prepareRollups(ctx context.Context) error {
 	var detailSQL, hourlySQL statement
 	s.addDetail(&detailSQL, &store.Hourly{}, &sessionArrays{}, &sessionArrays{}, &store.SessionHours{}, &detail{}, &chainWrites{}, nil)
-	s.addHourly(&hourlySQL, &store.Hourly{})
+	s.addHourly(&hourlySQL, &store.Hourly{}, 0)
 	for _, q := range []string{s.rollupLocksSQL(), s.advisoryLocksSQL(), s.storedPeopleSQL(), s.chainWindowsSQL(),
 		s.readSessionsSQL(), detailSQL.text(), hourlySQL.text()} {
 		st, err := s.db.PrepareContext(ctx, q)
@@ -350,7 +352,7 @@ func (s *Store) addSessions(st *statement, a *sessionArrays, upsert bool) {
 // writeSessionHours adds the changes of h to session_hours and the spans.
 func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.SessionHours) error {
 	var st statement
-	s.addSessionHours(&st, h)
+	s.addSessionHours(&st, h, 0)
 	return st.exec(ctx, s, tx)
 }
 
@@ -358,7 +360,7 @@ func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.Sess
 // sessions changed only within it (a session extended, say, and no
 // longer) has no row in them. Like every add, it adds its parts even with
 // no rows, so that a statement's text does not depend on the batch.
-func (s *Store) addSessionHours(st *statement, h *store.SessionHours) {
+func (s *Store) addSessionHours(st *statement, h *store.SessionHours, slot int) {
 	var (
 		shops, hours pq.StringArray
 		cols         [6]pq.Int64Array
@@ -374,14 +376,14 @@ func (s *Store) addSessionHours(st *statement, h *store.SessionHours) {
 		}
 	}
 	st.add(`INSERT INTO `+s.table("session_hours")+` AS r
-		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros)
-		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros, slot)
+		SELECT *, $9::smallint FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
 			$7::bigint[], $8::bigint[])
-		ON CONFLICT (shop_id, hour) DO UPDATE SET sessions = r.sessions + excluded.sessions,
+		ON CONFLICT (shop_id, hour, slot) DO UPDATE SET sessions = r.sessions + excluded.sessions,
 			buying = r.buying + excluded.buying, carting = r.carting + excluded.carting,
 			abandoning = r.abandoning + excluded.abandoning, bounced = r.bounced + excluded.bounced,
 			length_micros = r.length_micros + excluded.length_micros`,
-		shops, hours, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+		shops, hours, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], slot)
 	var spanShops pq.StringArray
 	var spans pq.Int64Array
 	for _, shop := range slices.Sorted(mapKeys(h.Spans())) {
@@ -468,14 +470,14 @@ func (s *Store) addPeopleAndProducts(st *statement, d *detail, w *chainWrites) {
 			}
 		}
 		st.add(`INSERT INTO `+s.table("product_hours")+` AS r
-			(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key)
-			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
+			(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key, slot)
+			SELECT *, $10::smallint FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
 				$7::bigint[], $8::bigint[], $9::text[])
-			ON CONFLICT (shop_id, hour, product_id, currency) DO UPDATE SET
+			ON CONFLICT (shop_id, hour, product_id, currency, slot) DO UPDATE SET
 				views = r.views + excluded.views, adds = r.adds + excluded.adds,
 				purchases = r.purchases + excluded.purchases, revenue_minor = r.revenue_minor + excluded.revenue_minor,
 				name_key = greatest(r.name_key, excluded.name_key)`,
-			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys)
+			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys, d.slot)
 	}
 }
 
@@ -573,13 +575,15 @@ func hourRange(col string, f *store.Filter, args []any) (string, []any) {
 	return cond, args
 }
 
-// SessionHours implements store.SessionReader.
+// SessionHours implements store.SessionReader, the slots of an hour
+// summed.
 func (s *Store) SessionHours(ctx context.Context, f store.Filter) ([]store.SessionHour, error) {
 	var out []store.SessionHour
 	err := s.readDetail(ctx, "session hours", &f, func(tx *sql.Tx) error {
 		cond, args := hourRange("hour", &f, []any{f.ShopID})
-		rows, err := tx.QueryContext(ctx, `SELECT hour, sessions, buying, carting, abandoning, bounced, length_micros
-			FROM `+s.table("session_hours")+` WHERE shop_id = $1`+cond, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT hour, sum(sessions)::bigint, sum(buying)::bigint, sum(carting)::bigint,
+			sum(abandoning)::bigint, sum(bounced)::bigint, sum(length_micros)::bigint
+			FROM `+s.table("session_hours")+` WHERE shop_id = $1`+cond+` GROUP BY hour ORDER BY hour`, args...)
 		if err != nil {
 			return err
 		}

@@ -290,15 +290,16 @@ func (s *Store) storedPeople(ctx context.Context, tx *sql.Tx, d *detail, anons [
 // addChains adds the writes of w to st: the product purchase days, the
 // chain rows deleted, put and re-pointed (different rows: a put row is in
 // its chain's window, a deleted one in it but no longer counted, the
-// re-pointed one before it), the cells' counts (a cell counted down to
-// zero stays, counting nothing, till Rebuild), the premature links
-// deleted and inserted.
-func (s *Store) addChains(st *statement, w *chainWrites) {
+// re-pointed one before it), the cells' counts (in slot: a cell counts
+// the sum of its slots, each of which may go below zero; one counted down
+// to zero stays, counting nothing, till Rebuild), the purchase days (in
+// slot too), the premature links deleted and inserted.
+func (s *Store) addChains(st *statement, w *chainWrites, slot int) {
 	chain := s.table("person_chain")
-	st.add(`INSERT INTO `+s.table("product_purchase_days")+` AS p (shop_id, day, product_id, purchases)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
-		ON CONFLICT (shop_id, day, product_id) DO UPDATE SET purchases = p.purchases + excluded.purchases`,
-		w.days.shops, w.days.days, w.days.products, w.days.ns)
+	st.add(`INSERT INTO `+s.table("product_purchase_days")+` AS p (shop_id, day, product_id, purchases, slot)
+		SELECT *, $5::smallint FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+		ON CONFLICT (shop_id, day, product_id, slot) DO UPDATE SET purchases = p.purchases + excluded.purchases`,
+		w.days.shops, w.days.days, w.days.products, w.days.ns, slot)
 	st.add(`DELETE FROM `+chain+` AS c
 		USING unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS d(shop_id, kind, key, hour)
 		WHERE c.shop_id = d.shop_id AND c.kind = d.kind AND c.key = d.key AND c.hour = d.hour`,
@@ -311,10 +312,10 @@ func (s *Store) addChains(st *statement, w *chainWrites) {
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(shop_id, kind, key, hour, next)
 		WHERE c.shop_id = u.shop_id AND c.kind = u.kind AND c.key = u.key AND c.hour = u.hour`,
 		w.prev.shops, w.prev.kinds, w.prev.keys, w.prev.hours, w.prev.nexts)
-	st.add(`INSERT INTO `+s.table("person_cells")+` AS c (shop_id, kind, prev_day, hour, n)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
-		ON CONFLICT (shop_id, kind, prev_day, hour) DO UPDATE SET n = c.n + excluded.n`,
-		w.cells.shops, w.cells.kinds, w.cells.prevDays, w.cells.hours, w.cells.ns)
+	st.add(`INSERT INTO `+s.table("person_cells")+` AS c (shop_id, kind, prev_day, hour, n, slot)
+		SELECT *, $6::smallint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+		ON CONFLICT (shop_id, kind, prev_day, hour, slot) DO UPDATE SET n = c.n + excluded.n`,
+		w.cells.shops, w.cells.kinds, w.cells.prevDays, w.cells.hours, w.cells.ns, slot)
 	st.add(`DELETE FROM `+s.table("premature_links")+` AS p
 		USING unnest($1::text[], $2::bigint[], $3::text[]) AS d(shop_id, hour, anonymous_id)
 		WHERE p.shop_id = d.shop_id AND p.hour = d.hour AND p.anonymous_id = d.anonymous_id`,
