@@ -207,14 +207,20 @@ func (s *Store) advisoryLocksSQL() string {
 }
 
 // readSessionsSQL reads the stored sessions of groups within windows,
-// with their trails.
+// with their trails. Each group is looked up by the primary key: the
+// window applies outside the LATERAL subquery (which OFFSET 0 keeps the
+// planner from flattening into a join), as the index on start alone would
+// meet it too, and a plan made while the table was nearly empty, which
+// the prepared statement keeps, may take that index and read every
+// session of the shop before the window's end.
 func (s *Store) readSessionsSQL() string {
 	return `SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases, t.trail
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS w(shop_id, kind, key, lo, hi)
-		JOIN ` + s.table("sessions") + ` AS s ON s.shop_id = w.shop_id AND s.kind = w.kind AND s.key = w.key
-			AND s.start_ts < w.hi AND s.end_ts > w.lo
+		CROSS JOIN LATERAL (SELECT * FROM ` + s.table("sessions") + ` AS s WHERE s.shop_id = w.shop_id AND s.kind = w.kind
+			AND s.key = w.key OFFSET 0) AS s
 		LEFT JOIN ` + s.table("session_trails") + ` AS t ON t.shop_id = s.shop_id AND t.start_ts = s.start_ts
-			AND t.kind = s.kind AND t.key = s.key`
+			AND t.kind = s.kind AND t.key = s.key
+		WHERE s.start_ts < w.hi AND s.end_ts > w.lo`
 }
 
 // statement gathers writes into one statement: each is a data-modifying

@@ -112,10 +112,21 @@ func (s *Store) personLocks(d *detail) (locks []int64, shared []bool, anons []st
 // or writes any rollup row, then reads what it wrote; then the people's
 // advisory locks (personLocks) and the session groups' (sessionLocks), in
 // the arrays' order.
+//
+// It also turns sequential scans, hash and merge joins off for the rest
+// of the transaction, whose statements all look up a batch's keys in
+// tables that keep growing: they are prepared, and a prepared statement
+// keeps the plan made on its first runs on a connection, when the tables
+// may have been nearly empty (a fresh schema has no statistics until
+// autovacuum gets to it), and a plan that scanned them whole then would
+// scan them whole for good. With those off, every join goes through an
+// index whatever the plan saw.
 func (s *Store) rollupLocksSQL() string {
 	return `WITH rebuild AS (DELETE FROM ` + s.table("person_hours") + ` WHERE false RETURNING 1)
-		SELECT CASE WHEN l.shared THEN pg_advisory_xact_lock_shared(l.k) ELSE pg_advisory_xact_lock(l.k) END
-		FROM unnest($1::bigint[], $2::boolean[]) AS l(k, shared)`
+		SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+			set_config('enable_mergejoin', 'off', true),
+			(SELECT count(CASE WHEN l.shared THEN pg_advisory_xact_lock_shared(l.k) ELSE pg_advisory_xact_lock(l.k) END)
+				FROM unnest($1::bigint[], $2::boolean[]) AS l(k, shared))`
 }
 
 // chainWrites are a batch's writes to the people chains, the premature
