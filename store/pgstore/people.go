@@ -62,19 +62,19 @@ func (s *Store) peopleLocks(class string, keys []peopleKey) (locks []int64, shar
 			b.Write([]byte{0})
 		}
 		buckets = append(buckets, int64(b.Sum64()))
-		if len(keys) <= finePeopleLocks {
-			own := fnv.New64a()
-			own.Write(b.Sum(nil))
-			own.Write([]byte(k.shop))
-			own.Write([]byte{0})
-			own.Write(h.Sum(nil))
-			fine = append(fine, int64(own.Sum64()))
-		}
+		own := fnv.New64a()
+		own.Write(b.Sum(nil))
+		own.Write([]byte(k.shop))
+		own.Write([]byte{0})
+		own.Write(h.Sum(nil))
+		fine = append(fine, int64(own.Sum64()))
 	}
 	slices.Sort(buckets)
 	buckets = slices.Compact(buckets)
 	slices.Sort(fine)
-	fine = slices.Compact(fine)
+	if fine = slices.Compact(fine); len(fine) > finePeopleLocks {
+		fine = nil
+	}
 	locks = append(buckets, fine...)
 	shared = make([]bool, len(locks))
 	for i := range buckets {
