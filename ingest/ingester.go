@@ -70,6 +70,12 @@ type Ingester struct {
 	// failingSince is when the current run of failed Append attempts
 	// began; zero once one succeeds.
 	failingSince time.Time
+	// comeback is how many events may be queued soon: those queued when
+	// a batch ended Store calls, and one for each call it ended, whose
+	// callers are expected back; a partial batch waits for them until
+	// comebackBy (see takeLocked).
+	comeback   int
+	comebackBy time.Time
 
 	// With a spool, memory holds the events takenSeq ≤ s < enqSeq and the
 	// spool every event below ackSeq not yet finished; the spool reader
@@ -311,7 +317,7 @@ func (in *Ingester) pushLocked(events []tracking.Event, queued int) {
 		}
 	}
 	in.queue = append(in.queue, events...)
-	if queued == 0 || queued+len(events) >= in.opts.BatchSize {
+	if queued == 0 || queued+len(events) >= in.opts.BatchSize || in.comeback > 0 && queued+len(events) >= in.comeback {
 		in.nudge()
 	}
 }
@@ -353,7 +359,7 @@ func (in *Ingester) batch() {
 				free = false
 			} else {
 				in.give(b, in.workCtx.Err())
-				in.finish(b, 0, 0, notNowOutcomes(len(b.events)))
+				in.finish(b, 0, 0, notNowOutcomes(len(b.events)), 0)
 			}
 			continue
 		}
@@ -394,6 +400,17 @@ func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
 		// a second small one would only halve the events per commit.
 		return batch{}, 0, false
 	}
+	if queued < in.comeback && !in.draining {
+		// The batch that just ended answered Store calls whose callers
+		// (the same clients, in durable answers) come straight back with
+		// more: waiting a moment for them makes one batch of them and the
+		// events that waited, instead of one of the waiting ones now and
+		// one of theirs later, each commit half full.
+		if wait := in.comebackBy.Sub(in.opts.Now()); wait > 0 {
+			return batch{}, wait, false
+		}
+	}
+	in.comeback = 0
 	n := min(queued, in.opts.BatchSize)
 	b.events = make([]tracking.Event, n)
 	copy(b.events, in.queue[in.head:in.head+n])
@@ -419,8 +436,9 @@ func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
 // write stores one batch, retrying while the store fails retryably.
 func (in *Ingester) write(b batch) {
 	out := make([]outcome, len(b.events))
+	start := in.opts.Now()
 	inserted, duplicates := in.appendWithRetry(b.events, b.lo, out)
-	in.finish(b, inserted, duplicates, out)
+	in.finish(b, inserted, duplicates, out, in.opts.Now().Sub(start))
 }
 
 // notNowOutcomes is the outcome of a batch abandoned before its write.
@@ -432,12 +450,17 @@ func notNowOutcomes(n int) []outcome {
 	return out
 }
 
-// finish records the end of a batch, written or given up, with what became
-// of each of its events, and wakes Flush and the Store calls waiting.
-func (in *Ingester) finish(b batch, inserted, duplicates int, out []outcome) {
+// finish records the end of a batch, written (in took) or given up, with
+// what became of each of its events, and wakes Flush and the Store calls
+// waiting.
+func (in *Ingester) finish(b batch, inserted, duplicates int, out []outcome, took time.Duration) {
 	in.mu.Lock()
 	if len(in.waiters) > 0 {
-		in.settleLocked(b.lo, out)
+		if ended := in.settleLocked(b.lo, out); ended > 0 && len(in.inFlight) == 1 {
+			// Those callers are given half the batch's time to come back.
+			in.comeback = min(len(in.queue)-in.head+ended, in.opts.BatchSize)
+			in.comebackBy = in.opts.Now().Add(min(took/2, in.opts.MaxBatchAge))
+		}
 	}
 	in.stats.InFlight -= uint64(len(b.events))
 	in.stats.Batches++

@@ -103,8 +103,8 @@ func (in *Ingester) addWaiterLocked(w *waiter, seq uint64) {
 }
 
 // settleLocked tells the waiters what became of the events lo ≤ s <
-// lo+len(out).
-func (in *Ingester) settleLocked(lo uint64, out []outcome) {
+// lo+len(out), and returns how many waits it ended.
+func (in *Ingester) settleLocked(lo uint64, out []outcome) (ended int) {
 	hi := lo + uint64(len(out))
 	for w := range in.waiters {
 		from, to := max(lo, w.lo), min(hi, w.hi)
@@ -127,8 +127,10 @@ func (in *Ingester) settleLocked(lo uint64, out []outcome) {
 		if w.left == 0 {
 			delete(in.waiters, w)
 			close(w.done)
+			ended++
 		}
 	}
+	return ended
 }
 
 // releaseWaitersLocked ends every wait still open: at the end of

@@ -29,6 +29,8 @@ type detail struct {
 	// hourly, when set, is the batch's hourly rollup, written by the
 	// detail rollups' statement.
 	hourly *store.Hourly
+	// slot is the rollup slot written (see slots); 0 for Rebuild.
+	slot int
 }
 
 func (d *detail) add(e *tracking.Event) {
@@ -95,29 +97,35 @@ func (s *Store) sessionLocks(groups []store.SessionGroup) (keys []int64, shared 
 	return keys, shared
 }
 
-// writeDetail keeps the detail rollups of d in tx. The batch's session
-// groups are locked first (transaction-scoped advisory locks, taken in
-// order), so concurrent appends of one session's events take turns
-// reading and rewriting its rows; then every table (and d.hourly) is
-// written by one statement of data-modifying CTEs, in key order: one round
-// trip for all of them instead of one (with lib/pq, two) per table.
+// writeDetail keeps the detail rollups of d in tx. The batch's people and
+// session groups are locked first (transaction-scoped advisory locks,
+// taken in order, by one statement that waits for a Rebuild first; see
+// rollupLocksSQL), so concurrent appends of one person's or session's
+// events take turns reading and rewriting its rows; then the stored rows
+// the batch changes are read (people, then the chains it changes, locked
+// in turn, and sessions), and every table (and d.hourly) is written by one
+// statement of data-modifying CTEs, in key order: one round trip for all
+// of them instead of one (with lib/pq, two) per table.
 func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
-	// The chains read the person rows and links the batch's statement
-	// writes, as they were before it; they come first, so that a batch
-	// meeting a Rebuild waits for it before it writes any rollup row.
-	if err := s.writeChains(ctx, tx, d); err != nil {
+	locks, shared, anons := s.personLocks(d)
+	groups := d.sessions.Groups()
+	if len(groups) > 0 {
+		l, sh := s.sessionLocks(groups)
+		locks, shared = append(locks, l...), append(shared, sh...)
+	}
+	if err := s.execPrepared(ctx, tx, s.rollupLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
+		return err
+	}
+	chains, err := s.changeChains(ctx, tx, d, anons)
+	if err != nil {
 		return err
 	}
 	var (
-		hours      store.SessionHours
-		del, ins   sessionArrays
-		gone, made []store.Session // for writeTrails
+		hours    store.SessionHours
+		del, ins sessionArrays
+		made     []store.Session // for the trails
 	)
-	if groups := d.sessions.Groups(); len(groups) > 0 {
-		locks, shared := s.sessionLocks(groups)
-		if err := s.execPrepared(ctx, tx, s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
-			return err
-		}
+	if len(groups) > 0 {
 		var shops, kinds, keys, los, his pq.StringArray
 		for _, g := range groups {
 			lo, hi := "-infinity", "infinity"
@@ -141,13 +149,14 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		}
 		for _, g := range groups {
 			removed, added := d.sessions.Merge(g, byGroup[g])
-			gone, made = append(gone, removed...), append(made, added...)
+			made = append(made, added...)
 			for i := range removed {
 				hours.Add(&removed[i], -1)
 				// A session that keeps its start (most often one that new
-				// events extend) is rewritten in place by the upsert, one
-				// row version instead of a delete and an insert; the
-				// others go. The two CTEs then touch different rows.
+				// events extend) is rewritten in place by the upserts of
+				// it and its trail, one row version instead of a delete
+				// and an insert; the others go. The CTEs of a table then
+				// touch different rows.
 				if !slices.ContainsFunc(added, func(a store.Session) bool { return a.Start.Equal(removed[i].Start) }) {
 					del.add(&removed[i])
 				}
@@ -159,48 +168,59 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		}
 	}
 	var st statement
-	s.addDetail(&st, d.hourly, &del, &ins, &hours, d)
-	if err := st.exec(ctx, s, tx); err != nil {
-		return err
-	}
-	return s.writeTrails(ctx, tx, gone, made)
+	s.addDetail(&st, d.hourly, &del, &ins, &hours, d, chains, made)
+	return st.exec(ctx, s, tx)
 }
 
 // addDetail adds a batch's rollup writes to st: the hourly rows when h is
-// set, the sessions deleted and upserted, their hours and the span, the
-// person, link and product rows. Every part is there even when it has no
-// rows (unnest of an empty array is no rows), so that the statement's text,
-// and its prepared plan, is the same for every batch.
-func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArrays, hours *store.SessionHours, d *detail) {
+// set, the sessions deleted and upserted, with their trails, their hours
+// and the span, the person, link and product rows and the chains' writes.
+// Every part is there even when it has no rows (unnest of an empty array
+// is no rows), so that the statement's text, and its prepared plan, is
+// the same for every batch.
+func (s *Store) addDetail(st *statement, h *store.Hourly, del, ins *sessionArrays, hours *store.SessionHours, d *detail,
+	chains *chainWrites, made []store.Session) {
 	if h != nil {
-		s.addHourly(st, h)
+		s.addHourly(st, h, d.slot)
 	}
 	st.add(`DELETE FROM `+s.table("sessions")+` AS s
 		USING unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) AS d(shop_id, kind, key, start_ts)
 		WHERE s.shop_id = d.shop_id AND s.kind = d.kind AND s.key = d.key AND s.start_ts = d.start_ts`,
 		del.shops, del.kinds, del.keys, del.starts)
 	s.addSessions(st, ins, true)
-	s.addSessionHours(st, hours)
-	s.addPeopleAndProducts(st, d)
+	st.add(`DELETE FROM `+s.table("session_trails")+` AS t
+		USING unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS d(shop_id, start_ts, kind, key)
+		WHERE t.shop_id = d.shop_id AND t.start_ts = d.start_ts AND t.kind = d.kind AND t.key = d.key`,
+		del.shops, del.starts, del.kinds, del.keys)
+	s.addTrails(st, made, true)
+	s.addSessionHours(st, hours, d.slot)
+	s.addPeopleAndProducts(st, d, chains)
+	s.addChains(st, chains, d.slot)
 }
 
 // advisoryLocksSQL takes transaction-scoped advisory locks, each shared or
 // not, in the arrays' order: the session groups' (see sessionLocks), and
-// the people's and chains' (lockAll).
+// the people's and chains' (peopleLocks).
 func (s *Store) advisoryLocksSQL() string {
 	return `SELECT CASE WHEN l.shared THEN pg_advisory_xact_lock_shared(l.k) ELSE pg_advisory_xact_lock(l.k) END
 		FROM unnest($1::bigint[], $2::boolean[]) AS l(k, shared)`
 }
 
 // readSessionsSQL reads the stored sessions of groups within windows,
-// with their trails.
+// with their trails. Each group is looked up by the primary key: the
+// window applies outside the LATERAL subquery (which OFFSET 0 keeps the
+// planner from flattening into a join), as the index on start alone would
+// meet it too, and a plan made while the table was nearly empty, which
+// the prepared statement keeps, may take that index and read every
+// session of the shop before the window's end.
 func (s *Store) readSessionsSQL() string {
 	return `SELECT s.shop_id, s.kind, s.key, s.start_ts, s.end_ts, s.events, s.views, s.adds, s.purchases, t.trail
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[]) AS w(shop_id, kind, key, lo, hi)
-		JOIN ` + s.table("sessions") + ` AS s ON s.shop_id = w.shop_id AND s.kind = w.kind AND s.key = w.key
-			AND s.start_ts < w.hi AND s.end_ts > w.lo
+		CROSS JOIN LATERAL (SELECT * FROM ` + s.table("sessions") + ` AS s WHERE s.shop_id = w.shop_id AND s.kind = w.kind
+			AND s.key = w.key OFFSET 0) AS s
 		LEFT JOIN ` + s.table("session_trails") + ` AS t ON t.shop_id = s.shop_id AND t.start_ts = s.start_ts
-			AND t.kind = s.kind AND t.key = s.key`
+			AND t.kind = s.kind AND t.key = s.key
+		WHERE s.start_ts < w.hi AND s.end_ts > w.lo`
 }
 
 // statement gathers writes into one statement: each is a data-modifying
@@ -242,8 +262,9 @@ func (st *statement) exec(ctx context.Context, s *Store, tx *sql.Tx) error {
 }
 
 // prepareRollups prepares the statements of the rollup writes every batch
-// runs, once, when the store opens: the session lock and read, the
-// detail rollups' statement (see addDetail) and the hourly one. Through a
+// runs, once, when the store opens: the locks, the reads of people,
+// chains and sessions, the detail rollups' statement (see addDetail) and
+// the hourly one. Through a
 // prepared statement lib/pq runs in one round trip (bind and execute)
 // what otherwise takes two (parse, then bind and execute), and
 // PostgreSQL plans it once per connection rather than every batch. They
@@ -251,9 +272,10 @@ func (st *statement) exec(ctx context.Context, s *Store, tx *sql.Tx) error {
 // connection of the pool besides the one the appending transaction holds.
 func (s *Store) prepareRollups(ctx context.Context) error {
 	var detailSQL, hourlySQL statement
-	s.addDetail(&detailSQL, &store.Hourly{}, &sessionArrays{}, &sessionArrays{}, &store.SessionHours{}, &detail{})
-	s.addHourly(&hourlySQL, &store.Hourly{})
-	for _, q := range []string{s.advisoryLocksSQL(), s.readSessionsSQL(), detailSQL.text(), hourlySQL.text()} {
+	s.addDetail(&detailSQL, &store.Hourly{}, &sessionArrays{}, &sessionArrays{}, &store.SessionHours{}, &detail{}, &chainWrites{}, nil)
+	s.addHourly(&hourlySQL, &store.Hourly{}, 0)
+	for _, q := range []string{s.rollupLocksSQL(), s.advisoryLocksSQL(), s.storedPeopleSQL(), s.chainWindowsSQL(),
+		s.readSessionsSQL(), detailSQL.text(), hourlySQL.text()} {
 		st, err := s.db.PrepareContext(ctx, q)
 		if err != nil {
 			return err
@@ -336,7 +358,7 @@ func (s *Store) addSessions(st *statement, a *sessionArrays, upsert bool) {
 // writeSessionHours adds the changes of h to session_hours and the spans.
 func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.SessionHours) error {
 	var st statement
-	s.addSessionHours(&st, h)
+	s.addSessionHours(&st, h, 0)
 	return st.exec(ctx, s, tx)
 }
 
@@ -344,7 +366,7 @@ func (s *Store) writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.Sess
 // sessions changed only within it (a session extended, say, and no
 // longer) has no row in them. Like every add, it adds its parts even with
 // no rows, so that a statement's text does not depend on the batch.
-func (s *Store) addSessionHours(st *statement, h *store.SessionHours) {
+func (s *Store) addSessionHours(st *statement, h *store.SessionHours, slot int) {
 	var (
 		shops, hours pq.StringArray
 		cols         [6]pq.Int64Array
@@ -360,22 +382,25 @@ func (s *Store) addSessionHours(st *statement, h *store.SessionHours) {
 		}
 	}
 	st.add(`INSERT INTO `+s.table("session_hours")+` AS r
-		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros)
-		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
+		(shop_id, hour, sessions, buying, carting, abandoning, bounced, length_micros, slot)
+		SELECT *, $9::smallint FROM unnest($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[],
 			$7::bigint[], $8::bigint[])
-		ON CONFLICT (shop_id, hour) DO UPDATE SET sessions = r.sessions + excluded.sessions,
+		ON CONFLICT (shop_id, hour, slot) DO UPDATE SET sessions = r.sessions + excluded.sessions,
 			buying = r.buying + excluded.buying, carting = r.carting + excluded.carting,
 			abandoning = r.abandoning + excluded.abandoning, bounced = r.bounced + excluded.bounced,
 			length_micros = r.length_micros + excluded.length_micros`,
-		shops, hours, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5])
+		shops, hours, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], slot)
 	var spanShops pq.StringArray
 	var spans pq.Int64Array
 	for _, shop := range slices.Sorted(mapKeys(h.Spans())) {
 		spanShops, spans = append(spanShops, shop), append(spans, h.Spans()[shop].Microseconds())
 	}
-	// Only a longer span is written: most batches change none.
+	// Only a longer span is written: most batches change none, and skip
+	// the row (an upsert that updates nothing still locks it, and every
+	// batch of the shop would wait for the one holding it).
 	st.add(`INSERT INTO `+s.table("session_spans")+` AS r (shop_id, micros)
-		SELECT * FROM unnest($1::text[], $2::bigint[])
+		SELECT * FROM unnest($1::text[], $2::bigint[]) AS u(shop_id, micros)
+		WHERE NOT EXISTS (SELECT 1 FROM `+s.table("session_spans")+` AS o WHERE o.shop_id = u.shop_id AND o.micros >= u.micros)
 		ON CONFLICT (shop_id) DO UPDATE SET micros = excluded.micros WHERE excluded.micros > r.micros`, spanShops, spans)
 }
 
@@ -392,19 +417,22 @@ func mapKeys[K comparable, V any](m map[K]V) iter.Seq[K] {
 // writePeopleAndProducts upserts the person, link and product rows of d.
 func (s *Store) writePeopleAndProducts(ctx context.Context, tx *sql.Tx, d *detail) error {
 	var st statement
-	s.addPeopleAndProducts(&st, d)
+	s.addPeopleAndProducts(&st, d, &chainWrites{})
 	return st.exec(ctx, s, tx)
 }
 
 // addPeopleAndProducts adds the upserts of d's person, link and product
-// rows to st.
-func (s *Store) addPeopleAndProducts(st *statement, d *detail) {
+// rows to st, but for the person rows and links w says are stored.
+func (s *Store) addPeopleAndProducts(st *statement, d *detail, w *chainWrites) {
 	{
 		var (
 			shops, hours, ids pq.StringArray
 			users, raws, lnks pq.BoolArray
 		)
 		for _, k := range d.people.Keys() {
+			if w.storedPeople[k] {
+				continue
+			}
 			r := d.people.Row(k)
 			shops, hours, ids = append(shops, k.ShopID), append(hours, stamp(k.Hour)), append(ids, k.ID)
 			users, raws, lnks = append(users, k.User), append(raws, r.Raw), append(lnks, r.Linked)
@@ -420,6 +448,9 @@ func (s *Store) addPeopleAndProducts(st *statement, d *detail) {
 	{
 		var shops, anons, users, ats, ids pq.StringArray
 		for _, k := range d.links.Keys() {
+			if w.storedLinks[k] {
+				continue
+			}
 			l := d.links.Link(k)
 			shops, anons, users = append(shops, k.ShopID), append(anons, k.AnonymousID), append(users, l.UserID)
 			ats, ids = append(ats, stamp(l.At)), append(ids, l.ID)
@@ -445,14 +476,14 @@ func (s *Store) addPeopleAndProducts(st *statement, d *detail) {
 			}
 		}
 		st.add(`INSERT INTO `+s.table("product_hours")+` AS r
-			(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key)
-			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
+			(shop_id, hour, product_id, currency, views, adds, purchases, revenue_minor, name_key, slot)
+			SELECT *, $10::smallint FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::bigint[],
 				$7::bigint[], $8::bigint[], $9::text[])
-			ON CONFLICT (shop_id, hour, product_id, currency) DO UPDATE SET
+			ON CONFLICT (shop_id, hour, product_id, currency, slot) DO UPDATE SET
 				views = r.views + excluded.views, adds = r.adds + excluded.adds,
 				purchases = r.purchases + excluded.purchases, revenue_minor = r.revenue_minor + excluded.revenue_minor,
 				name_key = greatest(r.name_key, excluded.name_key)`,
-			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys)
+			shops, hours, products, currencies, cols[0], cols[1], cols[2], cols[3], keys, d.slot)
 	}
 }
 
@@ -550,13 +581,15 @@ func hourRange(col string, f *store.Filter, args []any) (string, []any) {
 	return cond, args
 }
 
-// SessionHours implements store.SessionReader.
+// SessionHours implements store.SessionReader, the slots of an hour
+// summed.
 func (s *Store) SessionHours(ctx context.Context, f store.Filter) ([]store.SessionHour, error) {
 	var out []store.SessionHour
 	err := s.readDetail(ctx, "session hours", &f, func(tx *sql.Tx) error {
 		cond, args := hourRange("hour", &f, []any{f.ShopID})
-		rows, err := tx.QueryContext(ctx, `SELECT hour, sessions, buying, carting, abandoning, bounced, length_micros
-			FROM `+s.table("session_hours")+` WHERE shop_id = $1`+cond, args...)
+		rows, err := tx.QueryContext(ctx, `SELECT hour, sum(sessions)::bigint, sum(buying)::bigint, sum(carting)::bigint,
+			sum(abandoning)::bigint, sum(bounced)::bigint, sum(length_micros)::bigint
+			FROM `+s.table("session_hours")+` WHERE shop_id = $1`+cond+` GROUP BY hour ORDER BY hour`, args...)
 		if err != nil {
 			return err
 		}
@@ -655,7 +688,7 @@ func (s *Store) rebuildDetail(ctx context.Context, tx *sql.Tx, shopID string) er
 			a.add(&closed[i])
 			hours.Add(&closed[i], 1)
 		}
-		if err := s.writeTrails(ctx, tx, nil, closed); err != nil {
+		if err := s.insertTrails(ctx, tx, closed); err != nil {
 			return err
 		}
 		closed = closed[:0]

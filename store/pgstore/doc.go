@@ -89,16 +89,22 @@
 // by the hour they start), who was active per hour with each anonymous
 // id's earliest identify (store.PeopleReader), and products per hour and
 // currency (store.ProductReader). Append keeps them in the same
-// transaction for the inserted events: it takes transaction-scoped
-// advisory locks of the batch's session groups (each group's own, under a
-// shared lock of one of 256 buckets; a batch of more than 1,024 groups
-// takes its buckets alone, so it never overflows the server's lock table),
-// in order, reads the
-// stored sessions near the batch's, and writes every rollup table, the
-// hourly one included, with one statement of unnest CTEs in key order;
-// the three are prepared when the Store opens (so a connection pooler
-// between must keep a session's prepared statements, as PgBouncer's
-// session mode does). Readers see one repeatable-read snapshot. A shop
+// transaction for the inserted events: one statement takes
+// transaction-scoped advisory locks of the batch's people and session
+// groups (each one's own, under a shared lock of one of a few buckets; a
+// batch of more than 256 people or 1,024 groups takes its buckets alone,
+// so it never overflows the server's lock table), in order; one reads the
+// stored person rows and links, then the chains the batch changes are
+// locked and read, and the stored sessions near the batch's; and one
+// statement of unnest CTEs writes every rollup table, the hourly one
+// included, in key order. These are prepared when the Store opens (so a
+// connection pooler between must keep a session's prepared statements, as
+// PgBouncer's session mode does), and planned to look keys up through
+// indexes even when first run on nearly empty tables. The rows every batch
+// of a shop adds to (an hour's counts, its sessions' hour, the chains'
+// cells, a product's hour and day) are split over slots (migration 0008),
+// one per append in progress, so concurrent appends do not take turns at
+// them; reads sum the slots. Readers see one repeatable-read snapshot. A shop
 // whose events were stored before the migration is marked pending: its
 // detail rollups answer errors.ErrUnsupported until Rebuild fills them
 // (the hourly ones stay in use). In process they cost Append about half

@@ -13,26 +13,21 @@ import (
 
 var _ store.FunnelReader = (*Store)(nil)
 
-// writeTrails deletes the trails of removed and inserts those of added
-// (migrations/0007_session_trails.sql), one statement each; writeDetail
-// and rebuildDetail hand it the sessions rows they delete and insert.
-func (s *Store) writeTrails(ctx context.Context, tx *sql.Tx, removed, added []store.Session) error {
-	if len(removed) > 0 {
-		var shops, starts, kinds, keys pq.StringArray
-		for i := range removed {
-			r := &removed[i]
-			shops, starts, kinds, keys = append(shops, r.ShopID), append(starts, stamp(r.Start)), append(kinds, r.Kind), append(keys, r.Key)
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+s.table("session_trails")+` AS t
-			USING unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS d(shop_id, start_ts, kind, key)
-			WHERE t.shop_id = d.shop_id AND t.start_ts = d.start_ts AND t.kind = d.kind AND t.key = d.key`,
-			shops, starts, kinds, keys); err != nil {
-			return err
-		}
-	}
+// insertTrails inserts the trails of added, sessions rows rebuildDetail
+// inserts (migrations/0007_session_trails.sql).
+func (s *Store) insertTrails(ctx context.Context, tx *sql.Tx, added []store.Session) error {
 	if len(added) == 0 {
 		return nil
 	}
+	var st statement
+	s.addTrails(&st, added, false)
+	return st.exec(ctx, s, tx)
+}
+
+// addTrails adds the trails of added to st: inserted, or with upsert in
+// place of a stored row of the same key (writeDetail deletes the trails
+// of the sessions it deletes beside it).
+func (s *Store) addTrails(st *statement, added []store.Session, upsert bool) {
 	var (
 		shops, starts, kinds, keys, ends pq.StringArray
 		types                            pq.Int64Array
@@ -44,11 +39,15 @@ func (s *Store) writeTrails(ctx context.Context, tx *sql.Tx, removed, added []st
 			append(keys, a.Key), append(ends, stamp(a.End))
 		types, trails = append(types, a.Trail.Types()), append(trails, a.Trail.Encode())
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("session_trails")+`
+	tail := ""
+	if upsert {
+		tail = ` ON CONFLICT (shop_id, start_ts, kind, key) DO UPDATE SET end_ts = excluded.end_ts,
+			types = excluded.types, trail = excluded.trail`
+	}
+	st.add(`INSERT INTO `+s.table("session_trails")+`
 		(shop_id, start_ts, kind, key, end_ts, types, trail)
-		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::bytea[])`,
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::timestamptz[], $6::bigint[], $7::bytea[])`+tail,
 		shops, starts, kinds, keys, ends, types, trails)
-	return err
 }
 
 // scanStoredSessions reads the stored sessions writeDetail joins: the

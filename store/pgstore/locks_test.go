@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -130,4 +131,33 @@ func TestSessionLocksLetOtherSessionsThrough(t *testing.T) {
 	release()
 	require.NoError(t, <-same)
 	require.NoError(t, <-large)
+}
+
+// People and chains are locked as session groups are: a batch of a few
+// takes their buckets shared, then each one's own lock (once, however many
+// hours of it the batch has: the batch is small by the ids it has); a
+// batch of more than finePeopleLocks takes its buckets alone, exclusively.
+func TestPeopleLocksAreEachOnesOwnInSmallBatches(t *testing.T) {
+	s := &Store{schema: "people_locks"}
+	id := func(i int) peopleKey { return peopleKey{"shop-a", "a", fmt.Sprintf("device-%05d", i)} }
+	var small []peopleKey // each id twice, as of two hours
+	for i := range finePeopleLocks {
+		small = append(small, id(i), id(i))
+	}
+	locks, shared := s.peopleLocks("person", small)
+	buckets := countTrue(shared)
+	require.Positive(t, buckets)
+	require.Len(t, locks, buckets+finePeopleLocks, "buckets, then each id's own lock once")
+	require.Equal(t, append(slices.Repeat([]bool{true}, buckets), make([]bool, finePeopleLocks)...), shared)
+	chains, _ := s.peopleLocks("chain", small)
+	require.Empty(t, slices.DeleteFunc(slices.Clone(locks), func(k int64) bool { return !slices.Contains(chains, k) }),
+		"a chain's locks are not its person's")
+
+	var large []peopleKey
+	for i := range finePeopleLocks + 1 {
+		large = append(large, id(i))
+	}
+	locks, shared = s.peopleLocks("person", large)
+	require.LessOrEqual(t, len(locks), peopleLockBuckets)
+	require.NotContains(t, shared, true, "a large batch takes its buckets exclusively")
 }

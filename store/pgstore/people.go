@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"hash/fnv"
@@ -24,219 +25,336 @@ var _ store.TopProductReader = (*Store)(nil)
 // micros is t as microseconds since the epoch.
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
-// peopleLockBuckets is how many advisory locks the people of a shop are
-// spread over, and so are its chains: a batch takes at most this many of
-// each, within PostgreSQL's shared lock table however large the batch,
-// and small batches of different people still run side by side.
-const peopleLockBuckets = 32
+// The people of a batch (an anonymous or user id's person_hours rows and
+// link) and then the chains it changes are locked with transaction-scoped
+// advisory locks in two levels, as the session groups are (see
+// sessionLocks): each is in one of peopleLockBuckets buckets per class and
+// shop. A batch of up to finePeopleLocks people (or chains) takes their
+// buckets shared, then each one's own lock: small batches, as durable
+// answers make, go on side by side unless they share a person. A larger
+// one takes its buckets alone, exclusively, so that however large the
+// batch it holds at most peopleLockBuckets locks of each class, within
+// PostgreSQL's shared lock table.
+const (
+	peopleLockBuckets = 32
+	finePeopleLocks   = 256
+)
 
-// peopleLock is the advisory lock of a person (an anonymous or user id's
-// person_hours rows and link) or of a chain, in the store's schema: one of
-// peopleLockBuckets per class and shop.
-func (s *Store) peopleLock(class, shop, kind, key string) int64 {
-	h := fnv.New64a()
-	for _, part := range []string{kind, key} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	bucket := h.Sum64() % peopleLockBuckets
-	h = fnv.New64a()
-	for _, part := range []string{"shoplytics/pgstore/people", class, s.schema, shop, strconv.FormatUint(bucket, 10)} {
-		h.Write([]byte(part))
-		h.Write([]byte{0})
-	}
-	return int64(h.Sum64())
-}
+// peopleKey is what a people or chain lock is named after: a shop and a
+// kind and key within it.
+type peopleKey struct{ shop, kind, key string }
 
-// lockAll takes the transaction-scoped advisory locks keys exclusively,
-// in order, through the statement the session locks use.
-func (s *Store) lockAll(ctx context.Context, tx *sql.Tx, keys []int64) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	slices.Sort(keys)
-	keys = slices.Compact(keys)
-	return s.execPrepared(ctx, tx, s.advisoryLocksSQL(), pq.Int64Array(keys), pq.BoolArray(make([]bool, len(keys))))
-}
-
-// writeChains keeps the people chains and product purchase days for the
-// batch d, in tx, before writePeopleAndProducts writes d's person_hours
-// and links: it reads what those tables held before the batch. Appends run
-// concurrently: the batch's people (every id of its person rows and links)
-// are locked first, then, once known, the chains it changes, each set in
-// order, so that two batches never both read a row the other changes.
-func (s *Store) writeChains(ctx context.Context, tx *sql.Tx, d *detail) error {
-	// Rebuild holds the rollup tables in SHARE ROW EXCLUSIVE mode: taking
-	// what writing person_hours takes before reading or writing anything
-	// makes a batch wait for a rebuild in progress, then read what it
-	// wrote (a batch that wrote rows first, its purchase days, could hold
-	// rows the rebuild deletes while it waits for the batch: a deadlock).
-	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.table("person_hours")+` IN ROW EXCLUSIVE MODE`); err != nil {
-		return err
-	}
-	if err := s.writeProductDays(ctx, tx, d); err != nil {
-		return err
-	}
-	if d.people.Len() == 0 && d.links.Len() == 0 {
-		return nil
-	}
-	keys := d.people.Keys()
-	anons := store.LinkAnonKeys(&d.people, &d.links)
-	var locks []int64
+// peopleLocks returns the advisory locks of keys of class ("person" or
+// "chain"), in the order to take them, and whether each is to be taken
+// shared: buckets, then (for a small batch) the keys' own, each in order.
+func (s *Store) peopleLocks(class string, keys []peopleKey) (locks []int64, shared []bool) {
+	var buckets, fine []int64
 	for _, k := range keys {
+		h := fnv.New64a()
+		for _, part := range []string{k.kind, k.key} {
+			h.Write([]byte(part))
+			h.Write([]byte{0})
+		}
+		sum := h.Sum64()
+		b := fnv.New64a()
+		for _, part := range []string{"shoplytics/pgstore/people", class, s.schema, k.shop, strconv.FormatUint(sum%peopleLockBuckets, 10)} {
+			b.Write([]byte(part))
+			b.Write([]byte{0})
+		}
+		buckets = append(buckets, int64(b.Sum64()))
+		own := fnv.New64a()
+		own.Write(b.Sum(nil))
+		own.Write([]byte(k.shop))
+		own.Write([]byte{0})
+		own.Write(h.Sum(nil))
+		fine = append(fine, int64(own.Sum64()))
+	}
+	slices.Sort(buckets)
+	buckets = slices.Compact(buckets)
+	slices.Sort(fine)
+	if fine = slices.Compact(fine); len(fine) > finePeopleLocks {
+		fine = nil
+	}
+	locks = append(buckets, fine...)
+	shared = make([]bool, len(locks))
+	for i := range buckets {
+		shared[i] = fine != nil
+	}
+	return locks, shared
+}
+
+// personLocks returns the locks of the people of the batch d: the user
+// ids of its person rows and the anonymous ids of its person rows and
+// links, and the latter's keys.
+func (s *Store) personLocks(d *detail) (locks []int64, shared []bool, anons []store.LinkKey) {
+	if d.people.Len() == 0 && d.links.Len() == 0 {
+		return nil, nil, nil
+	}
+	anons = store.LinkAnonKeys(&d.people, &d.links)
+	var keys []peopleKey
+	for _, k := range d.people.Keys() {
 		if k.User {
-			locks = append(locks, s.peopleLock("person", k.ShopID, "u", k.ID))
+			keys = append(keys, peopleKey{k.ShopID, "u", k.ID})
 		}
 	}
 	for _, k := range anons {
-		locks = append(locks, s.peopleLock("person", k.ShopID, "a", k.AnonymousID))
+		keys = append(keys, peopleKey{k.ShopID, "a", k.AnonymousID})
 	}
-	if err := s.lockAll(ctx, tx, locks); err != nil {
-		return err
+	locks, shared = s.peopleLocks("person", keys)
+	return locks, shared, anons
+}
+
+// rollupLocksSQL takes the locks a batch's detail rollups take before
+// they read anything, in one statement: ROW EXCLUSIVE on person_hours,
+// which Rebuild holds in SHARE ROW EXCLUSIVE mode (PostgreSQL locks the
+// target of the CTE's DELETE, which deletes nothing, before the statement
+// runs), so that a batch meeting a rebuild waits for it before it reads
+// or writes any rollup row, then reads what it wrote; then the people's
+// advisory locks (personLocks) and the session groups' (sessionLocks), in
+// the arrays' order.
+//
+// It also turns sequential scans, hash and merge joins off for the rest
+// of the transaction, whose statements all look up a batch's keys in
+// tables that keep growing: they are prepared, and a prepared statement
+// keeps the plan made on its first runs on a connection, when the tables
+// may have been nearly empty (a fresh schema has no statistics until
+// autovacuum gets to it), and a plan that scanned them whole then would
+// scan them whole for good. With those off, every join goes through an
+// index whatever the plan saw.
+func (s *Store) rollupLocksSQL() string {
+	return `WITH rebuild AS (DELETE FROM ` + s.table("person_hours") + ` WHERE false RETURNING 1)
+		SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true),
+			set_config('enable_mergejoin', 'off', true),
+			(SELECT count(CASE WHEN l.shared THEN pg_advisory_xact_lock_shared(l.k) ELSE pg_advisory_xact_lock(l.k) END)
+				FROM unnest($1::bigint[], $2::boolean[]) AS l(k, shared))`
+}
+
+// chainWrites are a batch's writes to the people chains, the premature
+// links, the product purchase days and the person rows and links, as the
+// arrays of addChains' parts.
+type chainWrites struct {
+	del, put, prev struct {
+		shops, kinds, keys pq.StringArray
+		hours, ns          pq.Int64Array
+		nexts              nullStrings
 	}
-	old, err := s.storedPersonHours(ctx, tx, keys)
+	cells struct {
+		shops, kinds        pq.StringArray
+		prevDays, hours, ns pq.Int64Array
+	}
+	premDel, premIns struct {
+		shops, anons pq.StringArray
+		hours        pq.Int64Array
+	}
+	days struct {
+		shops, products pq.StringArray
+		days, ns        pq.Int64Array
+	}
+	// stored are the batch's person rows and links that the stored ones
+	// already hold: the upserts leave them out.
+	storedPeople map[store.PersonHourKey]bool
+	storedLinks  map[store.LinkKey]bool
+}
+
+// changeChains works out, in tx, what the batch d changes of the people
+// chains, with the batch's people locked (rollupLocksSQL): it reads what
+// person_hours and identify_links held before the batch, locks the chains
+// the batch changes, in order, then reads their windows. The writes go
+// into the batch's statement (addChains), so they see the same rows.
+func (s *Store) changeChains(ctx context.Context, tx *sql.Tx, d *detail, anons []store.LinkKey) (*chainWrites, error) {
+	w := &chainWrites{}
+	days := store.PurchaseDays(&d.products)
+	for _, k := range store.PurchaseDayKeys(days) {
+		w.days.shops, w.days.days, w.days.products, w.days.ns = append(w.days.shops, k.ShopID), append(w.days.days, k.Day),
+			append(w.days.products, k.ProductID), append(w.days.ns, days[k])
+	}
+	if d.people.Len() == 0 && d.links.Len() == 0 {
+		return w, nil
+	}
+	old, linked, anonHours, err := s.storedPeople(ctx, tx, d, anons)
 	if err != nil {
-		return err
-	}
-	linked, err := s.storedLinks(ctx, tx, anons)
-	if err != nil {
-		return err
+		return nil, err
 	}
 	c, err := store.ChangeChains(&d.people, &d.links, old, linked, func(k store.LinkKey) ([]store.AnonHour, error) {
-		return s.anonHours(ctx, tx, k)
+		return anonHours[k], nil
 	})
 	if err != nil {
-		return err
+		return nil, err
+	}
+	// Person rows and links the stored ones already say are no writes:
+	// an upsert that changes nothing still locks its row and logs it.
+	w.storedPeople, w.storedLinks = map[store.PersonHourKey]bool{}, map[store.LinkKey]bool{}
+	for k, o := range old {
+		if r := d.people.Row(k); !(r.Raw && !o.Raw || r.Linked && !o.Linked) {
+			w.storedPeople[k] = true
+		}
+	}
+	for _, k := range d.links.Keys() {
+		if o, ok := linked[k]; ok && !d.links.Link(k).Before(o) {
+			w.storedLinks[k] = true
+		}
 	}
 	chains := c.Keys()
-	locks = locks[:0]
-	for _, k := range chains {
-		locks = append(locks, s.peopleLock("chain", k.ShopID, k.Kind, k.Key))
+	if len(chains) > 0 {
+		keys := make([]peopleKey, len(chains))
+		for i, k := range chains {
+			keys[i] = peopleKey{k.ShopID, k.Kind, k.Key}
+		}
+		locks, shared := s.peopleLocks("chain", keys)
+		if err := s.execPrepared(ctx, tx, s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
+			return nil, err
+		}
+		if err := s.chainWrites(ctx, tx, &c, chains, w); err != nil {
+			return nil, err
+		}
 	}
-	if err := s.lockAll(ctx, tx, locks); err != nil {
-		return err
+	// A premature row both deleted and inserted stays: it is only
+	// inserted (if missing), as one statement cannot write a row twice.
+	ins := make(map[store.Premature]bool, len(c.Insert))
+	for _, x := range c.Insert {
+		ins[x] = true
+		w.premIns.shops, w.premIns.hours, w.premIns.anons = append(w.premIns.shops, x.ShopID), append(w.premIns.hours, x.Hour), append(w.premIns.anons, x.AnonymousID)
 	}
-	if err := s.applyChains(ctx, tx, &c, chains); err != nil {
-		return err
+	for _, x := range c.Delete {
+		if !ins[x] {
+			w.premDel.shops, w.premDel.hours, w.premDel.anons = append(w.premDel.shops, x.ShopID), append(w.premDel.hours, x.Hour), append(w.premDel.anons, x.AnonymousID)
+		}
 	}
-	if err := s.writePremature(ctx, tx, c.Delete, `DELETE FROM `+s.table("premature_links")+` AS p
-		USING unnest($1::text[], $2::bigint[], $3::text[]) AS d(shop_id, hour, anonymous_id)
-		WHERE p.shop_id = d.shop_id AND p.hour = d.hour AND p.anonymous_id = d.anonymous_id`); err != nil {
-		return err
-	}
-	return s.writePremature(ctx, tx, c.Insert, `INSERT INTO `+s.table("premature_links")+` (shop_id, hour, anonymous_id)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`)
+	return w, nil
 }
 
-// writePremature runs q with the premature rows p as its three arrays.
-func (s *Store) writePremature(ctx context.Context, tx *sql.Tx, p []store.Premature, q string) error {
-	if len(p) == 0 {
-		return nil
-	}
-	var shops, anons pq.StringArray
-	var hours pq.Int64Array
-	for _, x := range p {
-		shops, hours, anons = append(shops, x.ShopID), append(hours, x.Hour), append(anons, x.AnonymousID)
-	}
-	_, err := tx.ExecContext(ctx, q, shops, hours, anons)
-	return err
+// storedPeopleSQL reads, in one statement, the person_hours rows of a
+// batch's keys (0), the identify_links of its anonymous ids (1) and every
+// person_hours row of the anonymous ids it has links for (2), whose rows
+// move to another chain if the link changes.
+func (s *Store) storedPeopleSQL() string {
+	ph := s.table("person_hours")
+	return `SELECT 0, p.shop_id, p.is_user, p.id, p.hour, p.raw, p.linked, '', ''
+		FROM unnest($1::text[], $2::boolean[], $3::text[], $4::timestamptz[]) AS w(shop_id, is_user, id, hour)
+		JOIN ` + ph + ` AS p ON p.shop_id = w.shop_id AND p.is_user = w.is_user AND p.id = w.id AND p.hour = w.hour
+	UNION ALL SELECT 1, l.shop_id, false, l.anonymous_id, l.ts, false, false, l.user_id, l.id
+		FROM unnest($5::text[], $6::text[]) AS w(shop_id, anonymous_id)
+		JOIN ` + s.table("identify_links") + ` AS l ON l.shop_id = w.shop_id AND l.anonymous_id = w.anonymous_id
+	UNION ALL SELECT 2, p.shop_id, false, p.id, p.hour, p.raw, p.linked, '', ''
+		FROM unnest($7::text[], $8::text[]) AS w(shop_id, id)
+		JOIN ` + ph + ` AS p ON p.shop_id = w.shop_id AND NOT p.is_user AND p.id = w.id`
 }
 
-// storedPersonHours reads the person_hours rows of keys.
-func (s *Store) storedPersonHours(ctx context.Context, tx *sql.Tx, keys []store.PersonHourKey) (map[store.PersonHourKey]store.PersonHour, error) {
-	out := make(map[store.PersonHourKey]store.PersonHour, len(keys))
-	if len(keys) == 0 {
-		return out, nil
-	}
-	var shops, ids, hours pq.StringArray
-	var users pq.BoolArray
-	for _, k := range keys {
+// storedPeople reads what ChangeChains needs of the stored person rows
+// and links for the batch d (see storedPeopleSQL): the rows of its keys,
+// the links of anons, and the rows of its links' anonymous ids, in hour
+// order.
+func (s *Store) storedPeople(ctx context.Context, tx *sql.Tx, d *detail, anons []store.LinkKey) (
+	old map[store.PersonHourKey]store.PersonHour, linked map[store.LinkKey]store.Link, anonHours map[store.LinkKey][]store.AnonHour, err error) {
+	var (
+		shops, ids, hours, lshops, lanons, ashops, aids pq.StringArray
+		users                                           pq.BoolArray
+	)
+	for _, k := range d.people.Keys() {
 		shops, users, ids, hours = append(shops, k.ShopID), append(users, k.User), append(ids, k.ID), append(hours, stamp(k.Hour))
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT p.shop_id, p.is_user, p.id, p.hour, p.raw, p.linked
-		FROM unnest($1::text[], $2::boolean[], $3::text[], $4::timestamptz[]) AS w(shop_id, is_user, id, hour)
-		JOIN `+s.table("person_hours")+` AS p ON p.shop_id = w.shop_id AND p.is_user = w.is_user
-			AND p.id = w.id AND p.hour = w.hour`, shops, users, ids, hours)
-	if err != nil {
-		return nil, err
+	for _, k := range anons {
+		lshops, lanons = append(lshops, k.ShopID), append(lanons, k.AnonymousID)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			k store.PersonHourKey
-			r store.PersonHour
-		)
-		if err := rows.Scan(&k.ShopID, &k.User, &k.ID, &k.Hour, &r.Raw, &r.Linked); err != nil {
-			return nil, err
+	for _, k := range d.links.Keys() {
+		ashops, aids = append(ashops, k.ShopID), append(aids, k.AnonymousID)
+	}
+	old = make(map[store.PersonHourKey]store.PersonHour, d.people.Len())
+	linked = map[store.LinkKey]store.Link{}
+	anonHours = map[store.LinkKey][]store.AnonHour{}
+	err = s.queryPrepared(ctx, tx, s.storedPeopleSQL(), func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
 		}
-		k.Hour = k.Hour.UTC()
-		out[k] = r
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				part         int
+				shop, id     string
+				user         bool
+				at           time.Time
+				raw, lnk     bool
+				userID, evID string
+			)
+			if err := rows.Scan(&part, &shop, &user, &id, &at, &raw, &lnk, &userID, &evID); err != nil {
+				return err
+			}
+			at = at.UTC()
+			switch part {
+			case 0:
+				old[store.PersonHourKey{ShopID: shop, Hour: at, User: user, ID: id}] = store.PersonHour{Raw: raw, Linked: lnk}
+			case 1:
+				linked[store.LinkKey{ShopID: shop, AnonymousID: id}] = store.Link{UserID: userID, At: at, ID: evID}
+			default:
+				k := store.LinkKey{ShopID: shop, AnonymousID: id}
+				anonHours[k] = append(anonHours[k], store.AnonHour{Hour: micros(at), Raw: raw, Linked: lnk})
+			}
+		}
+		return rows.Err()
+	}, shops, users, ids, hours, lshops, lanons, ashops, aids)
+	for _, rows := range anonHours {
+		slices.SortFunc(rows, func(a, b store.AnonHour) int { return cmp.Compare(a.Hour, b.Hour) })
 	}
-	return out, rows.Err()
+	return old, linked, anonHours, err
 }
 
-// storedLinks reads the identify_links of keys.
-func (s *Store) storedLinks(ctx context.Context, tx *sql.Tx, keys []store.LinkKey) (map[store.LinkKey]store.Link, error) {
-	out := map[store.LinkKey]store.Link{}
-	if len(keys) == 0 {
-		return out, nil
-	}
-	var shops, anons pq.StringArray
-	for _, k := range keys {
-		shops, anons = append(shops, k.ShopID), append(anons, k.AnonymousID)
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT l.shop_id, l.anonymous_id, l.user_id, l.ts, l.id
-		FROM unnest($1::text[], $2::text[]) AS w(shop_id, anonymous_id)
-		JOIN `+s.table("identify_links")+` AS l ON l.shop_id = w.shop_id AND l.anonymous_id = w.anonymous_id`, shops, anons)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			k store.LinkKey
-			l store.Link
-		)
-		if err := rows.Scan(&k.ShopID, &k.AnonymousID, &l.UserID, &l.At, &l.ID); err != nil {
-			return nil, err
-		}
-		l.At = l.At.UTC()
-		out[k] = l
-	}
-	return out, rows.Err()
+// addChains adds the writes of w to st: the product purchase days, the
+// chain rows deleted, put and re-pointed (different rows: a put row is in
+// its chain's window, a deleted one in it but no longer counted, the
+// re-pointed one before it), the cells' counts (in slot: a cell counts
+// the sum of its slots, each of which may go below zero; one counted down
+// to zero stays, counting nothing, till Rebuild), the purchase days (in
+// slot too), the premature links deleted and inserted.
+func (s *Store) addChains(st *statement, w *chainWrites, slot int) {
+	chain := s.table("person_chain")
+	st.add(`INSERT INTO `+s.table("product_purchase_days")+` AS p (shop_id, day, product_id, purchases, slot)
+		SELECT *, $5::smallint FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
+		ON CONFLICT (shop_id, day, product_id, slot) DO UPDATE SET purchases = p.purchases + excluded.purchases`,
+		w.days.shops, w.days.days, w.days.products, w.days.ns, slot)
+	st.add(`DELETE FROM `+chain+` AS c
+		USING unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS d(shop_id, kind, key, hour)
+		WHERE c.shop_id = d.shop_id AND c.kind = d.kind AND c.key = d.key AND c.hour = d.hour`,
+		w.del.shops, w.del.kinds, w.del.keys, w.del.hours)
+	st.add(`INSERT INTO `+chain+` AS c (shop_id, kind, key, hour, n, next)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+		ON CONFLICT (shop_id, kind, key, hour) DO UPDATE SET n = excluded.n, next = excluded.next`,
+		w.put.shops, w.put.kinds, w.put.keys, w.put.hours, w.put.ns, w.put.nexts)
+	st.add(`UPDATE `+chain+` AS c SET next = u.next
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(shop_id, kind, key, hour, next)
+		WHERE c.shop_id = u.shop_id AND c.kind = u.kind AND c.key = u.key AND c.hour = u.hour`,
+		w.prev.shops, w.prev.kinds, w.prev.keys, w.prev.hours, w.prev.nexts)
+	st.add(`INSERT INTO `+s.table("person_cells")+` AS c (shop_id, kind, prev_day, hour, n, slot)
+		SELECT *, $6::smallint FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+		ON CONFLICT (shop_id, kind, prev_day, hour, slot) DO UPDATE SET n = c.n + excluded.n`,
+		w.cells.shops, w.cells.kinds, w.cells.prevDays, w.cells.hours, w.cells.ns, slot)
+	st.add(`DELETE FROM `+s.table("premature_links")+` AS p
+		USING unnest($1::text[], $2::bigint[], $3::text[]) AS d(shop_id, hour, anonymous_id)
+		WHERE p.shop_id = d.shop_id AND p.hour = d.hour AND p.anonymous_id = d.anonymous_id`,
+		w.premDel.shops, w.premDel.hours, w.premDel.anons)
+	st.add(`INSERT INTO `+s.table("premature_links")+` (shop_id, hour, anonymous_id)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[]) ON CONFLICT DO NOTHING`,
+		w.premIns.shops, w.premIns.hours, w.premIns.anons)
 }
 
-// anonHours reads every person_hours row of an anonymous id.
-func (s *Store) anonHours(ctx context.Context, tx *sql.Tx, k store.LinkKey) ([]store.AnonHour, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT hour, raw, linked FROM `+s.table("person_hours")+`
-		WHERE shop_id = $1 AND NOT is_user AND id = $2 ORDER BY hour`, k.ShopID, k.AnonymousID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.AnonHour
-	for rows.Next() {
-		var (
-			r    store.AnonHour
-			hour time.Time
-		)
-		if err := rows.Scan(&hour, &r.Raw, &r.Linked); err != nil {
-			return nil, err
-		}
-		r.Hour = micros(hour)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+// chainWindowsSQL reads chains' windows (see chainWrites).
+func (s *Store) chainWindowsSQL() string {
+	chain := s.table("person_chain")
+	return `WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
+			AS w(shop_id, kind, key, lo, hi))
+		SELECT w.shop_id, w.kind, w.key, 0, c.hour, c.n FROM w
+			JOIN ` + chain + ` AS c ON c.shop_id = w.shop_id AND c.kind = w.kind AND c.key = w.key AND c.hour >= w.lo AND c.hour <= w.hi
+		UNION ALL SELECT w.shop_id, w.kind, w.key, -1, (SELECT max(c.hour) FROM ` + chain + ` AS c
+			WHERE c.shop_id = w.shop_id AND c.kind = w.kind AND c.key = w.key AND c.hour < w.lo), 0 FROM w
+		UNION ALL SELECT w.shop_id, w.kind, w.key, 1, (SELECT min(c.hour) FROM ` + chain + ` AS c
+			WHERE c.shop_id = w.shop_id AND c.kind = w.kind AND c.key = w.key AND c.hour > w.hi), 0 FROM w`
 }
 
-// applyChains applies the changes c to person_chain and person_cells: per
-// chain (of keys, c's, locked), the stored rows between its first and last
-// changed hour and the rows just outside are read (store.ChainWindow), and
-// what store.ChainWrites makes of them written.
-func (s *Store) applyChains(ctx context.Context, tx *sql.Tx, c *store.ChainChanges, keys []store.ChainKey) error {
-	if len(keys) == 0 {
-		return nil
-	}
+// chainWrites works out the changes c to person_chain and person_cells
+// into w: per chain (of keys, c's, locked), the stored rows between its
+// first and last changed hour and the rows just outside are read
+// (store.ChainWindow), and what store.ChainWrites makes of them kept for
+// addChains.
+func (s *Store) chainWrites(ctx context.Context, tx *sql.Tx, c *store.ChainChanges, keys []store.ChainKey, out *chainWrites) error {
 	windows := make(map[store.ChainKey]*store.ChainWindow, len(keys))
 	var shops, kinds, names pq.StringArray
 	var los, his pq.Int64Array
@@ -245,20 +363,13 @@ func (s *Store) applyChains(ctx context.Context, tx *sql.Tx, c *store.ChainChang
 		shops, kinds, names, los, his = append(shops, k.ShopID), append(kinds, k.Kind), append(names, k.Key), append(los, lo), append(his, hi)
 		windows[k] = &store.ChainWindow{Prev: store.NoHour, Next: store.NoHour}
 	}
-	chain := s.table("person_chain")
-	rows, err := tx.QueryContext(ctx, `WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])
-			AS w(shop_id, kind, key, lo, hi))
-		SELECT w.shop_id, w.kind, w.key, 0, c.hour, c.n FROM w
-			JOIN `+chain+` AS c ON c.shop_id = w.shop_id AND c.kind = w.kind AND c.key = w.key AND c.hour >= w.lo AND c.hour <= w.hi
-		UNION ALL SELECT w.shop_id, w.kind, w.key, -1, (SELECT max(c.hour) FROM `+chain+` AS c
-			WHERE c.shop_id = w.shop_id AND c.kind = w.kind AND c.key = w.key AND c.hour < w.lo), 0 FROM w
-		UNION ALL SELECT w.shop_id, w.kind, w.key, 1, (SELECT min(c.hour) FROM `+chain+` AS c
-			WHERE c.shop_id = w.shop_id AND c.kind = w.kind AND c.key = w.key AND c.hour > w.hi), 0 FROM w`,
-		shops, kinds, names, los, his)
+	err := s.queryPrepared(ctx, tx, s.chainWindowsSQL(), func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		return store.ReadChainWindows(rows, windows)
+	}, shops, kinds, names, los, his)
 	if err != nil {
-		return err
-	}
-	if err := store.ReadChainWindows(rows, windows); err != nil {
 		return err
 	}
 	w, err := store.WriteChains(c, keys, windows)
@@ -272,12 +383,7 @@ func (s *Store) applyChains(ctx context.Context, tx *sql.Tx, c *store.ChainChang
 		}
 		return sql.NullString{String: strconv.FormatInt(h, 10), Valid: true}
 	}
-	type nodes struct {
-		shops, kinds, keys pq.StringArray
-		hours, ns          pq.Int64Array
-		nexts              nullStrings
-	}
-	var del, put, prev nodes
+	del, put, prev := &out.del, &out.put, &out.prev
 	for _, k := range keys {
 		for _, h := range w.Delete[k] {
 			del.shops, del.kinds, del.keys, del.hours = append(del.shops, k.ShopID), append(del.kinds, k.Kind), append(del.keys, k.Key), append(del.hours, h)
@@ -291,68 +397,12 @@ func (s *Store) applyChains(ctx context.Context, tx *sql.Tx, c *store.ChainChang
 			prev.nexts = append(prev.nexts, next(n.Next))
 		}
 	}
-	if len(del.shops) > 0 {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+chain+` AS c
-			USING unnest($1::text[], $2::text[], $3::text[], $4::bigint[]) AS d(shop_id, kind, key, hour)
-			WHERE c.shop_id = d.shop_id AND c.kind = d.kind AND c.key = d.key AND c.hour = d.hour`,
-			del.shops, del.kinds, del.keys, del.hours); err != nil {
-			return err
-		}
-	}
-	if len(put.shops) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO `+chain+` AS c (shop_id, kind, key, hour, n, next)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-			ON CONFLICT (shop_id, kind, key, hour) DO UPDATE SET n = excluded.n, next = excluded.next`,
-			put.shops, put.kinds, put.keys, put.hours, put.ns, put.nexts); err != nil {
-			return err
-		}
-	}
-	if len(prev.shops) > 0 {
-		if _, err := tx.ExecContext(ctx, `UPDATE `+chain+` AS c SET next = u.next
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[]) AS u(shop_id, kind, key, hour, next)
-			WHERE c.shop_id = u.shop_id AND c.kind = u.kind AND c.key = u.key AND c.hour = u.hour`,
-			prev.shops, prev.kinds, prev.keys, prev.hours, prev.nexts); err != nil {
-			return err
-		}
-	}
-	var cs, ck pq.StringArray
-	var cd, ch, cn pq.Int64Array
 	for _, x := range w.CellKeys() {
-		cs, ck, cd, ch, cn = append(cs, x.ShopID), append(ck, x.Kind), append(cd, x.PrevDay), append(ch, x.Hour), append(cn, w.Cells[x])
+		c := &out.cells
+		c.shops, c.kinds, c.prevDays, c.hours, c.ns = append(c.shops, x.ShopID), append(c.kinds, x.Kind), append(c.prevDays, x.PrevDay),
+			append(c.hours, x.Hour), append(c.ns, w.Cells[x])
 	}
-	if len(cs) == 0 {
-		return nil
-	}
-	cells := s.table("person_cells")
-	if _, err := tx.ExecContext(ctx, `INSERT INTO `+cells+` AS c (shop_id, kind, prev_day, hour, n)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
-		ON CONFLICT (shop_id, kind, prev_day, hour) DO UPDATE SET n = c.n + excluded.n`, cs, ck, cd, ch, cn); err != nil {
-		return err
-	}
-	_, err = tx.ExecContext(ctx, `DELETE FROM `+cells+` AS c
-		USING unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(shop_id, kind, prev_day, hour, n)
-		WHERE d.n < 0 AND c.n = 0 AND c.shop_id = d.shop_id AND c.kind = d.kind AND c.prev_day = d.prev_day AND c.hour = d.hour`,
-		cs, ck, cd, ch, cn)
-	return err
-}
-
-// writeProductDays adds the purchases of d's product rows to
-// product_purchase_days.
-func (s *Store) writeProductDays(ctx context.Context, tx *sql.Tx, d *detail) error {
-	days := store.PurchaseDays(&d.products)
-	if len(days) == 0 {
-		return nil
-	}
-	var shops, products pq.StringArray
-	var ds, ns pq.Int64Array
-	for _, k := range store.PurchaseDayKeys(days) {
-		shops, ds, products, ns = append(shops, k.ShopID), append(ds, k.Day), append(products, k.ProductID), append(ns, days[k])
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO `+s.table("product_purchase_days")+` AS p (shop_id, day, product_id, purchases)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[])
-		ON CONFLICT (shop_id, day, product_id) DO UPDATE SET purchases = p.purchases + excluded.purchases`,
-		shops, ds, products, ns)
-	return err
+	return nil
 }
 
 // recomputeChains recomputes a shop's chains, cells, premature links and

@@ -20,6 +20,8 @@ import (
 type rollup struct {
 	hourly store.Hourly
 	detail *detail
+	// slot is the rollup slot the batch writes (see slots).
+	slot int
 }
 
 func (s *Store) newRollup() *rollup {
@@ -61,16 +63,16 @@ func (s *Store) rollupOf(events []tracking.Event, unique []int, inserted []store
 	return r
 }
 
-// writeRollups adds a batch's rollup in tx: the hourly rows, then the
-// detail ones.
+// writeRollups adds a batch's rollup in tx, in r's slot: the hourly rows,
+// then the detail ones.
 func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, r *rollup) error {
 	if r.detail != nil {
 		// The hourly rows go with the detail ones, in one statement.
-		r.detail.hourly = &r.hourly
+		r.detail.hourly, r.detail.slot = &r.hourly, r.slot
 		if err := s.writeDetail(ctx, tx, r.detail); err != nil {
 			return fmt.Errorf("rollup: %w", err)
 		}
-	} else if err := s.writeHourly(ctx, tx, &r.hourly); err != nil {
+	} else if err := s.writeHourly(ctx, tx, &r.hourly, r.slot); err != nil {
 		return err
 	}
 	if s.hourlyOnly && r.hourly.Len() > 0 {
@@ -97,7 +99,7 @@ func shopsOf(h *store.Hourly) pq.StringArray {
 // writeHourly adds h to hourly_rollups in tx, in key order (so writers
 // lock shared rows in one order), with one statement; with rollups off it
 // marks the shops stale instead.
-func (s *Store) writeHourly(ctx context.Context, tx *sql.Tx, h *store.Hourly) error {
+func (s *Store) writeHourly(ctx context.Context, tx *sql.Tx, h *store.Hourly, slot int) error {
 	if h.Len() == 0 {
 		return nil
 	}
@@ -107,15 +109,15 @@ func (s *Store) writeHourly(ctx context.Context, tx *sql.Tx, h *store.Hourly) er
 		return err
 	}
 	var st statement
-	s.addHourly(&st, h)
+	s.addHourly(&st, h, slot)
 	if err := st.exec(ctx, s, tx); err != nil {
 		return fmt.Errorf("rollup: %w", err)
 	}
 	return nil
 }
 
-// addHourly adds the upsert of h's rows to st, in key order.
-func (s *Store) addHourly(st *statement, h *store.Hourly) {
+// addHourly adds the upsert of h's rows in slot to st, in key order.
+func (s *Store) addHourly(st *statement, h *store.Hourly, slot int) {
 	var (
 		shops, hours, types, currencies pq.StringArray
 		cols                            [5]pq.Int64Array
@@ -131,10 +133,10 @@ func (s *Store) addHourly(st *statement, h *store.Hourly) {
 		}
 	}
 	st.add(`INSERT INTO `+s.hourly+` AS r
-		(shop_id, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max)
-		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[],
+		(shop_id, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max, slot)
+		SELECT *, $10::smallint FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[],
 			$5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-		ON CONFLICT (shop_id, hour, type, currency) DO UPDATE SET
+		ON CONFLICT (shop_id, hour, type, currency, slot) DO UPDATE SET
 			events = r.events + excluded.events,
 			orders = r.orders + excluded.orders,
 			revenue_minor = r.revenue_minor + excluded.revenue_minor,
@@ -142,11 +144,11 @@ func (s *Store) addHourly(st *statement, h *store.Hourly) {
 				WHEN excluded.orders = 0 THEN r.revenue_min ELSE least(r.revenue_min, excluded.revenue_min) END,
 			revenue_max = CASE WHEN r.orders = 0 THEN excluded.revenue_max
 				WHEN excluded.orders = 0 THEN r.revenue_max ELSE greatest(r.revenue_max, excluded.revenue_max) END`,
-		shops, hours, types, currencies, cols[0], cols[1], cols[2], cols[3], cols[4])
+		shops, hours, types, currencies, cols[0], cols[1], cols[2], cols[3], cols[4], slot)
 }
 
 // HourlyCounts implements store.HourlyReader: a range scan of the
-// hourly_rollups key. A shop marked stale (events appended with rollups
+// hourly_rollups key, its slots summed. A shop marked stale (events appended with rollups
 // off) answers errors.ErrUnsupported until Rebuild.
 func (s *Store) HourlyCounts(ctx context.Context, f store.Filter) ([]store.HourlyRow, error) {
 	if s.closed.Load() {
@@ -165,7 +167,8 @@ func (s *Store) HourlyCounts(ctx context.Context, f store.Filter) ([]store.Hourl
 	// The stale mark and the rows come from one statement, so from one
 	// snapshot: a Rebuild committing meanwhile is seen whole or not at all.
 	sb.WriteString(`SELECT true, now(), '', '', 0, 0, 0, 0, 0 FROM ` + s.stale + ` WHERE shop_id = $1
-		UNION ALL SELECT false, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max
+		UNION ALL SELECT false, hour, type, currency, sum(events)::bigint, sum(orders)::bigint, sum(revenue_minor)::bigint,
+			coalesce(min(revenue_min) FILTER (WHERE orders > 0), 0), coalesce(max(revenue_max) FILTER (WHERE orders > 0), 0)
 		FROM ` + s.hourly + ` WHERE shop_id = $1`)
 	cond := func(sql string, arg any) {
 		args = append(args, arg)
@@ -181,6 +184,7 @@ func (s *Store) HourlyCounts(ctx context.Context, f store.Filter) ([]store.Hourl
 		args = append(args, pq.StringArray(f.Types))
 		sb.WriteString(" AND type = ANY($" + strconv.Itoa(len(args)) + "::text[])")
 	}
+	sb.WriteString(" GROUP BY hour, type, currency")
 	rows, err := s.db.QueryContext(ctx, sb.String(), args...)
 	if err != nil {
 		return nil, s.fail(ctx, "rollup", err)
@@ -233,7 +237,7 @@ func (s *Store) Rebuild(ctx context.Context, shopID string) (err error) {
 		}
 	}()
 	// person_hours first: Append takes it before any other rollup table
-	// (see writeChains), so a rebuild that holds it waits for no batch
+	// (see rollupLocksSQL), so a rebuild that holds it waits for no batch
 	// that waits for it.
 	if _, err := tx.ExecContext(ctx, `LOCK TABLE `+s.table("person_hours")+`, `+s.hourly+`, `+s.stale+`, `+s.table("sessions")+`, `+
 		s.table("session_hours")+`, `+s.table("session_spans")+`, `+

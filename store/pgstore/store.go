@@ -109,6 +109,8 @@ type Store struct {
 	// stmts holds the prepared statements of the rollup writes, by query
 	// text (see prepareRollups).
 	stmts sync.Map
+	// slots are the rollup slots of the appends in progress.
+	slots *slots
 }
 
 var (
@@ -133,7 +135,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	q := pq.QuoteIdentifier(opts.Schema)
 	s := &Store{schema: opts.Schema, events: q + ".events", hourly: q + ".hourly_rollups", stale: q + ".rollup_stale",
-		noRollups: opts.DisableRollups, hourlyOnly: opts.HourlyRollupsOnly}
+		noRollups: opts.DisableRollups, hourlyOnly: opts.HourlyRollupsOnly, slots: newSlots()}
 	if opts.MaxReadConns > 0 {
 		s.reads = make(chan struct{}, opts.MaxReadConns)
 	}

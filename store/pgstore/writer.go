@@ -150,6 +150,8 @@ func (s *Store) copyDirect(ctx context.Context, data string, rollup *rollup) (er
 	if err != nil {
 		return err
 	}
+	rollup.slot = s.slots.take()
+	defer s.slots.give(rollup.slot)
 	if err := copyIn(ctx, conn, s.events, data); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -181,6 +183,8 @@ func (s *Store) insertStaged(ctx context.Context, events []tracking.Event, uniqu
 		return nil, err
 	}
 	defer conn.Close()
+	slot := s.slots.take()
+	defer s.slots.give(slot)
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -202,7 +206,9 @@ func (s *Store) insertStaged(ctx context.Context, events []tracking.Event, uniqu
 	if err != nil {
 		return nil, err
 	}
-	if err := s.writeRollups(ctx, tx, s.rollupOf(events, unique, keys)); err != nil {
+	r := s.rollupOf(events, unique, keys)
+	r.slot = slot
+	if err := s.writeRollups(ctx, tx, r); err != nil {
 		return nil, err
 	}
 	return keys, tx.Commit()
