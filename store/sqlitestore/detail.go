@@ -21,6 +21,9 @@ type detail struct {
 	people   store.PersonHours
 	links    store.Links
 	products store.ProductHours
+	// stored is the person_hours rows of people's keys before the batch,
+	// as writeChains read them (nil in a rebuild).
+	stored map[store.PersonHourKey]store.PersonHour
 	// rebuild skips the people chains and purchase days (people.go),
 	// which a rebuild recomputes at its end.
 	rebuild bool
@@ -209,6 +212,9 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 	})
 	for _, k := range people {
 		r := d.people.Row(k)
+		if o, ok := d.stored[k]; ok && (o.Raw || !r.Raw) && (o.Linked || !r.Linked) {
+			continue // stored as the batch would leave it: the upsert would change nothing
+		}
 		args = append(args, k.ShopID, k.Hour.UnixMicro(), k.User, k.ID, r.Raw, r.Linked)
 	}
 	if err := execRows(ctx, tx, personsHead, personsTail, 6, args); err != nil {

@@ -31,6 +31,7 @@ func writeChains(ctx context.Context, tx *sql.Tx, d *detail) error {
 	if err != nil {
 		return err
 	}
+	d.stored = old
 	linked, err := storedLinks(ctx, tx, store.LinkAnonKeys(&d.people, &d.links))
 	if err != nil {
 		return err
