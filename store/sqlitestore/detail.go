@@ -21,6 +21,9 @@ type detail struct {
 	people   store.PersonHours
 	links    store.Links
 	products store.ProductHours
+	// stored is the person_hours rows of people's keys before the batch,
+	// as writeChains read them (nil in a rebuild).
+	stored map[store.PersonHourKey]store.PersonHour
 	// rebuild skips the people chains and purchase days (people.go),
 	// which a rebuild recomputes at its end.
 	rebuild bool
@@ -35,11 +38,26 @@ func (d *detail) add(e *tracking.Event) {
 
 // maxRowsPerStatement bounds the rows of one multi-row statement, within
 // SQLite's limit of bound parameters.
-const maxRowsPerStatement = 500
+const maxRowsPerStatement = 256
+
+// chunkLen is the rows of the next statement of a multi-row write or read
+// with left rows to go: the largest power of two no greater than left and
+// maxRowsPerStatement. Statements of a few lengths only are few texts, which
+// the driver's cache of prepared statements (see DSN) keeps prepared, where
+// a text for every length would be prepared anew nearly every batch:
+// preparing a statement costs more than running it.
+func chunkLen(left int) int {
+	n := 1
+	for n*2 <= min(left, maxRowsPerStatement) {
+		n *= 2
+	}
+	return n
+}
 
 // rowValues writes "(?, ?, …), (?, …)" for n rows of cols columns.
 func rowValues(b *strings.Builder, n, cols int) {
 	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
+	b.Grow(n * (len(one) + 2))
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
@@ -49,13 +67,13 @@ func rowValues(b *strings.Builder, n, cols int) {
 }
 
 // execRows runs head + VALUES rows + tail for args, cols values a row, in
-// statements of at most maxRowsPerStatement rows: one statement per few
-// hundred rows costs SQLite's virtual machine a little per row, where a
-// statement per row costs a round through database/sql and cgo each.
+// statements of chunkLen rows: one statement per many rows costs SQLite's
+// virtual machine a little per row, where a statement per row costs a
+// round through database/sql and cgo each.
 func execRows(ctx context.Context, tx *sql.Tx, head, tail string, cols int, args []any) error {
 	rows := len(args) / cols
-	for i := 0; i < rows; i += maxRowsPerStatement {
-		n := min(maxRowsPerStatement, rows-i)
+	for i := 0; i < rows; {
+		n := chunkLen(rows - i)
 		var b strings.Builder
 		b.WriteString(head)
 		b.WriteString(" VALUES ")
@@ -64,6 +82,7 @@ func execRows(ctx context.Context, tx *sql.Tx, head, tail string, cols int, args
 		if _, err := tx.ExecContext(ctx, b.String(), args[i*cols:(i+n)*cols]...); err != nil {
 			return err
 		}
+		i += n
 	}
 	return nil
 }
@@ -100,8 +119,9 @@ const (
 // events (store.Sessions.Window), in statements of many groups each.
 func storedSessions(ctx context.Context, tx *sql.Tx, z *store.Sessions, groups []store.SessionGroup) (map[store.SessionGroup][]store.Session, error) {
 	out := map[store.SessionGroup][]store.Session{}
-	for i := 0; i < len(groups); i += maxRowsPerStatement {
-		chunk := groups[i:min(i+maxRowsPerStatement, len(groups))]
+	for i := 0; i < len(groups); {
+		chunk := groups[i : i+chunkLen(len(groups)-i)]
+		i += len(chunk)
 		args := make([]any, 0, len(chunk)*5)
 		for _, g := range chunk {
 			lo, hi := int64(-1<<63), int64(1<<63-1)
@@ -192,6 +212,9 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 	})
 	for _, k := range people {
 		r := d.people.Row(k)
+		if o, ok := d.stored[k]; ok && (o.Raw || !r.Raw) && (o.Linked || !r.Linked) {
+			continue // stored as the batch would leave it: the upsert would change nothing
+		}
 		args = append(args, k.ShopID, k.Hour.UnixMicro(), k.User, k.ID, r.Raw, r.Linked)
 	}
 	if err := execRows(ctx, tx, personsHead, personsTail, 6, args); err != nil {

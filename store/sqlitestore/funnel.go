@@ -16,17 +16,34 @@ var _ store.FunnelReader = (*Store)(nil)
 // next to them: writeDetail and rebuildDetail hand writeTrails the rows
 // they delete and insert.
 const (
-	insertTrailsHead = `INSERT INTO session_trails (shop_id, start_ts, kind, key, end_ts, types, trail)`
+	// A trail whose session keeps its start (one that new events extend)
+	// is rewritten in place: one change to the table instead of a delete
+	// and an insert.
+	upsertTrailsHead = `INSERT INTO session_trails (shop_id, start_ts, kind, key, end_ts, types, trail)`
+	upsertTrailsTail = ` ON CONFLICT (shop_id, start_ts, kind, key) DO UPDATE SET
+		end_ts = excluded.end_ts, types = excluded.types, trail = excluded.trail`
 	deleteTrailsHead = `DELETE FROM session_trails WHERE (shop_id, start_ts, kind, key) IN (`
 )
 
-// writeTrails deletes the trails of removed and inserts those of added.
+// trailKey is the key of a session_trails row.
+type trailKey struct {
+	group store.SessionGroup
+	start int64
+}
+
+// writeTrails deletes the trails of removed and writes those of added.
 func writeTrails(ctx context.Context, tx *sql.Tx, removed, added []store.Session) error {
 	if len(removed) > 0 {
+		kept := make(map[trailKey]bool, len(added))
+		for i := range added {
+			kept[trailKey{added[i].SessionGroup, added[i].Start.UnixMicro()}] = true
+		}
 		args := make([]any, 0, 4*len(removed))
 		for i := range removed {
 			r := &removed[i]
-			args = append(args, r.ShopID, r.Start.UnixMicro(), r.Kind, r.Key)
+			if start := r.Start.UnixMicro(); !kept[trailKey{r.SessionGroup, start}] {
+				args = append(args, r.ShopID, start, r.Kind, r.Key)
+			}
 		}
 		if err := execRows(ctx, tx, deleteTrailsHead, `)`, 4, args); err != nil {
 			return err
@@ -41,7 +58,7 @@ func writeTrails(ctx context.Context, tx *sql.Tx, removed, added []store.Session
 		args = append(args, a.ShopID, a.Start.UnixMicro(), a.Kind, a.Key, a.End.UnixMicro(),
 			a.Trail.Types(), a.Trail.Encode())
 	}
-	return execRows(ctx, tx, insertTrailsHead, "", 7, args)
+	return execRows(ctx, tx, upsertTrailsHead, upsertTrailsTail, 7, args)
 }
 
 // scanStoredSessions reads storedSessions' rows: the group, start_ts,

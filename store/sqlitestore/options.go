@@ -67,12 +67,19 @@ func (o *Options) validate() error {
 	return nil
 }
 
+// stmtCacheSize is the prepared statements the driver keeps per connection:
+// room for every text Append runs (each multi-row statement in its
+// chunkLen lengths) and the readers' own.
+const stmtCacheSize = 512
+
 // DSN returns the data source name New opens for a file path: write-ahead
 // log (readers never block the writer), synchronous=NORMAL (a commit does not
 // wait for fsync; see the package documentation for what that risks), a busy
 // timeout, foreign keys, and BEGIN IMMEDIATE for transactions, so a writer
-// takes the write lock up front instead of failing on a lock upgrade. A zero
-// busyTimeout means DefaultBusyTimeout.
+// takes the write lock up front instead of failing on a lock upgrade, and a
+// cache of prepared statements per connection (Append's rollups run a few
+// dozen statement texts a batch; preparing them anew would cost about as
+// much as running them). A zero busyTimeout means DefaultBusyTimeout.
 //
 // Callers that open their own *sql.DB for Options.DB use it to get the same
 // behaviour.
@@ -86,6 +93,7 @@ func DSN(path string, busyTimeout time.Duration) string {
 	q.Set("_busy_timeout", strconv.FormatInt(busyTimeout.Milliseconds(), 10))
 	q.Set("_foreign_keys", "on")
 	q.Set("_txlock", "immediate")
+	q.Set("_stmt_cache_size", strconv.Itoa(stmtCacheSize))
 	// SQLite decodes %XX in URI file names, so a path holding '?', '#' or
 	// '%' survives escaping.
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()

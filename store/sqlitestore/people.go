@@ -31,6 +31,7 @@ func writeChains(ctx context.Context, tx *sql.Tx, d *detail) error {
 	if err != nil {
 		return err
 	}
+	d.stored = old
 	linked, err := storedLinks(ctx, tx, store.LinkAnonKeys(&d.people, &d.links))
 	if err != nil {
 		return err
@@ -61,8 +62,9 @@ func writeChains(ctx context.Context, tx *sql.Tx, d *detail) error {
 // storedPersonHours reads the person_hours rows of keys.
 func storedPersonHours(ctx context.Context, tx *sql.Tx, keys []store.PersonHourKey) (map[store.PersonHourKey]store.PersonHour, error) {
 	out := make(map[store.PersonHourKey]store.PersonHour, len(keys))
-	for i := 0; i < len(keys); i += maxRowsPerStatement {
-		chunk := keys[i:min(i+maxRowsPerStatement, len(keys))]
+	for i := 0; i < len(keys); {
+		chunk := keys[i : i+chunkLen(len(keys)-i)]
+		i += len(chunk)
 		args := make([]any, 0, len(chunk)*4)
 		for _, k := range chunk {
 			args = append(args, k.ShopID, k.User, k.ID, k.Hour.UnixMicro())
@@ -101,8 +103,9 @@ func storedPersonHours(ctx context.Context, tx *sql.Tx, keys []store.PersonHourK
 // storedLinks reads the identify_links of keys.
 func storedLinks(ctx context.Context, tx *sql.Tx, keys []store.LinkKey) (map[store.LinkKey]store.Link, error) {
 	out := map[store.LinkKey]store.Link{}
-	for i := 0; i < len(keys); i += maxRowsPerStatement {
-		chunk := keys[i:min(i+maxRowsPerStatement, len(keys))]
+	for i := 0; i < len(keys); {
+		chunk := keys[i : i+chunkLen(len(keys)-i)]
+		i += len(chunk)
 		args := make([]any, 0, len(chunk)*2)
 		for _, k := range chunk {
 			args = append(args, k.ShopID, k.AnonymousID)
@@ -163,8 +166,9 @@ func anonHours(ctx context.Context, tx *sql.Tx, k store.LinkKey) ([]store.AnonHo
 func applyChains(ctx context.Context, tx *sql.Tx, c *store.ChainChanges) error {
 	keys := c.Keys()
 	windows := make(map[store.ChainKey]*store.ChainWindow, len(keys))
-	for i := 0; i < len(keys); i += maxRowsPerStatement {
-		chunk := keys[i:min(i+maxRowsPerStatement, len(keys))]
+	for i := 0; i < len(keys); {
+		chunk := keys[i : i+chunkLen(len(keys)-i)]
+		i += len(chunk)
 		args := make([]any, 0, len(chunk)*5)
 		for _, k := range chunk {
 			lo, hi := c.Bounds(k)

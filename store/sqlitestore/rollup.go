@@ -11,11 +11,12 @@ import (
 	"github.com/shoplytics/shoplytics/store"
 )
 
-// upsertRollupSQL adds one row of a batch's rollup to hourly_rollups.
-const upsertRollupSQL = `INSERT INTO hourly_rollups
-	(shop_id, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (shop_id, hour, type, currency) DO UPDATE SET
+// upsertRollupHead and upsertRollupTail add rows of a batch's rollup to
+// hourly_rollups (execRows).
+const (
+	upsertRollupHead = `INSERT INTO hourly_rollups
+	(shop_id, hour, type, currency, events, orders, revenue_minor, revenue_min, revenue_max)`
+	upsertRollupTail = ` ON CONFLICT (shop_id, hour, type, currency) DO UPDATE SET
 		events = events + excluded.events,
 		orders = orders + excluded.orders,
 		revenue_minor = revenue_minor + excluded.revenue_minor,
@@ -23,6 +24,7 @@ const upsertRollupSQL = `INSERT INTO hourly_rollups
 			WHEN excluded.orders = 0 THEN revenue_min ELSE min(revenue_min, excluded.revenue_min) END,
 		revenue_max = CASE WHEN orders = 0 THEN excluded.revenue_max
 			WHEN excluded.orders = 0 THEN revenue_max ELSE max(revenue_max, excluded.revenue_max) END`
+)
 
 // markStaleSQL records that a shop had events appended without rollups.
 const markStaleSQL = `INSERT INTO rollup_stale (shop_id) VALUES (?) ON CONFLICT DO NOTHING`
@@ -54,14 +56,15 @@ func (s *Store) writeRollups(ctx context.Context, tx *sql.Tx, h *store.Hourly) e
 		}
 		return nil
 	}
-	stmt := tx.StmtContext(ctx, s.upsertStmt)
-	defer stmt.Close()
-	for _, k := range h.Keys() {
+	keys := h.Keys()
+	args := make([]any, 0, 9*len(keys))
+	for _, k := range keys {
 		r := h.Row(k)
-		if _, err := stmt.ExecContext(ctx, k.ShopID, k.Hour.UnixMicro(), k.Type, k.Currency,
-			r.Events, r.Orders, r.RevenueMinor, r.RevenueMin, r.RevenueMax); err != nil {
-			return fmt.Errorf("rollup: %w", err)
-		}
+		args = append(args, k.ShopID, k.Hour.UnixMicro(), k.Type, k.Currency,
+			r.Events, r.Orders, r.RevenueMinor, r.RevenueMin, r.RevenueMax)
+	}
+	if err := execRows(ctx, tx, upsertRollupHead, upsertRollupTail, 9, args); err != nil {
+		return fmt.Errorf("rollup: %w", err)
 	}
 	return nil
 }

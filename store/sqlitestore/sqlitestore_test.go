@@ -218,6 +218,24 @@ func TestTwoStoresOnOneFileStoreEachIDOnce(t *testing.T) {
 	require.Equal(t, len(events), n)
 }
 
+func TestAppendLeavesTemporaryStorageAsItWas(t *testing.T) {
+	// One connection: the one Append wrote with is the one read with next.
+	db, err := sql.Open("sqlite3", sqlitestore.DSN(filepath.Join(t.TempDir(), "own.db"), 0))
+	require.NoError(t, err)
+	db.SetMaxOpenConns(1)
+	t.Cleanup(func() { _ = db.Close() })
+	s, err := sqlitestore.New(testCtx(t), sqlitestore.Options{DB: db})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	for _, events := range [][]tracking.Event{generate(rand.New(rand.NewPCG(3, 3)), "a", 500), {generate(rand.New(rand.NewPCG(4, 4)), "a", 1)[0]}} {
+		_, err = s.Append(testCtx(t), events)
+		require.NoError(t, err)
+		var mode int
+		require.NoError(t, db.QueryRowContext(testCtx(t), "PRAGMA temp_store").Scan(&mode))
+		require.Equal(t, 0, mode, "temp_store after Append")
+	}
+}
+
 func TestMismatchedCurrencyIsInvalid(t *testing.T) {
 	s, _ := openFile(t)
 	t.Cleanup(func() { _ = s.Close() })

@@ -36,8 +36,8 @@ type Store struct {
 	// and waiting here (honouring ctx) is cheaper than busy-waiting on the
 	// file lock.
 	writer chan struct{}
-	// insertStmt is insertSQL, prepared once; upsertStmt upsertRollupSQL.
-	insertStmt, upsertStmt *sql.Stmt
+	// insertStmt is insertSQL, prepared once.
+	insertStmt *sql.Stmt
 	// noRollups is Options.DisableRollups, hourlyOnly
 	// Options.HourlyRollupsOnly.
 	noRollups, hourlyOnly bool
@@ -161,9 +161,6 @@ func (s *Store) init(ctx context.Context) error {
 		return fmt.Errorf("sqlitestore: open: %w", fail(ctx, err))
 	}
 	s.insertStmt = st
-	if s.upsertStmt, err = s.db.PrepareContext(ctx, upsertRollupSQL); err != nil {
-		return fmt.Errorf("sqlitestore: open: %w", fail(ctx, err))
-	}
 	return nil
 }
 
@@ -228,7 +225,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
 		s.writer <- struct{}{} // no Append runs from here on
-		for _, st := range []*sql.Stmt{s.insertStmt, s.upsertStmt} {
+		for _, st := range []*sql.Stmt{s.insertStmt} {
 			if st != nil {
 				_ = st.Close()
 			}
