@@ -16,11 +16,18 @@ import (
 //
 //	go test -run '^$' -bench 'AppendWith' -benchtime 300x -count 5 ./store/sqlitestore
 
-func benchAppendRollups(b *testing.B, disable bool) {
+// newBenchStore opens a store in a fresh file, with rollups kept unless
+// disable, closed when the benchmark ends.
+func newBenchStore(b *testing.B, disable bool) *sqlitestore.Store {
 	s, err := sqlitestore.New(context.Background(), sqlitestore.Options{
 		Path: filepath.Join(b.TempDir(), "bench.db"), DisableRollups: disable})
 	require.NoError(b, err)
 	b.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func benchAppendRollups(b *testing.B, disable bool) {
+	s := newBenchStore(b, disable)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	runWrites(b, func(events []tracking.Event) {

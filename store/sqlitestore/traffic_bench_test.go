@@ -2,15 +2,11 @@ package sqlitestore_test
 
 import (
 	"context"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/shoplytics/shoplytics/internal/datagen"
-	"github.com/shoplytics/shoplytics/store/sqlitestore"
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
@@ -38,10 +34,7 @@ func benchShopTraffic(b *testing.B, batch int, disable bool) {
 	if shopTraffic == nil {
 		shopTraffic = datagen.Generate(datagen.Options{Days: 10, Visitors: 5000, Seed: 1})
 	}
-	s, err := sqlitestore.New(context.Background(), sqlitestore.Options{
-		Path: filepath.Join(b.TempDir(), "bench.db"), DisableRollups: disable})
-	require.NoError(b, err)
-	b.Cleanup(func() { _ = s.Close() })
+	s := newBenchStore(b, disable)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events := make([]tracking.Event, batch)
