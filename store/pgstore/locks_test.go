@@ -161,3 +161,61 @@ func TestPeopleLocksAreEachOnesOwnInSmallBatches(t *testing.T) {
 	require.LessOrEqual(t, len(locks), peopleLockBuckets)
 	require.NotContains(t, shared, true, "a large batch takes its buckets exclusively")
 }
+
+// holdPeople takes the person locks a small batch of keys takes, in a
+// transaction of its own, until the test ends or release is called.
+func holdPeople(t *testing.T, s *Store, keys []peopleKey) (release func()) {
+	t.Helper()
+	db, err := sql.Open("postgres", testenv.PostgresURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	tx, err := db.BeginTx(testCtx(t), nil)
+	require.NoError(t, err)
+	locks, shared := s.peopleLocks("person", keys)
+	require.Contains(t, shared, true, "a small batch's buckets are shared")
+	_, err = tx.Exec(s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared))
+	require.NoError(t, err)
+	done := false
+	release = func() {
+		if !done {
+			done = true
+			require.NoError(t, tx.Rollback())
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// A person held by a small batch (its bucket shared, its own lock) holds
+// off a small batch of theirs and a large batch (buckets alone) with them
+// in it, but not a small batch of other people: no two batches both take
+// a person for theirs alone.
+func TestPeopleLocksOfSmallAndLargeBatchesExcludeEachOther(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	release := holdPeople(t, s, []peopleKey{{"shop-a", "u", "held-user"}})
+	user := func(id string) tracking.Event {
+		return tracking.Event{ID: id, ShopID: "shop-a", Type: tracking.PageViewed, UserID: "held-user",
+			URL: "https://shop.example/", Timestamp: genBase.Add(time.Hour)}
+	}
+
+	select {
+	case err := <-appendAsync(s, devices("other", 20)):
+		require.NoError(t, err, "a batch of other people goes on")
+	case <-time.After(time.Minute):
+		t.Fatal("a batch of other people waited for a person it does not have")
+	}
+
+	small := appendAsync(s, []tracking.Event{user("small-e")})
+	large := appendAsync(s, append(devices("large", finePeopleLocks+10), user("large-e")))
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-small:
+		t.Fatalf("a small batch of a held person did not wait: %v", err)
+	case err := <-large:
+		t.Fatalf("a large batch with a held person did not wait: %v", err)
+	default:
+	}
+	release()
+	require.NoError(t, <-small)
+	require.NoError(t, <-large)
+}
