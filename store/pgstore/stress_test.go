@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/shoplytics/shoplytics/store/storetest"
@@ -181,4 +182,53 @@ func testMixedBatches(t *testing.T, seed uint64) {
 		require.Equal(t, rebuilt[name], kept[name], "%s: Append keeps what Rebuild computes", name)
 	}
 	requirePeopleAsScan(t, s, storetest.PeopleRanges(rand.New(rand.NewPCG(seed, 2)), 20), "after mixed batches")
+}
+
+// TestRollupSlotsMigrationKeepsPopulatedRollups takes a populated schema
+// back to before the slots (the tables without the column, their primary
+// keys as they were) and opens it: the rows are kept, in slot 0, under the
+// new keys, appends go on in every slot, and a rebuild computes what they
+// keep.
+func TestRollupSlotsMigrationKeepsPopulatedRollups(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	schema := newSchema(t)
+	s := openStore(t, schema)
+	ctx := testCtx(t)
+	events := crowdEvents(r, "g", 3000, 300)
+	for i := 0; i < 1500; i += 300 {
+		_, err := s.Append(ctx, events[i:i+300])
+		require.NoError(t, err)
+	}
+	kept := rollupTables(t, s)
+	for table, key := range map[string]string{"hourly_rollups": "shop_id, hour, type, currency", "session_hours": "shop_id, hour",
+		"product_hours": "shop_id, product_id, currency, hour", "product_purchase_days": "shop_id, day, product_id",
+		"person_cells": "shop_id, kind, prev_day, hour"} {
+		// One appender at a time writes one slot: the rows are unique by
+		// the old key.
+		_, err := s.db.ExecContext(ctx, `ALTER TABLE `+s.table(table)+` DROP CONSTRAINT `+table+`_pkey, DROP COLUMN slot,
+			ADD PRIMARY KEY (`+key+`)`)
+		require.NoError(t, err)
+	}
+	_, err := s.db.ExecContext(ctx, `DELETE FROM `+s.table("schema_migrations")+` WHERE version = 8`)
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s = openStore(t, schema)
+	require.Equal(t, kept, rollupTables(t, s), "the migration keeps every row")
+	var others int
+	require.NoError(t, s.db.QueryRowContext(ctx, `SELECT count(*) FROM `+s.hourly+` WHERE slot != 0`).Scan(&others))
+	require.Zero(t, others, "the rows kept are in slot 0")
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 1500 + w*50; i < len(events); i += 200 {
+				_, err := s.Append(ctx, events[i:i+50])
+				assert.NoError(t, err)
+			}
+		})
+	}
+	wg.Wait()
+	kept = rollupTables(t, s)
+	require.NoError(t, s.Rebuild(ctx, "shop"))
+	require.Equal(t, rollupTables(t, s), kept)
 }
