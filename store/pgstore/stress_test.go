@@ -1,9 +1,11 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/shoplytics/shoplytics/store"
 	"github.com/shoplytics/shoplytics/store/storetest"
 	"github.com/shoplytics/shoplytics/tracking"
 )
@@ -90,6 +93,37 @@ func rollupTables(t *testing.T, s *Store) map[string][]string {
 		out[k] = v
 	}
 	return out
+}
+
+// rollupReads returns what every rollup reader answers for shop "shop"
+// over ranges of storetest.PeopleRanges.
+func rollupReads(t *testing.T, s *Store) []any {
+	t.Helper()
+	ctx := testCtx(t)
+	var out []any
+	for _, rg := range storetest.PeopleRanges(rand.New(rand.NewPCG(3, 3)), 10) {
+		f := store.Filter{ShopID: "shop", From: rg[0], To: rg[1]}
+		hourly, err := s.HourlyCounts(ctx, f)
+		require.NoError(t, err)
+		slices.SortFunc(hourly, func(a, b store.HourlyRow) int {
+			return cmp.Or(a.Hour.Compare(b.Hour), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Currency, b.Currency))
+		})
+		hours, err := s.SessionHours(ctx, f)
+		require.NoError(t, err)
+		products, err := s.ProductTotals(ctx, f)
+		require.NoError(t, err)
+		slices.SortFunc(products, func(a, b store.ProductHour) int {
+			return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Currency, b.Currency))
+		})
+		people, err := s.CountPeople(ctx, f)
+		require.NoError(t, err)
+		top, err := s.TopPurchased(ctx, f)
+		require.NoError(t, err)
+		out = append(out, hourly, hours, products, people, top)
+	}
+	span, err := s.SessionSpan(ctx, "shop")
+	require.NoError(t, err)
+	return append(out, span)
 }
 
 // TestMixedBatchesBesideRebuildsAndAnErase appends overlapping batches
@@ -173,7 +207,7 @@ func testMixedBatches(t *testing.T, seed uint64) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	kept := rollupTables(t, s)
+	kept, read := rollupTables(t, s), rollupReads(t, s)
 	require.NotEmpty(t, kept["person_cells"])
 	require.NotEmpty(t, kept["sessions"])
 	require.NoError(t, s.Rebuild(ctx, "shop"))
@@ -181,6 +215,7 @@ func testMixedBatches(t *testing.T, seed uint64) {
 	for name := range rebuilt {
 		require.Equal(t, rebuilt[name], kept[name], "%s: Append keeps what Rebuild computes", name)
 	}
+	require.Equal(t, rollupReads(t, s), read, "every rollup read answers as after a rebuild")
 	requirePeopleAsScan(t, s, storetest.PeopleRanges(rand.New(rand.NewPCG(seed, 2)), 20), "after mixed batches")
 }
 
