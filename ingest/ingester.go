@@ -63,7 +63,8 @@ type Ingester struct {
 	enqSeq   uint64            // events ever queued
 	takenSeq uint64            // events ever put into a batch
 	inFlight map[uint64]uint64 // batch start seq → end seq, being written
-	flushTo  uint64            // Flush asked that seqs below this go out now
+	flushTo  uint64            // Flush or Store asked that seqs below this go out now
+	flushed  uint64            // Flush itself asked that seqs below this go out now
 	draining bool              // Shutdown began: take no more, write everything
 	started  bool
 	stats    Stats
@@ -73,7 +74,8 @@ type Ingester struct {
 	// comeback is how many events may be queued soon: those queued when
 	// a batch ended Store calls, and one for each call it ended, whose
 	// callers are expected back; a partial batch waits for them until
-	// comebackBy (see takeLocked).
+	// comebackBy, but not past MaxBatchAge nor for a Flush (see
+	// takeLocked).
 	comeback   int
 	comebackBy time.Time
 
@@ -400,13 +402,15 @@ func (in *Ingester) takeLocked() (b batch, wait time.Duration, done bool) {
 		// a second small one would only halve the events per commit.
 		return batch{}, 0, false
 	}
-	if queued < in.comeback && !in.draining {
+	if queued < in.comeback && !in.draining && in.flushed <= in.takenSeq {
 		// The batch that just ended answered Store calls whose callers
 		// (the same clients, in durable answers) come straight back with
 		// more: waiting a moment for them makes one batch of them and the
 		// events that waited, instead of one of the waiting ones now and
-		// one of theirs later, each commit half full.
-		if wait := in.comebackBy.Sub(in.opts.Now()); wait > 0 {
+		// one of theirs later, each commit half full. Not for a Flush,
+		// nor past the batch's age: enqueued events are written when
+		// MaxBatchAge says, whoever comes back.
+		if wait := min(in.comebackBy.Sub(in.opts.Now()), in.opts.MaxBatchAge-age); wait > 0 {
 			return batch{}, wait, false
 		}
 	}
@@ -600,6 +604,7 @@ func (in *Ingester) Flush(ctx context.Context) error {
 	if target > in.flushTo {
 		in.flushTo = target
 	}
+	in.flushed = max(in.flushed, target)
 	in.nudge()
 	for {
 		if in.takenSeq >= target && in.doneBelowLocked() >= target {

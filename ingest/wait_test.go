@@ -260,3 +260,63 @@ func TestAPartialBatchWaitsForTheOneInFlight(t *testing.T) {
 	shutdown(t, in)
 	require.Len(t, ids(t, mem), 6)
 }
+
+// fakeClock is an ingester's clock that moves only when told.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(t0.UnixNano())
+	return c
+}
+
+func (c *fakeClock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
+func (c *fakeClock) advance(d time.Duration) { c.ns.Add(int64(d)) }
+
+// comebackAfterLongBatch starts an ingester whose first batch, a Store
+// call's, takes an hour by its clock, with queued (and, when enqueue,
+// not Store's) events waiting behind it: the call it answers may come
+// back, and the ingester may wait up to half an hour (capped by
+// maxBatchAge) for it.
+func comebackAfterLongBatch(t *testing.T, maxBatchAge time.Duration, queued int) (*ingest.Ingester, *memstore.Store) {
+	t.Helper()
+	mem := memstore.New()
+	fs := faultstore.New(mem)
+	fs.Hold()
+	clock := newFakeClock()
+	in := newIngester(t, fs, ingest.Options{MaxBatchAge: maxBatchAge, Flushers: 2, Now: clock.now})
+	in.Start()
+	t.Cleanup(func() { fs.Release(); shutdown(t, in) })
+	stored := make(chan error, 1)
+	go func() {
+		_, err := in.Store(context.Background(), events("caller", 1)...)
+		stored <- err
+	}()
+	require.Eventually(t, func() bool { a, _ := fs.Counts(); return a == 1 }, 5*time.Second, time.Millisecond)
+	require.NoError(t, in.Enqueue(context.Background(), events("enqueued", queued)...))
+	require.Eventually(t, func() bool { return in.Stats().Queued == uint64(queued) }, 5*time.Second, time.Millisecond)
+	clock.advance(time.Hour)
+	fs.Release()
+	require.NoError(t, <-stored)
+	return in, mem
+}
+
+// Flush writes what is queued at once, even just after a batch that
+// answered Store calls, whose callers the ingester would otherwise wait a
+// moment for.
+func TestFlushDoesNotWaitForStoreCallersToComeBack(t *testing.T) {
+	in, mem := comebackAfterLongBatch(t, 2*time.Hour, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, in.Flush(ctx), "Flush waits for no caller to come back")
+	require.Equal(t, 4, count(t, mem))
+}
+
+// Enqueued events due by MaxBatchAge are written when due, even just
+// after a batch that answered Store calls: only events that Store calls
+// wait for wait for those callers to come back.
+func TestDueEnqueuedEventsDoNotWaitForStoreCallersToComeBack(t *testing.T) {
+	in, _ := comebackAfterLongBatch(t, 10*time.Minute, 3)
+	require.Eventually(t, func() bool { return in.Stats().Stored == 4 }, 10*time.Second, time.Millisecond,
+		"the enqueued events, an hour old, are written without waiting")
+}

@@ -94,8 +94,9 @@
 // groups (each one's own, under a shared lock of one of a few buckets; a
 // batch of more than 256 people or 1,024 groups takes its buckets alone,
 // so it never overflows the server's lock table), in order; one reads the
-// stored person rows and links, then the chains the batch changes are
-// locked and read, and the stored sessions near the batch's; and one
+// stored person rows and links, then the users' chains the batch changes
+// are locked (an anonymous id's own chains change only under its person
+// lock) and the chains read, and the stored sessions near the batch's; and one
 // statement of unnest CTEs writes every rollup table, the hourly one
 // included, in key order. These are prepared when the Store opens (so a
 // connection pooler between must keep a session's prepared statements, as

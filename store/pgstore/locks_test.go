@@ -161,3 +161,120 @@ func TestPeopleLocksAreEachOnesOwnInSmallBatches(t *testing.T) {
 	require.LessOrEqual(t, len(locks), peopleLockBuckets)
 	require.NotContains(t, shared, true, "a large batch takes its buckets exclusively")
 }
+
+// holdPeople takes the person locks a small batch of keys takes, in a
+// transaction of its own, until the test ends or release is called.
+func holdPeople(t *testing.T, s *Store, keys []peopleKey) (release func()) {
+	t.Helper()
+	db, err := sql.Open("postgres", testenv.PostgresURL(t))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	tx, err := db.BeginTx(testCtx(t), nil)
+	require.NoError(t, err)
+	locks, shared := s.peopleLocks("person", keys)
+	require.Contains(t, shared, true, "a small batch's buckets are shared")
+	_, err = tx.Exec(s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared))
+	require.NoError(t, err)
+	done := false
+	release = func() {
+		if !done {
+			done = true
+			require.NoError(t, tx.Rollback())
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// A person held by a small batch (its bucket shared, its own lock) holds
+// off a small batch of theirs and a large batch (buckets alone) with them
+// in it, but not a small batch of other people: no two batches both take
+// a person for theirs alone.
+func TestPeopleLocksOfSmallAndLargeBatchesExcludeEachOther(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	release := holdPeople(t, s, []peopleKey{{"shop-a", "u", "held-user"}})
+	user := func(id string) tracking.Event {
+		return tracking.Event{ID: id, ShopID: "shop-a", Type: tracking.PageViewed, UserID: "held-user",
+			URL: "https://shop.example/", Timestamp: genBase.Add(time.Hour)}
+	}
+
+	select {
+	case err := <-appendAsync(s, devices("other", 20)):
+		require.NoError(t, err, "a batch of other people goes on")
+	case <-time.After(time.Minute):
+		t.Fatal("a batch of other people waited for a person it does not have")
+	}
+
+	small := appendAsync(s, []tracking.Event{user("small-e")})
+	large := appendAsync(s, append(devices("large", finePeopleLocks+10), user("large-e")))
+	time.Sleep(300 * time.Millisecond)
+	select {
+	case err := <-small:
+		t.Fatalf("a small batch of a held person did not wait: %v", err)
+	case err := <-large:
+		t.Fatalf("a large batch with a held person did not wait: %v", err)
+	default:
+	}
+	release()
+	require.NoError(t, <-small)
+	require.NoError(t, <-large)
+}
+
+// advisoryLocksOfAppend appends events while another transaction holds
+// person_cells, which the batch's last statement writes, and returns how
+// many advisory locks the append holds then: all it takes.
+func advisoryLocksOfAppend(t *testing.T, s *Store, events []tracking.Event) int {
+	t.Helper()
+	ctx := testCtx(t)
+	tx, err := s.db.BeginTx(ctx, nil)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback() }()
+	_, err = tx.ExecContext(ctx, `LOCK TABLE `+s.table("person_cells")+` IN ACCESS EXCLUSIVE MODE`)
+	require.NoError(t, err)
+	done := appendAsync(s, events)
+	var pid int
+	require.Eventually(t, func() bool {
+		err := s.db.QueryRowContext(ctx, `SELECT pid FROM pg_locks WHERE relation = $1::regclass AND NOT granted`,
+			s.table("person_cells")).Scan(&pid)
+		return err == nil
+	}, time.Minute, 10*time.Millisecond, "the append reaches its write statement")
+	var n int
+	require.NoError(t, s.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND granted`,
+		pid).Scan(&n))
+	require.NoError(t, tx.Rollback())
+	require.NoError(t, <-done)
+	return n
+}
+
+// Every advisory lock is a slot of the server's shared lock table (6,400
+// by default for every session at once): a batch of devices takes its
+// people's and sessions' locks, and none for their chains, which only
+// batches holding those devices' own locks change; only users' chains,
+// which the identifies of other devices change too, have locks of their
+// own.
+func TestChainsOfDevicesTakeNoLocksOfTheirOwn(t *testing.T) {
+	s := openStore(t, newSchema(t))
+	events := devices("dev", 250)
+	d := &detail{}
+	for i := range events {
+		d.add(&events[i])
+	}
+	people, _, _ := s.personLocks(d)
+	sessions, _ := s.sessionLocks(d.sessions.Groups())
+	require.Equal(t, len(people)+len(sessions), advisoryLocksOfAppend(t, s, events),
+		"the people's and sessions' locks, none for the chains")
+
+	identified := devices("idf", 3)
+	for i := range identified {
+		identified[i].Type, identified[i].UserID = tracking.Identify, "user-1"
+	}
+	d = &detail{}
+	for i := range identified {
+		d.add(&identified[i])
+	}
+	people, _, _ = s.personLocks(d)
+	sessions, _ = s.sessionLocks(d.sessions.Groups())
+	chains, _ := s.peopleLocks("chain", []peopleKey{{"shop-a", store.ChainUser, "user-1"}})
+	require.Equal(t, len(people)+len(sessions)+len(chains), advisoryLocksOfAppend(t, s, identified),
+		"and the user's chain's")
+}

@@ -26,7 +26,7 @@ var _ store.TopProductReader = (*Store)(nil)
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
 // The people of a batch (an anonymous or user id's person_hours rows and
-// link) and then the chains it changes are locked with transaction-scoped
+// link) and then the users' chains it changes are locked with transaction-scoped
 // advisory locks in two levels, as the session groups are (see
 // sessionLocks): each is in one of peopleLockBuckets buckets per class and
 // shop. A batch of up to finePeopleLocks people (or chains) takes their
@@ -158,8 +158,8 @@ type chainWrites struct {
 
 // changeChains works out, in tx, what the batch d changes of the people
 // chains, with the batch's people locked (rollupLocksSQL): it reads what
-// person_hours and identify_links held before the batch, locks the chains
-// the batch changes, in order, then reads their windows. The writes go
+// person_hours and identify_links held before the batch, locks the users'
+// chains the batch changes, in order, then reads the chains' windows. The writes go
 // into the batch's statement (addChains), so they see the same rows.
 func (s *Store) changeChains(ctx context.Context, tx *sql.Tx, d *detail, anons []store.LinkKey) (*chainWrites, error) {
 	w := &chainWrites{}
@@ -196,13 +196,23 @@ func (s *Store) changeChains(ctx context.Context, tx *sql.Tx, d *detail, anons [
 	}
 	chains := c.Keys()
 	if len(chains) > 0 {
-		keys := make([]peopleKey, len(chains))
-		for i, k := range chains {
-			keys[i] = peopleKey{k.ShopID, k.Kind, k.Key}
+		// Only users' chains are locked: an anonymous id's own chains
+		// change only with its person rows or link, so only in batches
+		// that hold its person lock, while a user's changes with the
+		// links of every id identified as them. Each lock is a slot of
+		// the server's shared lock table, which the concurrent batches'
+		// people and session locks already fill much of.
+		var keys []peopleKey
+		for _, k := range chains {
+			if k.Kind == store.ChainUser {
+				keys = append(keys, peopleKey{k.ShopID, k.Kind, k.Key})
+			}
 		}
-		locks, shared := s.peopleLocks("chain", keys)
-		if err := s.execPrepared(ctx, tx, s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
-			return nil, err
+		if len(keys) > 0 {
+			locks, shared := s.peopleLocks("chain", keys)
+			if err := s.execPrepared(ctx, tx, s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared)); err != nil {
+				return nil, err
+			}
 		}
 		if err := s.chainWrites(ctx, tx, &c, chains, w); err != nil {
 			return nil, err
