@@ -73,12 +73,20 @@ func countTrue(b []bool) (n int) {
 // and holds them until the test ends or release is called.
 func holdLocks(t *testing.T, s *Store, events []tracking.Event) (release func()) {
 	t.Helper()
+	keys, shared := s.sessionLocks(groupsOf(t, events))
+	return holdAdvisory(t, s, keys, shared)
+}
+
+// holdAdvisory takes the advisory locks keys (each shared or not) as
+// Append does, in a transaction of its own, until the test ends or
+// release is called.
+func holdAdvisory(t *testing.T, s *Store, keys []int64, shared []bool) (release func()) {
+	t.Helper()
 	db, err := sql.Open("postgres", testenv.PostgresURL(t))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
 	tx, err := db.BeginTx(testCtx(t), nil)
 	require.NoError(t, err)
-	keys, shared := s.sessionLocks(groupsOf(t, events))
 	_, err = tx.Exec(s.advisoryLocksSQL(), pq.Int64Array(keys), pq.BoolArray(shared))
 	require.NoError(t, err)
 	done := false
@@ -166,24 +174,9 @@ func TestPeopleLocksAreEachOnesOwnInSmallBatches(t *testing.T) {
 // transaction of its own, until the test ends or release is called.
 func holdPeople(t *testing.T, s *Store, keys []peopleKey) (release func()) {
 	t.Helper()
-	db, err := sql.Open("postgres", testenv.PostgresURL(t))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	tx, err := db.BeginTx(testCtx(t), nil)
-	require.NoError(t, err)
 	locks, shared := s.peopleLocks("person", keys)
 	require.Contains(t, shared, true, "a small batch's buckets are shared")
-	_, err = tx.Exec(s.advisoryLocksSQL(), pq.Int64Array(locks), pq.BoolArray(shared))
-	require.NoError(t, err)
-	done := false
-	release = func() {
-		if !done {
-			done = true
-			require.NoError(t, tx.Rollback())
-		}
-	}
-	t.Cleanup(release)
-	return release
+	return holdAdvisory(t, s, locks, shared)
 }
 
 // A person held by a small batch (its bucket shared, its own lock) holds
