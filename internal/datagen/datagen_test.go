@@ -100,6 +100,18 @@ func TestTheFirstRunOfADemoEndsNow(t *testing.T) {
 	}
 }
 
+// TestNothingIsReceivedAfterTheEnd holds for the resent duplicates too,
+// which arrive seconds after their first send: a demo that ends now must
+// not hold an event received in the future.
+func TestNothingIsReceivedAfterTheEnd(t *testing.T) {
+	for seed := uint64(0); seed < 200; seed++ {
+		o := Options{Days: 1, Visitors: 20, Seed: seed}
+		for _, e := range Generate(o) {
+			require.False(t, e.ReceivedAt.After(o.End()), "seed %d: %s received at %s, after the end %s", seed, e.ID, e.ReceivedAt, o.End())
+		}
+	}
+}
+
 // TestTheTrafficHoldsEveryFeature checks each thing the package promises
 // is in a few days of traffic.
 func TestTheTrafficHoldsEveryFeature(t *testing.T) {

@@ -269,7 +269,7 @@ func (g *generator) emit(v *visit, typ string, set func(*tracking.Event)) bool {
 	if g.chance(0.01) || !g.dayDup && g.dayEvents >= 40 {
 		// A retry of a send whose answer was lost: the same id again.
 		d := e
-		d.ReceivedAt = d.ReceivedAt.Add(time.Duration(1+g.r.IntN(30)) * time.Second)
+		d.ReceivedAt = earliest(d.ReceivedAt.Add(time.Duration(1+g.r.IntN(30))*time.Second), g.end)
 		g.pending = append(g.pending, d)
 		g.dayDup = true
 	}
