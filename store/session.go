@@ -90,7 +90,8 @@ func (s *Session) Add(e *tracking.Event) {
 	}
 }
 
-// merge adds o, a session of the same group, into s.
+// merge adds o, a session of the same group, into s. It appends o's trail
+// to s's in place: s must own its trail's array (Merge clips it first).
 func (s *Session) merge(o *Session) {
 	if s.Events == 0 || o.Start.Before(s.Start) {
 		s.Start = o.Start
@@ -103,7 +104,7 @@ func (s *Session) merge(o *Session) {
 	s.Adds += o.Adds
 	s.Purchases += o.Purchases
 	if len(o.Trail) > 0 {
-		s.Trail = append(slices.Clip(s.Trail), o.Trail...)
+		s.Trail = append(s.Trail, o.Trail...)
 	}
 }
 
@@ -177,6 +178,11 @@ func (z *Sessions) Merge(g SessionGroup, stored []Session) (removed, added []Ses
 	gap := g.Gap()
 	for i := 0; i < len(items); {
 		cur := items[i].s
+		// Clipped, the first append copies the trail and later ones grow
+		// the copy: never the array of a stored or batch session, and
+		// linear in a cluster of many events (one session_id sent with a
+		// whole batch), where a copy per merge would be quadratic.
+		cur.Trail = slices.Clip(cur.Trail)
 		old := []Session(nil)
 		if items[i].stored {
 			old = append(old, items[i].s)
