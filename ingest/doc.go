@@ -40,9 +40,10 @@
 // segment file named by the sequence number of its first event; a segment
 // is deleted once every event in it is finished. [SyncAlways] (the
 // default) fsyncs before the call returns, one write and fdatasync for all
-// the callers waiting at that moment, into zeros the segment was extended
-// with ahead of its records (1 MiB at a time), so the flush changes no file
-// size; [SyncInterval] fsyncs on a timer and does not wait, which survives
+// the callers waiting at that moment (its leader first lets the goroutines
+// ready to run go ahead, so requests already being decoded join the
+// group), into zeros the segment was extended with ahead of its records
+// (1 MiB at a time), so the flush changes no file size; [SyncInterval] fsyncs on a timer and does not wait, which survives
 // the death of the process but not a power cut.
 //
 // The spool is the queue of record: memory holds at most QueueSize events,

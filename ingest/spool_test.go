@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -306,6 +307,37 @@ func TestSpoolConcurrentCallersShareFsyncs(t *testing.T) {
 	t.Logf("%d calls, %d fsyncs", producers*calls, st.SpoolSyncs)
 	shutdown(t, in)
 	require.Len(t, ids(t, mem), producers*calls)
+}
+
+// TestSpoolLeaderGathersTheReadyCallers runs on one P so that callers
+// made ready together queue behind the first: its fsync waits for the
+// goroutines ready to run, so one fsync serves all of them rather than the
+// first caller alone and then the rest.
+func TestSpoolLeaderGathersTheReadyCallers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	dir := t.TempDir()
+	mem := memstore.New()
+	in := newIngester(t, mem, spoolOpts(dir, ingest.SpoolOptions{}))
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("first", 1)...)) // the segment exists
+	before := in.Stats().SpoolSyncs
+
+	const callers = 40
+	start := make(chan struct{})
+	errs := make(chan error, callers)
+	for c := range callers {
+		go func() {
+			<-start
+			errs <- in.Enqueue(context.Background(), events(fmt.Sprintf("c%02d", c), 1)...)
+		}()
+	}
+	close(start)
+	for range callers {
+		require.NoError(t, <-errs)
+	}
+	require.Equal(t, before+1, in.Stats().SpoolSyncs, "one fsync for %d callers ready together", callers)
+	shutdown(t, in)
+	require.Len(t, ids(t, mem), callers+1)
 }
 
 func TestSpoolDirectoryIsLocked(t *testing.T) {
