@@ -37,3 +37,22 @@ func (in *Ingester) Crash() {
 		<-in.stopped
 	}
 }
+
+// HoldFsync makes the spool's next fsync of a segment file close entered
+// as it starts, wait for release, then fail when fail is set; the fsyncs
+// after it run as usual.
+func (in *Ingester) HoldFsync(entered chan<- struct{}, release <-chan struct{}, fail bool) {
+	var once atomic.Bool
+	in.spool.mu.Lock()
+	defer in.spool.mu.Unlock()
+	in.spool.fsync = func(f *os.File) error {
+		if once.CompareAndSwap(false, true) {
+			close(entered)
+			<-release
+			if fail {
+				return errors.New("injected fsync failure")
+			}
+		}
+		return f.Sync()
+	}
+}

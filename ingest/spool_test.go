@@ -203,7 +203,10 @@ func TestSpoolBoundsMemoryThroughALongOutage(t *testing.T) {
 	st = in.Stats()
 	require.Equal(t, uint64(50_000), st.Stored)
 	require.Zero(t, st.SpoolEvents)
-	require.LessOrEqual(t, st.SpoolSegments, uint64(1), "only the segment being written may stay")
+	// The batch that ends Flush releases its segments just after: the
+	// spool's lock is taken outside the ingester's.
+	require.Eventually(t, func() bool { return in.Stats().SpoolSegments <= 1 }, 10*time.Second, time.Millisecond,
+		"only the segment being written may stay")
 	shutdown(t, in)
 	require.Empty(t, segments(t, dir))
 	got := ids(t, mem)
@@ -312,7 +315,7 @@ func TestSpoolConcurrentCallersShareFsyncs(t *testing.T) {
 // TestSpoolLeaderGathersTheReadyCallers runs on one P so that callers
 // made ready together queue behind the first: its fsync waits for the
 // goroutines ready to run, so one fsync serves all of them rather than the
-// first caller alone and then the rest.
+// first caller alone, then the next, and so on.
 func TestSpoolLeaderGathersTheReadyCallers(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	dir := t.TempDir()
@@ -335,9 +338,72 @@ func TestSpoolLeaderGathersTheReadyCallers(t *testing.T) {
 	for range callers {
 		require.NoError(t, <-errs)
 	}
-	require.Equal(t, before+1, in.Stats().SpoolSyncs, "one fsync for %d callers ready together", callers)
+	// One, as a rule; a turn that runs the ingester's own goroutines
+	// rather than callers can end the gathering early, so allow a few.
+	// Without gathering each caller syncs alone here.
+	syncs := in.Stats().SpoolSyncs - before
+	require.LessOrEqual(t, syncs, uint64(4), "fsyncs for %d callers ready together", callers)
 	shutdown(t, in)
 	require.Len(t, ids(t, mem), callers+1)
+}
+
+// TestSpoolCallersAfterARoundWaitForTheNext holds an fsync while more
+// callers append: their records are not in that round, so they wait for
+// the next one, run by whichever of them runs first once the held one
+// ends. When the
+// held fsync succeeds, one more fsync serves them all; when it fails, the
+// segment takes no more and every one of them is refused, none left
+// waiting.
+func TestSpoolCallersAfterARoundWaitForTheNext(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(fmt.Sprint("fail=", fail), func(t *testing.T) {
+			dir := t.TempDir()
+			mem := memstore.New()
+			in := newIngester(t, mem, spoolOpts(dir, ingest.SpoolOptions{}))
+			in.Start()
+			require.NoError(t, in.Enqueue(context.Background(), events("before", 1)...))
+			entered, release := make(chan struct{}), make(chan struct{})
+			in.HoldFsync(entered, release, fail)
+			first := make(chan error, 1)
+			go func() { first <- in.Enqueue(context.Background(), events("held", 1)...) }()
+			<-entered
+			syncs := in.Stats().SpoolSyncs
+
+			const later = 8
+			errs := make(chan error, later)
+			for c := range later {
+				go func() { errs <- in.Enqueue(context.Background(), events(fmt.Sprintf("later%d", c), 1)...) }()
+			}
+			require.Eventually(t, func() bool { return in.Stats().Enqueued == 2+later }, 10*time.Second, time.Millisecond)
+			close(release)
+			timeout := time.After(30 * time.Second)
+			for range later + 1 {
+				var err error
+				select {
+				case err = <-first:
+				case err = <-errs:
+				case <-timeout:
+					t.Fatal("a caller is still waiting")
+				}
+				if fail {
+					require.ErrorContains(t, err, "fsync")
+				} else {
+					require.NoError(t, err)
+				}
+			}
+			if !fail {
+				require.Equal(t, syncs+2, in.Stats().SpoolSyncs, "the held fsync and one for the callers after it")
+			}
+			require.NoError(t, in.Enqueue(context.Background(), events("after", 1)...))
+			shutdown(t, in)
+			got := ids(t, mem)
+			require.Contains(t, got, "before-000000")
+			require.Contains(t, got, "after-000000")
+			if !fail {
+				require.Len(t, got, 3+later)
+			}
+		})
+	}
 }
 
 func TestSpoolDirectoryIsLocked(t *testing.T) {
