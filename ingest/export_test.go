@@ -56,3 +56,19 @@ func (in *Ingester) HoldFsync(entered chan<- struct{}, release <-chan struct{}, 
 		return f.Sync()
 	}
 }
+
+// OnGather runs f in the next turn a spool fsync leader gives the
+// goroutines ready to run.
+func (in *Ingester) OnGather(f func()) {
+	var once atomic.Bool
+	in.spool.mu.Lock()
+	defer in.spool.mu.Unlock()
+	in.spool.gathering = func() {
+		if once.CompareAndSwap(false, true) {
+			f()
+		}
+	}
+}
+
+// CrashSpool is the spool's part of Crash alone.
+func (in *Ingester) CrashSpool() { in.spool.crash() }

@@ -32,6 +32,9 @@ type spool struct {
 	log   *slog.Logger
 	lock  *os.File
 	fsync func(*os.File) error // syncData; tests make it fail
+	// gathering, when set (tests), runs in each turn a fsync leader gives
+	// other goroutines, with mu released.
+	gathering func()
 	// onWritten is called (with mu held, so it must not block) after a
 	// group of pending records reaches its file, for the reader.
 	onWritten func()
@@ -326,8 +329,11 @@ const gatherYields = 4
 // the round.
 func (s *spool) gatherLocked(seg *segment) {
 	for range gatherYields {
-		n := len(seg.pending)
+		n, hook := len(seg.pending), s.gathering
 		s.mu.Unlock()
+		if hook != nil {
+			hook()
+		}
 		runtime.Gosched()
 		s.mu.Lock()
 		if len(seg.pending) == n {

@@ -406,6 +406,36 @@ func TestSpoolCallersAfterARoundWaitForTheNext(t *testing.T) {
 	}
 }
 
+// TestSpoolCrashWhileTheLeaderGathers crashes the spool during the turn a
+// fsync leader gives the goroutines ready to run: its record is never
+// written, and its call is refused rather than acknowledged by a spool
+// that is gone.
+func TestSpoolCrashWhileTheLeaderGathers(t *testing.T) {
+	dir := t.TempDir()
+	mem := memstore.New()
+	in := newIngester(t, mem, spoolOpts(dir, ingest.SpoolOptions{}))
+	in.Start()
+	require.NoError(t, in.Enqueue(context.Background(), events("before", 1)...))
+	crashed := make(chan struct{})
+	in.OnGather(func() {
+		in.CrashSpool()
+		go func() { // the rest of Crash waits for the ingester's goroutines
+			in.Crash()
+			close(crashed)
+		}()
+	})
+	err := in.Enqueue(context.Background(), events("gathered", 1)...)
+	require.ErrorContains(t, err, "closed before its fsync")
+	<-crashed
+
+	// Replayed into a store of its own: what the spool holds, not what
+	// the crashed ingester's flusher may have stored from memory.
+	replay := memstore.New()
+	st := drain(t, dir, replay, ingest.SpoolOptions{})
+	require.Zero(t, st.SpoolCorrupt)
+	require.NotContains(t, ids(t, replay), "gathered-000000", "nothing is written to the spool after the crash")
+}
+
 func TestSpoolDirectoryIsLocked(t *testing.T) {
 	dir := t.TempDir()
 	first := newIngester(t, memstore.New(), spoolOpts(dir, ingest.SpoolOptions{}))
