@@ -18,49 +18,12 @@ import (
 	"github.com/shoplytics/shoplytics/tracking"
 )
 
-// crowdEvents returns n events of shop "shop" over four days from
-// storetest.PeopleBase, as storetest.PeopleEvents makes them but of many
-// more people (anons anonymous ids, a tenth as many users), so that a
-// batch of a few hundred of them has more than finePeopleLocks people,
-// with session ids, products and orders.
+// crowdEvents returns n events as storetest.PeopleEvents makes them but
+// of many more people (anons anonymous ids, a tenth as many users), so
+// that a batch of a few hundred of them has more than finePeopleLocks
+// people, with session ids.
 func crowdEvents(r *rand.Rand, prefix string, n, anons int) []tracking.Event {
-	out := make([]tracking.Event, n)
-	for i := range out {
-		e := tracking.Event{
-			ID:        fmt.Sprintf("%s-%05d", prefix, i),
-			ShopID:    "shop",
-			Type:      tracking.PageViewed,
-			Timestamp: storetest.PeopleBase.Add(time.Duration(r.Int64N(int64(96 * time.Hour)))).Truncate(time.Microsecond),
-		}
-		e.ReceivedAt = e.Timestamp.Add(time.Second)
-		a := r.IntN(anons)
-		anon, user := fmt.Sprintf("anon-%d", a), fmt.Sprintf("user-%d", r.IntN(anons/10))
-		switch k := r.IntN(10); {
-		case k < 5:
-			e.AnonymousID = anon
-		case k < 6:
-			e.UserID = user
-		case k < 8:
-			e.AnonymousID, e.UserID = anon, user
-		case a < anons/2:
-			e.Type, e.AnonymousID, e.UserID = tracking.Identify, anon, user
-		default:
-			e.AnonymousID = anon
-		}
-		if r.IntN(3) == 0 {
-			e.SessionID = fmt.Sprintf("s-%d", r.IntN(anons))
-		}
-		switch r.IntN(6) {
-		case 0:
-			e.Type, e.ProductID, e.ProductName = tracking.ProductViewed, fmt.Sprintf("sku-%d", r.IntN(6)), "P"
-		case 1:
-			e.Type, e.Currency = tracking.PurchaseCompleted, []string{"USD", "EUR"}[r.IntN(2)]
-			e.Revenue = tracking.Money{Minor: int64(100 + r.IntN(1000)), Currency: e.Currency}
-			e.ProductID, e.OrderID = fmt.Sprintf("sku-%d", r.IntN(6)), "o-"+e.ID
-		}
-		out[i] = e
-	}
-	return out
+	return storetest.CrowdEvents(r, prefix, n, storetest.Crowd{Anons: anons, Users: anons / 10, Sessions: true})
 }
 
 // rollupTables returns the rows of every rollup table, the slots of a row

@@ -23,6 +23,21 @@ var PeopleBase = time.Date(2026, 1, 5, 8, 0, 0, 0, time.UTC)
 // PeopleBase, of few people: anonymous ids alone, users alone, both
 // (links), and identify events of half the anonymous ids.
 func PeopleEvents(r *rand.Rand, prefix string, n int) []tracking.Event {
+	return CrowdEvents(r, prefix, n, Crowd{Anons: 60, Users: 12})
+}
+
+// Crowd is whom CrowdEvents' events are of.
+type Crowd struct {
+	Anons, Users int // anonymous ids and user ids
+	// Sessions gives a third of the events one of Anons session ids.
+	Sessions bool
+}
+
+// CrowdEvents returns n events as PeopleEvents makes them, of the people
+// of c, with products and orders: over four days from PeopleBase,
+// anonymous ids alone, users alone, both (links), and identify events of
+// half the anonymous ids (the others are never identified).
+func CrowdEvents(r *rand.Rand, prefix string, n int, c Crowd) []tracking.Event {
 	out := make([]tracking.Event, n)
 	for i := range out {
 		e := tracking.Event{
@@ -32,8 +47,8 @@ func PeopleEvents(r *rand.Rand, prefix string, n int) []tracking.Event {
 			Timestamp: PeopleBase.Add(time.Duration(r.Int64N(int64(96 * time.Hour)))).Truncate(time.Microsecond),
 		}
 		e.ReceivedAt = e.Timestamp.Add(time.Second)
-		a := r.IntN(60)
-		anon, user := fmt.Sprintf("anon-%d", a), fmt.Sprintf("user-%d", r.IntN(12))
+		a := r.IntN(c.Anons)
+		anon, user := fmt.Sprintf("anon-%d", a), fmt.Sprintf("user-%d", r.IntN(c.Users))
 		switch k := r.IntN(10); {
 		case k < 5:
 			e.AnonymousID = anon
@@ -41,10 +56,13 @@ func PeopleEvents(r *rand.Rand, prefix string, n int) []tracking.Event {
 			e.UserID = user
 		case k < 8:
 			e.AnonymousID, e.UserID = anon, user
-		case a < 30: // the others are never identified
+		case a < c.Anons/2:
 			e.Type, e.AnonymousID, e.UserID = tracking.Identify, anon, user
 		default:
 			e.AnonymousID = anon
+		}
+		if c.Sessions && r.IntN(3) == 0 {
+			e.SessionID = fmt.Sprintf("s-%d", r.IntN(c.Anons))
 		}
 		switch r.IntN(6) {
 		case 0:
