@@ -137,7 +137,7 @@ func (s *Store) writeDetail(ctx context.Context, tx *sql.Tx, d *detail) error {
 		}
 		var stored []store.Session
 		err := s.queryPrepared(ctx, tx, s.readSessionsSQL(), func(rows *sql.Rows, err error) error {
-			stored, err = scanStoredSessions(rows, err)
+			stored, err = scanSessions(rows, err, true)
 			return err
 		}, shops, kinds, keys, los, his)
 		if err != nil {
@@ -514,19 +514,32 @@ func (a nullStrings) Value() (any, error) {
 }
 
 // scanSessions reads rows of shop_id, kind, key, start_ts, end_ts, events,
-// views, adds, purchases.
-func scanSessions(rows *sql.Rows, err error) ([]store.Session, error) {
+// views, adds, purchases and, withTrail, the trail (NULL when the row has
+// none).
+func scanSessions(rows *sql.Rows, err error, withTrail bool) ([]store.Session, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []store.Session
 	for rows.Next() {
-		var x store.Session
-		if err := rows.Scan(&x.ShopID, &x.Kind, &x.Key, &x.Start, &x.End, &x.Events, &x.Views, &x.Adds, &x.Purchases); err != nil {
+		var (
+			x     store.Session
+			trail []byte
+		)
+		dest := []any{&x.ShopID, &x.Kind, &x.Key, &x.Start, &x.End, &x.Events, &x.Views, &x.Adds, &x.Purchases}
+		if withTrail {
+			dest = append(dest, &trail)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		x.Start, x.End = x.Start.UTC(), x.End.UTC()
+		if withTrail {
+			if x.Trail, _, err = store.DecodeTrail(nil, trail); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, x)
 	}
 	return out, rows.Err()
@@ -617,7 +630,7 @@ func (s *Store) SessionsAt(ctx context.Context, shopID string, t time.Time) ([]s
 			FROM `+s.table("sessions")+` WHERE shop_id = $1 AND start_ts < $2 AND end_ts >= $2
 			AND start_ts >= $2::timestamptz - make_interval(secs => coalesce(
 				(SELECT micros FROM `+s.table("session_spans")+` WHERE shop_id = $1), 0) / 1e6)`, shopID, t.UTC())
-		out, err = scanSessions(rows, err)
+		out, err = scanSessions(rows, err, false)
 		return err
 	})
 	return out, err

@@ -50,33 +50,6 @@ func (s *Store) addTrails(st *statement, added []store.Session, upsert bool) {
 		shops, starts, kinds, keys, ends, types, trails)
 }
 
-// scanStoredSessions reads the stored sessions writeDetail joins: the
-// group, start_ts, end_ts, events, views, adds, purchases and the trail
-// (NULL when the row has none).
-func scanStoredSessions(rows *sql.Rows, err error) ([]store.Session, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Session
-	for rows.Next() {
-		var (
-			x     store.Session
-			trail []byte
-		)
-		if err := rows.Scan(&x.ShopID, &x.Kind, &x.Key, &x.Start, &x.End, &x.Events, &x.Views, &x.Adds, &x.Purchases,
-			&trail); err != nil {
-			return nil, err
-		}
-		x.Start, x.End = x.Start.UTC(), x.End.UTC()
-		if x.Trail, _, err = store.DecodeTrail(nil, trail); err != nil {
-			return nil, err
-		}
-		out = append(out, x)
-	}
-	return out, rows.Err()
-}
-
 // SessionTrails implements store.FunnelReader: one count and one read of
 // the range of session_trails' key that starts within the shop's longest
 // session of From, up to To.

@@ -141,7 +141,7 @@ func storedSessions(ctx context.Context, tx *sql.Tx, z *store.Sessions, groups [
 				AND s.start_ts < w.hi AND s.end_ts > w.lo
 			LEFT JOIN session_trails AS t ON t.shop_id = s.shop_id AND t.start_ts = s.start_ts AND t.kind = s.kind AND t.key = s.key`)
 		rows, err := tx.QueryContext(ctx, b.String(), args...)
-		stored, err := scanStoredSessions(rows, err)
+		stored, err := scanSessions(rows, err, true)
 		if err != nil {
 			return nil, err
 		}
@@ -274,9 +274,10 @@ func writeSessionHours(ctx context.Context, tx *sql.Tx, h *store.SessionHours) e
 	return nil
 }
 
-// scanSessions reads rows of start_ts, end_ts, events, views, adds,
-// purchases (and, with the group, shop_id, kind, key first).
-func scanSessions(rows *sql.Rows, err error, withGroup ...bool) ([]store.Session, error) {
+// scanSessions reads rows of shop_id, kind, key, start_ts, end_ts, events,
+// views, adds, purchases and, withTrail, the trail (NULL when the row has
+// none).
+func scanSessions(rows *sql.Rows, err error, withTrail bool) ([]store.Session, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -286,15 +287,21 @@ func scanSessions(rows *sql.Rows, err error, withGroup ...bool) ([]store.Session
 		var (
 			s          store.Session
 			start, end int64
+			trail      []byte
 		)
-		dest := []any{&start, &end, &s.Events, &s.Views, &s.Adds, &s.Purchases}
-		if len(withGroup) > 0 {
-			dest = append([]any{&s.ShopID, &s.Kind, &s.Key}, dest...)
+		dest := []any{&s.ShopID, &s.Kind, &s.Key, &start, &end, &s.Events, &s.Views, &s.Adds, &s.Purchases}
+		if withTrail {
+			dest = append(dest, &trail)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		s.Start, s.End = time.UnixMicro(start).UTC(), time.UnixMicro(end).UTC()
+		if withTrail {
+			if s.Trail, _, err = store.DecodeTrail(nil, trail); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, s)
 	}
 	return out, rows.Err()
@@ -402,7 +409,7 @@ func (s *Store) SessionsAt(ctx context.Context, shopID string, t time.Time) ([]s
 		rows, err := conn.QueryContext(ctx, `SELECT shop_id, kind, key, start_ts, end_ts, events, views, adds, purchases
 			FROM sessions WHERE shop_id = ? AND start_ts >= ? AND start_ts < ? AND end_ts >= ?`,
 			shopID, at-span.Int64, at, at)
-		out, err = scanSessions(rows, err, true)
+		out, err = scanSessions(rows, err, false)
 		return err
 	})
 	return out, err

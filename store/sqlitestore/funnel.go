@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/shoplytics/shoplytics/store"
 )
@@ -59,34 +58,6 @@ func writeTrails(ctx context.Context, tx *sql.Tx, removed, added []store.Session
 			a.Trail.Types(), a.Trail.Encode())
 	}
 	return execRows(ctx, tx, upsertTrailsHead, upsertTrailsTail, 7, args)
-}
-
-// scanStoredSessions reads storedSessions' rows: the group, start_ts,
-// end_ts, events, views, adds, purchases and the trail (NULL when the row
-// has none).
-func scanStoredSessions(rows *sql.Rows, err error) ([]store.Session, error) {
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []store.Session
-	for rows.Next() {
-		var (
-			s          store.Session
-			start, end int64
-			trail      []byte
-		)
-		if err := rows.Scan(&s.ShopID, &s.Kind, &s.Key, &start, &end, &s.Events, &s.Views, &s.Adds, &s.Purchases,
-			&trail); err != nil {
-			return nil, err
-		}
-		s.Start, s.End = time.UnixMicro(start).UTC(), time.UnixMicro(end).UTC()
-		if s.Trail, _, err = store.DecodeTrail(nil, trail); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 // SessionTrails implements store.FunnelReader: one count and one read of
